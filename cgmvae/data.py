@@ -86,8 +86,8 @@ class MultiLabelData:
 def random_split(n_samples: int, *, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> Split:
     """A seeded random train/val/test split (80/10/10 by default)."""
     order = np.random.default_rng(seed).permutation(n_samples)
-    n_train = int(round(fractions[0] * n_samples))
-    n_val = max(1, int(round(fractions[1] * n_samples)))
+    n_train = round(fractions[0] * n_samples)
+    n_val = max(1, round(fractions[1] * n_samples))
     return Split(order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:])
 
 

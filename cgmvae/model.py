@@ -1,0 +1,170 @@
+"""C-GMVAE network (Bai, Kong & Gomes, ICML 2022, section 2.2): label/feature encoders and decoder."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and the paper-vs-authors'-code variants, each a named switch.
+
+    Defaults follow the paper's appendix B.1 sizes; the switches marked "authors' code" were
+    measured on the validation splits (see README, "Design choices") before being set.
+    """
+
+    n_features: int = 0  # set from the data by fit()
+    n_labels: int = 0  # set from the data by fit()
+    embedding_dim: int = 512  # E; the paper's Table 7 uses 512 for yeast and scene
+    latent_dim: int = 64  # d, appendix B.1
+    feature_hidden: tuple[int, ...] = (256, 512, 256)  # feature encoder, appendix B.1
+    label_hidden: tuple[int, ...] = (512, 256)  # label encoder, appendix B.1
+    decoder_hidden: tuple[int, ...] = (512, 512)  # decoder, appendix B.1
+    dropout: float = 0.5  # Table 7 for yeast
+    prior: str = "mixture"  # "mixture" (Eq. 1) or "unigaussian" (Table 4 ablation)
+    decoder_sees_features: bool = True  # authors' code: decoder input is [x, z], not z alone
+    normalize_feature_embedding: bool = True  # authors' code: w_x is L2-normalised
+    decode_label_path: bool = True  # authors' code: the label-side latent is decoded and trained too
+    reconstruct_features: bool = False  # L_recon of Eq. 4 as a Gaussian decoder of x from z
+    label_bias: bool = False  # a learned per-label offset added to w_x . w_i
+
+    def __post_init__(self):
+        assert self.prior in ("mixture", "unigaussian"), f"prior must be mixture|unigaussian, got {self.prior!r}"
+        assert 0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
+        return cls(**{**values, **tuples})
+
+
+def mlp(sizes: list[int], dropout: float) -> nn.Sequential:
+    """Linear -> ReLU -> Dropout for each hidden layer (sizes[0] is the input size)."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class GaussianEncoder(nn.Module):
+    """An MLP that maps its input to the mean and log-variance of a diagonal Gaussian."""
+
+    def __init__(self, n_in: int, hidden: tuple[int, ...], latent_dim: int, dropout: float):
+        super().__init__()
+        self.body = mlp([n_in, *hidden], dropout)
+        self.mean = nn.Linear(hidden[-1], latent_dim)
+        self.logvar = nn.Linear(hidden[-1], latent_dim)
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.body(inputs)
+        return self.mean(hidden), self.logvar(hidden)
+
+
+class LabelGaussians(NamedTuple):
+    embeddings: torch.Tensor  # (L, E) learnable label embeddings w_i
+    mean: torch.Tensor  # (L, d) mu_i
+    logvar: torch.Tensor  # (L, d) log sigma_i^2
+
+
+class Output(NamedTuple):
+    """What one training forward pass produces; every loss term reads from here."""
+
+    feature_mean: torch.Tensor  # (B, d) posterior mean mu_x
+    feature_logvar: torch.Tensor  # (B, d) posterior log-variance
+    latent_samples: torch.Tensor  # (S, B, d) z ~ q(z|x)
+    feature_embeddings: torch.Tensor  # (S, B, E) decoded w_x, one per latent sample
+    logits: torch.Tensor  # (S, B, L) w_x . w_i
+    labels: LabelGaussians
+    prior_mean: torch.Tensor | None  # (B, d) unigaussian prior only
+    prior_logvar: torch.Tensor | None  # (B, d) unigaussian prior only
+    label_path_embeddings: torch.Tensor | None  # (B, E) decoded label-side latent
+    label_path_logits: torch.Tensor | None  # (B, L)
+    reconstruction: torch.Tensor | None  # (S, B, D) decoded features
+
+
+def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:
+    """(S, ...) samples mean + sigma * eps, differentiable in mean and logvar."""
+    eps = torch.randn((n_samples, *mean.shape), device=mean.device, dtype=mean.dtype)
+    return mean + torch.exp(0.5 * logvar) * eps
+
+
+class CGMVAE(nn.Module):
+    """Labels -> Gaussian mixture prior; features -> posterior; latent -> feature embedding."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        assert config.n_features > 0 and config.n_labels > 0, "set n_features and n_labels first"
+        self.config = config
+        E, d = config.embedding_dim, config.latent_dim
+        self.label_embeddings = nn.Parameter(torch.randn(config.n_labels, E) / E**0.5)
+        self.label_encoder = GaussianEncoder(E, config.label_hidden, d, config.dropout)
+        self.feature_encoder = GaussianEncoder(config.n_features, config.feature_hidden, d, config.dropout)
+        decoder_in = d + (config.n_features if config.decoder_sees_features else 0)
+        self.decoder = nn.Sequential(
+            mlp([decoder_in, *config.decoder_hidden], config.dropout),
+            nn.Linear(config.decoder_hidden[-1], E),
+        )
+        self.bias = nn.Parameter(torch.zeros(config.n_labels)) if config.label_bias else None
+        self.feature_decoder = (
+            nn.Sequential(mlp([d, *config.decoder_hidden], 0.0), nn.Linear(config.decoder_hidden[-1], config.n_features))
+            if config.reconstruct_features else None
+        )
+
+    def label_gaussians(self) -> LabelGaussians:
+        mean, logvar = self.label_encoder(self.label_embeddings)  # (L, d) each
+        return LabelGaussians(self.label_embeddings, mean, logvar)
+
+    def decode(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Latent (..., B, d) -> feature embedding (..., B, E), L2-normalised if configured."""
+        if self.config.decoder_sees_features:
+            z = torch.cat([x.expand(*z.shape[:-1], x.shape[-1]), z], dim=-1)
+        embedding = self.decoder(z)
+        return F.normalize(embedding, dim=-1) if self.config.normalize_feature_embedding else embedding
+
+    def score(self, feature_embeddings: torch.Tensor) -> torch.Tensor:
+        """Logits w_x . w_i (+ bias) for every label (section 2.2.4)."""
+        logits = feature_embeddings @ self.label_embeddings.T
+        return logits + self.bias if self.bias is not None else logits
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, n_samples: int = 1) -> Output:
+        labels = self.label_gaussians()
+        mean, logvar = self.feature_encoder(x)
+        z = reparameterize(mean, logvar, n_samples)  # (S, B, d)
+        feature_embeddings = self.decode(z, x)  # (S, B, E)
+        prior_mean = prior_logvar = None
+        if self.config.prior == "unigaussian":  # Table 4: one Gaussian from the summed label embeddings
+            prior_mean, prior_logvar = self.label_encoder(y @ labels.embeddings)
+        label_path = label_path_logits = None
+        if self.config.decode_label_path:
+            label_path = self.decode(self.label_path_latent(labels, y, prior_mean, prior_logvar), x)
+            label_path_logits = self.score(label_path)
+        reconstruction = self.feature_decoder(z) if self.feature_decoder is not None else None
+        return Output(mean, logvar, z, feature_embeddings, self.score(feature_embeddings), labels,
+                      prior_mean, prior_logvar, label_path, label_path_logits, reconstruction)
+
+    def label_path_latent(self, labels: LabelGaussians, y: torch.Tensor,
+                          prior_mean: torch.Tensor | None, prior_logvar: torch.Tensor | None) -> torch.Tensor:
+        """A sample of the label-side latent: mean of the positive labels' samples (authors' code)."""
+        if prior_mean is not None:
+            return reparameterize(prior_mean, prior_logvar)[0]
+        per_label = reparameterize(labels.mean, labels.logvar)[0]  # (L, d)
+        counts = y.sum(dim=1, keepdim=True).clamp(min=1.0)  # a label-less sample decodes z = 0
+        return (y @ per_label) / counts
+
+    @torch.no_grad()
+    def posterior_mean(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_encoder(x)[0]
+
+    @torch.no_grad()
+    def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Test-time logits from the posterior mean (no sampling), section 2.2.4."""
+        return self.score(self.decode(self.feature_encoder(x)[0], x))

@@ -1,0 +1,123 @@
+"""A trained C-GMVAE with its preprocessing, names and thresholds: numpy in, numpy out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from cgmvae import metrics
+from cgmvae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from cgmvae.data import MultiLabelData, Standardizer
+from cgmvae.model import CGMVAE, ModelConfig
+
+if TYPE_CHECKING:
+    from cgmvae.train import TrainConfig
+
+
+@dataclass
+class TrainedModel:
+    """Everything needed to predict from raw features and to explore what the model learned."""
+
+    network: CGMVAE
+    standardizer: Standardizer
+    feature_names: list[str]
+    label_names: list[str]
+    dataset_name: str
+    history: list[dict]
+    label_prevalence: np.ndarray  # (L,) fraction of training rows with each label
+    model_config: ModelConfig
+    train_config: TrainConfig
+    best_epoch: int = 0
+    threshold: float = 0.5  # deployed threshold: best validation micro-F1
+    metric_thresholds: dict[str, float] = field(default_factory=dict)  # best on val, per metric
+    label_thresholds: np.ndarray | None = None  # (L,) best validation F1 per label
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def _inputs(self, features: np.ndarray) -> torch.Tensor:
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or features.shape[1] != len(self.feature_names):
+            raise ValueError(
+                f"expected features of shape (n, {len(self.feature_names)}), got {features.shape}")
+        return torch.as_tensor(self.standardizer.transform(features), device=self.device)
+
+    @torch.no_grad()
+    def predict_logits(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        self.network.eval()
+        x = self._inputs(features)
+        return torch.cat([self.network.predict_logits(c) for c in x.split(batch_size)]).cpu().numpy()
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """(N, L) probabilities sigmoid(w_x . w_i) from the posterior mean (section 2.2.4)."""
+        return 1.0 / (1.0 + np.exp(-self.predict_logits(features)))
+
+    def predict(self, features: np.ndarray, *, per_label: bool = False) -> np.ndarray:
+        """(N, L) 0/1 predictions at the deployed threshold (or the per-label ones)."""
+        threshold = self.label_thresholds if per_label and self.label_thresholds is not None else self.threshold
+        return (self.predict_proba(features) >= threshold).astype(np.int8)
+
+    @torch.no_grad()
+    def latent_means(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """(N, d) posterior means mu_x of the samples."""
+        self.network.eval()
+        x = self._inputs(features)
+        return torch.cat([self.network.posterior_mean(c) for c in x.split(batch_size)]).cpu().numpy()
+
+    def label_embeddings(self) -> np.ndarray:
+        """(L, E) learned label embeddings w_i."""
+        return self.network.label_embeddings.detach().cpu().numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def label_gaussians(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mu (L, d), sigma (L, d)) of each label's Gaussian component."""
+        self.network.eval()
+        gaussians = self.network.label_gaussians()
+        sigma = torch.exp(0.5 * gaussians.logvar)
+        return gaussians.mean.cpu().numpy(), sigma.cpu().numpy()
+
+    def label_similarity(self) -> np.ndarray:
+        """(L, L) float32 inner products w_i . w_j of the label embeddings (the paper's Fig. 3)."""
+        embeddings = self.label_embeddings()
+        return (embeddings @ embeddings.T).astype(np.float32)
+
+    def tune_thresholds(self, val_features: np.ndarray, val_labels: np.ndarray) -> None:
+        """Choose every threshold on the validation rows (never on test)."""
+        proba = self.predict_proba(val_features)
+        self.metric_thresholds = {k: float(v) for k, v in metrics.best_thresholds(val_labels, proba).items()}
+        self.threshold = self.metric_thresholds["micro_f1"]
+        self.label_thresholds = np.asarray(
+            metrics.best_label_thresholds(val_labels, proba, fallback=self.threshold), dtype=np.float32)
+
+    def evaluate(self, features: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
+        """The paper's five metrics two ways: `per_metric` (each at its validation-best threshold)
+        and `deployed` (all at the single deployed threshold)."""
+        proba = self.predict_proba(features)
+        per_metric = {
+            name: metrics.evaluate(labels, proba, self.metric_thresholds.get(name, self.threshold))[name]
+            for name in metrics.METRICS
+        }
+        return {"per_metric": per_metric, "deployed": metrics.evaluate(labels, proba, self.threshold)}
+
+    def check_compatible(self, data: MultiLabelData) -> None:
+        """Raise CheckpointError unless `data` has this model's features and labels, by name."""
+        for kind, ours, theirs in (("feature", self.feature_names, data.feature_names),
+                                   ("label", self.label_names, data.label_names)):
+            if list(ours) != list(theirs):
+                missing = [n for n in ours if n not in set(theirs)][:5]
+                raise CheckpointError(
+                    f"the model was trained on '{self.dataset_name}' with {len(ours)} {kind}s, the data "
+                    f"'{data.name}' has {len(theirs)}" + (f"; missing e.g. {missing}" if missing else
+                                                          " in another order"))
+
+    def save(self, path: str | Path) -> Path:
+        return write_checkpoint(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainedModel:
+        return read_checkpoint(cls, Path(path))
