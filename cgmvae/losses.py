@@ -42,7 +42,7 @@ def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tens
 
 
 def label_log_densities(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z_b | mu_i, sigma_i^2) for every sample b and label i: (B, d), (L, d) -> (B, L).
+    """log N(z_b | mu_i, sigma_i^2) for every sample b and label i: (..., B, d), (L, d) -> (..., B, L).
 
     Expands the square so that the (B, L) table comes from two matrix products instead of a
     (B, L, d) broadcast: sum_k (z_k - mu_k)^2 / s_k = z^2 @ (1/s) - 2 z @ (mu/s) + sum mu^2/s.
@@ -55,16 +55,19 @@ def label_log_densities(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tenso
 
 def mixture_log_prior(z: torch.Tensor, label_mean: torch.Tensor, label_logvar: torch.Tensor,
                       y: torch.Tensor) -> torch.Tensor:
-    """log p(z | y) of Eq. 1: uniform mixture of the positive labels' Gaussians, (B,) per sample.
+    """log p(z | y) of Eq. 1: uniform mixture of the positive labels' Gaussians; z (..., B, d) -> (..., B).
 
     A sample without positive labels has no mixture; it gets the standard normal N(0, I) prior,
     which is what the mixture would give if every label's Gaussian were at its initial N(0, I).
     """
     log_densities = label_log_densities(z, label_mean, label_logvar)  # (B, L)
     positives = y > 0.5
-    masked = log_densities.masked_fill(~positives, float("-inf"))
-    n_positive = positives.sum(dim=1)
-    mixture = torch.logsumexp(masked, dim=1) - torch.log(n_positive.clamp(min=1).to(z.dtype))
+    n_positive = positives.sum(dim=-1)  # (B,)
+    # Label-less rows keep all components here so that no row is all -inf (whose logsumexp
+    # gradient is NaN even where torch.where discards it); their value is replaced below.
+    kept = positives | (n_positive == 0)[:, None]
+    masked = log_densities.masked_fill(~kept, float("-inf"))
+    mixture = torch.logsumexp(masked, dim=-1) - torch.log(n_positive.clamp(min=1).to(z.dtype))
     standard = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
     return torch.where(n_positive > 0, mixture, standard)
 
@@ -77,7 +80,7 @@ def mixture_kl_estimate(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tenso
     `z` is (S, B, d): S latent samples per row, each an independent one-sample estimate.
     """
     log_posterior = gaussian_log_density(z, mean, logvar)  # (S, B)
-    log_prior = torch.stack([mixture_log_prior(sample, label_mean, label_logvar, y) for sample in z])
+    log_prior = mixture_log_prior(z, label_mean, label_logvar, y)  # (S, B)
     return (log_posterior - log_prior).mean()
 
 

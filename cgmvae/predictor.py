@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import torch
 
 from cgmvae import metrics
@@ -68,6 +69,15 @@ class TrainedModel:
         self.network.eval()
         x = self._inputs(features)
         return torch.cat([self.network.posterior_mean(c) for c in x.split(batch_size)]).cpu().numpy()
+
+    def prediction_frame(self, features: np.ndarray) -> pd.DataFrame:
+        """One `<label>_probability` and one 0/1 `<label>_predicted` column per label."""
+        proba = self.predict_proba(features)
+        predicted = (proba >= self.threshold).astype(np.int8)
+        return pd.concat([
+            pd.DataFrame(proba, columns=[f"{n}_probability" for n in self.label_names]),
+            pd.DataFrame(predicted, columns=[f"{n}_predicted" for n in self.label_names]),
+        ], axis=1)
 
     def label_embeddings(self) -> np.ndarray:
         """(L, E) learned label embeddings w_i."""

@@ -1,0 +1,233 @@
+"""Command line: train, evaluate, predict, info, simulate, correlations (`python -m cgmvae ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from cgmvae import metrics
+from cgmvae.checkpoint import CheckpointError
+from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
+from cgmvae.model import ModelConfig
+from cgmvae.predictor import TrainedModel
+from cgmvae.train import TrainConfig, fit, resolve_device
+from cgmvae.variants import VARIANTS, apply_variant
+
+
+def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
+    """The data set and its split: --split file, else the one it came with, else seeded 80/10/10."""
+    from cgmvae.formats import load_dataset
+
+    labels = args.labels.split(",") if getattr(args, "labels", None) else None
+    data = load_dataset(args.data, labels=labels, label_prefix=getattr(args, "label_prefix", None),
+                        impute=getattr(args, "impute", None))
+    for notice in data.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    if args.split:
+        split = load_split(args.split)
+    elif data.split is not None:
+        split = data.split
+    else:
+        split = random_split(data.n_samples, seed=getattr(args, "seed", 0))
+        print(f"note: no --split given: seeded 80/10/10 split (seed {getattr(args, 'seed', 0)})",
+              file=sys.stderr)
+    split.check(data.n_samples)
+    report_absent_labels(data, split)
+    return data, split
+
+
+def report_absent_labels(data: MultiLabelData, split: Split) -> None:
+    absent = [n for n, c in zip(data.label_names, data.labels[split.train].sum(0)) if c == 0]
+    if absent:
+        shown = ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else "")
+        print(f"note: {len(absent)} label(s) never occur in the training split and are kept "
+              f"(they will rarely be predicted): {shown}", file=sys.stderr)
+
+
+def progress_bar(record: dict) -> None:
+    done, total = record["epoch"], record["max_epochs"]
+    bar = "#" * int(30 * done / total)
+    score = next(v for k, v in record.items() if k.startswith("val_") and k != "val_loss")
+    print(f"\r[{bar:<30}] epoch {done}/{total}  loss {record['train_loss']:.3f}  val {score:.4f}",
+          end="", file=sys.stderr, flush=True)
+
+
+def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
+    names = list(metrics.METRICS)
+    lines = [f"{'':14}" + "".join(f"{n:>17}" for n in names)]
+    for label, block in blocks.items():
+        lines.append(f"{label:14}" + "".join(f"{block[n]:>17.4f}" for n in names))
+    return "\n".join(lines)
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    model_config, train_config = ModelConfig(), TrainConfig()
+    model_overrides = {"embedding_dim": args.embedding_dim, "dropout": args.dropout}
+    train_overrides = {"max_epochs": args.epochs, "seed": args.seed, "device": args.device,
+                       "learning_rate": args.lr, "batch_size": args.batch_size, "patience": args.patience}
+    model_config = replace(model_config, **{k: v for k, v in model_overrides.items() if v is not None})
+    train_config = replace(train_config, **{k: v for k, v in train_overrides.items() if v is not None})
+    return apply_variant(args.variant, model_config, train_config)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    data, split = load_data(args)
+    model_config, train_config = configs_from_args(args)
+    device = resolve_device(train_config.device)
+    print(f"training on {data.name}: {split.train.size} train / {split.val.size} val / "
+          f"{split.test.size} test rows, {data.n_features} features, {data.n_labels} labels, "
+          f"device {device}", file=sys.stderr)
+    started = time.perf_counter()
+    model = fit(data, split, model_config=model_config, train_config=train_config, callbacks=[progress_bar])
+    train_seconds = time.perf_counter() - started
+    print(file=sys.stderr)
+    out = Path(args.out)
+    model.save(out / "model.pt")
+    report = evaluation_report(model, data, split)
+    report.update(threshold=model.threshold, epochs=len(model.history), best_epoch=model.best_epoch,
+                  train_seconds=train_seconds,
+                  seconds_per_epoch=float(np.mean([r["seconds"] for r in model.history])),
+                  device=str(device), variant=args.variant)
+    (out / "metrics.json").write_text(json.dumps(report, indent=2))
+    print_report(report)
+    print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
+    return 0
+
+
+def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
+    """`val` and `test` at each metric's validation-best threshold; `test_deployed` at the model's."""
+    val = model.evaluate(data.features[split.val], data.labels[split.val])
+    report = {"val": val["per_metric"], "test": None, "test_deployed": None}
+    if split.test.size:
+        test = model.evaluate(data.features[split.test], data.labels[split.test])
+        report.update(test=test["per_metric"], test_deployed=test["deployed"])
+    return report
+
+
+def print_report(report: dict) -> None:
+    blocks = {k: report[k] for k in ("val", "test", "test_deployed") if report.get(k)}
+    print(metrics_table(blocks))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = TrainedModel.load(model_path(args.model))
+    data, split = load_data(args)
+    model.check_compatible(data)
+    report = evaluation_report(model, data, split)
+    print_report(report)
+    return 0
+
+
+def model_path(path: str) -> Path:
+    path = Path(path)
+    return path / "model.pt" if path.is_dir() else path
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from cgmvae.formats import read_feature_table
+
+    model = TrainedModel.load(model_path(args.model))
+    features = read_feature_table(args.input, model.feature_names)  # DataError before any output
+    frame = model.prediction_frame(features)
+    output = Path(args.output)
+    partial = output.with_name(output.name + ".partial")
+    frame.to_csv(partial, index=False)
+    partial.replace(output)
+    print(f"wrote predictions for {len(frame)} rows and {len(model.label_names)} labels to {args.output}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    model = TrainedModel.load(model_path(args.model))
+    n_params = sum(p.numel() for p in model.network.parameters())
+    print(f"data set      {model.dataset_name}")
+    print(f"features      {len(model.feature_names)}: {', '.join(model.feature_names[:8])}"
+          + (" ..." if len(model.feature_names) > 8 else ""))
+    print(f"labels        {len(model.label_names)}: {', '.join(model.label_names[:8])}"
+          + (" ..." if len(model.label_names) > 8 else ""))
+    print(f"parameters    {n_params:,}")
+    print(f"epochs        {len(model.history)} (best {model.best_epoch})")
+    print(f"threshold     {model.threshold:.3f}")
+    print(f"model config  {json.dumps(model.model_config.to_dict())}")
+    print(f"train config  {json.dumps(model.train_config.to_dict())}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from cgmvae.simulate import write_checklists
+
+    path = write_checklists(args.out, n_sites=args.sites, seed=args.seed)
+    print(f"wrote {path} and its sidecar {path.with_suffix('.json')}")
+    return 0
+
+
+def cmd_correlations(args: argparse.Namespace) -> int:
+    from cgmvae.explore import similarity_frame
+
+    model = TrainedModel.load(model_path(args.model))
+    similarity_frame(model).to_csv(args.out)
+    print(f"wrote the {len(model.label_names)} x {len(model.label_names)} label similarity matrix to {args.out}")
+    return 0
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar)")
+    parser.add_argument("--split", help="split JSON {train, val, test} of row indices")
+    parser.add_argument("--labels", help="CSV only: comma-separated label columns")
+    parser.add_argument("--label-prefix", help="CSV only: label columns start with this prefix")
+    parser.add_argument("--impute", choices=["median"], help="fill missing feature values instead of failing")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cgmvae", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train a model, evaluate it, write model.pt + metrics.json")
+    add_data_arguments(train)
+    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    train.add_argument("--variant", choices=VARIANTS, default="cgmvae", help="full model or a Table 4 ablation")
+    train.add_argument("--lr", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--patience", type=int)
+    train.add_argument("--embedding-dim", type=int)
+    train.add_argument("--dropout", type=float)
+    train.set_defaults(run=cmd_train)
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a data set")
+    add_data_arguments(evaluate)
+    evaluate.add_argument("--model", required=True)
+    evaluate.set_defaults(run=cmd_evaluate)
+    predict = commands.add_parser("predict", help="predict labels for a CSV of features")
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--input", required=True)
+    predict.add_argument("--output", required=True)
+    predict.set_defaults(run=cmd_predict)
+    info = commands.add_parser("info", help="describe a saved model")
+    info.add_argument("--model", required=True)
+    info.set_defaults(run=cmd_info)
+    simulate = commands.add_parser("simulate", help="write the simulated eBird-style checklist data")
+    simulate.add_argument("--out", required=True)
+    simulate.add_argument("--sites", type=int, default=3000)
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.set_defaults(run=cmd_simulate)
+    correlations = commands.add_parser("correlations", help="export the label-label similarity CSV")
+    correlations.add_argument("--model", required=True)
+    correlations.add_argument("--out", required=True)
+    correlations.set_defaults(run=cmd_correlations)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (DataError, CheckpointError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,78 @@
+"""The network: shapes, gradients, ablation switches, and that it can learn."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from cgmvae.losses import LossWeights, total_loss
+from cgmvae.model import CGMVAE, ModelConfig
+
+TINY = ModelConfig(n_features=5, n_labels=4, embedding_dim=16, latent_dim=3, feature_hidden=(8,),
+                   label_hidden=(8,), decoder_hidden=(8,), dropout=0.0)
+
+
+def batch(n=6, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 5, generator=generator)
+    y = (torch.rand(n, 4, generator=generator) > 0.5).float()
+    return x, y
+
+
+def test_forward_shapes():
+    x, y = batch()
+    out = CGMVAE(TINY)(x, y, n_samples=2)
+    assert out.latent_samples.shape == (2, 6, 3)
+    assert out.feature_embeddings.shape == (2, 6, 16)
+    assert out.logits.shape == (2, 6, 4)
+    assert out.labels.mean.shape == (4, 3) and out.labels.embeddings.shape == (4, 16)
+    assert out.label_path_logits.shape == (6, 4)
+
+
+def test_normalised_feature_embeddings_have_unit_norm():
+    x, y = batch()
+    out = CGMVAE(TINY)(x, y)
+    assert torch.allclose(out.feature_embeddings.norm(dim=-1), torch.ones(1, 6), atol=1e-5)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"prior": "unigaussian"}, {"decoder_sees_features": False}, {"decode_label_path": False},
+    {"reconstruct_features": True}, {"label_bias": True}, {"normalize_feature_embedding": False},
+])
+def test_every_parameter_gets_a_finite_gradient(changes):
+    x, y = batch()
+    y[0] = 0.0  # a label-less sample must not produce NaN
+    network = CGMVAE(replace(TINY, **changes))
+    terms = total_loss(network(x, y, n_samples=2), x, y, LossWeights())
+    terms.total.backward()
+    assert torch.isfinite(terms.total)
+    for name, parameter in network.named_parameters():
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+
+
+def test_prediction_uses_the_posterior_mean_and_is_deterministic():
+    x, _ = batch()
+    network = CGMVAE(TINY).eval()
+    assert torch.equal(network.predict_logits(x), network.predict_logits(x))
+
+
+def test_a_tiny_model_overfits_one_batch():
+    torch.manual_seed(0)
+    x, y = batch(n=16, seed=1)
+    network = CGMVAE(replace(TINY, feature_hidden=(32,), decoder_hidden=(32,)))
+    optimizer = torch.optim.Adam(network.parameters(), lr=0.01)
+    for _ in range(300):
+        optimizer.zero_grad()
+        total_loss(network(x, y), x, y, LossWeights(kl=0.1)).total.backward()
+        optimizer.step()
+    predicted = (torch.sigmoid(network.eval().predict_logits(x)) > 0.5).float()
+    assert (predicted == y).float().mean().item() == 1.0
+
+
+def test_config_round_trips_through_a_dict():
+    assert ModelConfig.from_dict(TINY.to_dict()) == TINY
+
+
+def test_config_rejects_an_unknown_prior():
+    with pytest.raises(AssertionError, match="prior"):
+        ModelConfig(prior="vamp")
