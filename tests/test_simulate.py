@@ -1,0 +1,93 @@
+"""The simulated eBird-style checklists: shape, determinism, sidecar, and the guild structure."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cgmvae.explore import cluster_labels, cooccurrence, group_recovery
+from cgmvae.simulate import (
+    DEFAULT_NAME,
+    FEATURES,
+    GUILDS,
+    simulate_checklists,
+    species_groups,
+    write_checklists,
+)
+
+
+@pytest.fixture(scope="module")
+def checklists():
+    return simulate_checklists(2000, seed=0)
+
+
+def test_species_are_30_to_60_real_names_in_four_guilds_with_paper_examples():
+    groups = species_groups()
+    assert 30 <= len(groups) <= 60
+    assert set(groups.values()) == {"water", "forest", "residential", "generalist"}
+    for species, guild in [("Great Black-backed Gull", "water"), ("Tufted Titmouse", "forest"),
+                           ("House Sparrow", "residential"), ("Mourning Dove", "residential")]:
+        assert groups[species] == guild
+    assert len(groups) == sum(len(members) for members in GUILDS.values())  # no duplicates
+
+
+def test_same_seed_gives_identical_data_and_another_seed_different_sites(checklists):
+    again = simulate_checklists(2000, seed=0)
+    other = simulate_checklists(2000, seed=1)
+    np.testing.assert_array_equal(checklists.features, again.features)
+    np.testing.assert_array_equal(checklists.labels, again.labels)
+    assert not np.array_equal(checklists.labels, other.labels)
+
+
+def test_covariates_are_plausible(checklists):
+    x = dict(zip(checklists.feature_names, checklists.features.T))
+    cover = x["open_water"] + x["forest"] + x["developed"] + x["farmland"]
+    np.testing.assert_allclose(cover, 1.0, atol=1e-5)
+    assert set(np.unique(x["month"])) == set(range(1, 13))
+    assert x["elevation_m"].min() > 0 and x["effort_hours"].min() >= 0.1
+
+
+def test_every_species_is_neither_rare_nor_everywhere(checklists):
+    prevalence = checklists.labels.mean(axis=0)
+    assert prevalence.min() > 0.05 and prevalence.max() < 0.7, prevalence
+
+
+def test_water_birds_follow_open_water(checklists):
+    water = checklists.features[:, FEATURES.index("open_water")]
+    heron = checklists.labels[:, checklists.label_names.index("Great Blue Heron")]
+    assert heron[water > 0.5].mean() > 3 * heron[water < 0.1].mean()
+
+
+def test_summer_visitors_are_rare_in_winter(checklists):
+    month = checklists.features[:, FEATURES.index("month")]
+    osprey = checklists.labels[:, checklists.label_names.index("Osprey")]
+    assert osprey[np.isin(month, [6, 7])].mean() > 4 * osprey[np.isin(month, [12, 1])].mean()
+
+
+def test_empirical_cooccurrence_recovers_the_guilds(checklists):
+    clustering = cluster_labels(cooccurrence(checklists.labels, "phi"), n_groups=3)
+    true = [species_groups()[name] for name in checklists.label_names]
+    assert group_recovery(clustering.groups, true) == pytest.approx(1.0)
+
+
+def test_guild_members_cooccur_beyond_the_covariates(checklists):
+    """Shared latent suitability: at sites with similar water cover, gulls still go together."""
+    water = checklists.features[:, FEATURES.index("open_water")]
+    similar_sites = (water > 0.2) & (water < 0.4)
+    y = checklists.labels[similar_sites]
+    names = checklists.label_names
+    phi = cooccurrence(y, "phi")
+    gulls = phi[names.index("Herring Gull"), names.index("Ring-billed Gull")]
+    assert gulls > 0.1
+
+
+def test_write_checklists_writes_csv_and_sidecar_like_the_shared_ecology_data(tmp_path):
+    csv_path = write_checklists(tmp_path / "out", n_sites=50, seed=3)
+    assert csv_path == tmp_path / "out" / f"{DEFAULT_NAME}.csv"
+    meta = json.loads(csv_path.with_suffix(".json").read_text())
+    assert {"title", "source", "licence", "notes", "features", "labels", "groups"} <= set(meta)
+    assert meta["groups"]["Cedar Waxwing"] == "forest"
+    assert meta["groups"]["American Crow"] == "generalist"
+    header = csv_path.read_text().splitlines()[0].split(",")
+    assert header == ["site", *meta["features"], *meta["labels"]]
+    assert len(csv_path.read_text().splitlines()) == 51
