@@ -1,0 +1,150 @@
+"""Label-label correlations: empirical co-occurrence, learned similarity, hierarchical clustering."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
+from scipy.spatial.distance import squareform
+from scipy.stats import spearmanr
+from sklearn.metrics import adjusted_rand_score
+
+COOCCURRENCE_KINDS = ("phi", "jaccard")
+
+
+def cooccurrence(labels: np.ndarray, kind: str = "phi") -> np.ndarray:
+    """(L, L) float32 empirical co-occurrence of 0/1 label columns: phi (Pearson) or Jaccard.
+
+    Labels that never (or always) occur get phi 0 with every other label.
+    """
+    assert kind in COOCCURRENCE_KINDS, f"kind must be one of {COOCCURRENCE_KINDS}, got {kind!r}"
+    y = np.asarray(labels, dtype=np.float64)
+    together = y.T @ y  # (L, L) counts of samples holding both labels
+    counts = np.diag(together)
+    if kind == "jaccard":
+        union = counts[:, None] + counts[None, :] - together
+        return np.divide(together, union, out=np.zeros_like(together), where=union > 0).astype(
+            np.float32)
+    n = y.shape[0]
+    covariance = together / n - np.outer(counts, counts) / n**2
+    sd = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    scale = np.outer(sd, sd)
+    return np.divide(covariance, scale, out=np.zeros_like(covariance), where=scale > 0).astype(
+        np.float32)
+
+
+def without_diagonal(matrix: np.ndarray) -> np.ndarray:
+    """A float32 copy with NaN on the diagonal (self-similarity hides the structure, paper Fig. 3)."""
+    out = np.array(matrix, dtype=np.float32, copy=True)
+    np.fill_diagonal(out, np.nan)
+    return out
+
+
+def similarity_distance(similarity: np.ndarray) -> np.ndarray:
+    """Cosine distance 1 - s_ij / sqrt(s_ii s_jj) from a similarity (Gram) matrix, zero diagonal.
+
+    Inner products grow with the embedding norm, which follows label frequency; dividing it out
+    groups labels by the direction of their embeddings, i.e. by what they co-occur with.
+    """
+    s = np.asarray(similarity, dtype=np.float64)
+    norm = np.sqrt(np.clip(np.diag(s), 1e-12, None))
+    distance = 1.0 - s / np.outer(norm, norm)
+    distance = np.clip((distance + distance.T) / 2.0, 0.0, 2.0)
+    np.fill_diagonal(distance, 0.0)
+    return distance
+
+
+class LabelClustering(NamedTuple):
+    """Average-linkage tree over labels: `tree` (scipy linkage), leaf `order`, `groups` 1..k."""
+
+    tree: np.ndarray
+    order: np.ndarray
+    groups: np.ndarray
+
+
+def cluster_labels(similarity: np.ndarray, n_groups: int) -> LabelClustering:
+    """Hierarchically cluster labels by `similarity_distance` and cut the tree into `n_groups`."""
+    n = similarity.shape[0]
+    assert n >= 2, f"need at least 2 labels to cluster, got {n}"
+    tree = linkage(squareform(similarity_distance(similarity), checks=False), method="average")
+    groups = fcluster(tree, t=max(1, min(n_groups, n)), criterion="maxclust")
+    order = leaves_list(tree)
+    return LabelClustering(tree, order, _renumber_in_leaf_order(groups, order))
+
+
+def _renumber_in_leaf_order(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Group ids 1, 2, ... in the order the groups appear from left to right in the dendrogram."""
+    first_seen = dict.fromkeys(groups[order].tolist())
+    new_id = {old: new for new, old in enumerate(first_seen, start=1)}
+    return np.array([new_id[g] for g in groups.tolist()], dtype=np.int64)
+
+
+def dendrogram_lines(tree: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of every link of the tree as one polyline with NaN separators (one plotly trace).
+
+    Leaves sit at x = their position in `order` (0..L-1), merges at y = their linkage distance;
+    each link is drawn as a "u": left child -> up -> across -> down to the right child.
+    """
+    n = tree.shape[0] + 1
+    x_of_node = np.empty(2 * n - 1)
+    y_of_node = np.zeros(2 * n - 1)
+    x_of_node[order] = np.arange(n)
+    for merge, (left, right, height, _) in enumerate(tree):
+        x_of_node[n + merge] = (x_of_node[int(left)] + x_of_node[int(right)]) / 2.0
+        y_of_node[n + merge] = height
+    left, right = tree[:, 0].astype(int), tree[:, 1].astype(int)
+    height = tree[:, 2]
+    xs = np.column_stack([x_of_node[left], x_of_node[left], x_of_node[right], x_of_node[right],
+                          np.full(n - 1, np.nan)])
+    ys = np.column_stack([y_of_node[left], height, height, y_of_node[right],
+                          np.full(n - 1, np.nan)])
+    return xs.ravel(), ys.ravel()
+
+
+def group_table(label_names: list[str], groups: np.ndarray, order: np.ndarray,
+                prevalence: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per label in dendrogram order: label, group, group size (and prevalence)."""
+    table = pd.DataFrame({"label": np.asarray(label_names, dtype=object)[order],
+                          "group": groups[order]})
+    table["group size"] = table.groupby("group")["label"].transform("size")
+    if prevalence is not None:
+        table["prevalence"] = np.asarray(prevalence)[order].round(4)
+    return table.reset_index(drop=True)
+
+
+def nearest_labels(similarity: np.ndarray, label_names: list[str], label: str,
+                   k: int = 10) -> pd.DataFrame:
+    """The `k` labels most similar to `label` (itself excluded), most similar first."""
+    index = list(label_names).index(label)
+    row = np.asarray(similarity[index], dtype=np.float64).copy()
+    row[index] = -np.inf
+    best = np.argsort(-row, kind="stable")[:k]
+    return pd.DataFrame({"label": np.asarray(label_names, dtype=object)[best],
+                         "similarity": row[best].round(4)})
+
+
+def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:
+    """Spearman rank correlation between the off-diagonal upper triangles of two (L, L) matrices."""
+    upper = np.triu_indices(first.shape[0], k=1)
+    a, b = np.asarray(first)[upper], np.asarray(second)[upper]
+    keep = np.isfinite(a) & np.isfinite(b)
+    if keep.sum() < 3 or np.ptp(a[keep]) == 0 or np.ptp(b[keep]) == 0:
+        return float("nan")
+    return float(spearmanr(a[keep], b[keep]).statistic)
+
+
+def group_recovery(groups: np.ndarray, true_groups: list[str], *,
+                   ignore: str | None = "generalist") -> float:
+    """Adjusted Rand index between found `groups` and `true_groups`, skipping labels in `ignore`."""
+    true = np.asarray(true_groups, dtype=object)
+    keep = true != ignore if ignore is not None else np.ones(true.size, dtype=bool)
+    return float(adjusted_rand_score(true[keep], np.asarray(groups)[keep]))
+
+
+def similarity_frame(model) -> pd.DataFrame:
+    """The model's label x label embedding inner products, label names as index and columns."""
+    names = list(model.label_names)
+    return pd.DataFrame(np.asarray(model.label_similarity(), dtype=np.float32),
+                        index=pd.Index(names, name="label"), columns=names)

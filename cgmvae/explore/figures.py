@@ -1,0 +1,114 @@
+"""Plotly figures for data summaries, training curves, projections and predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MAX_BARS = 60  # a bar chart of more labels is unreadable: show the top ones and say so
+WEBGL_ABOVE = 5_000  # points; SVG scatter gets slow beyond this
+
+
+def prevalence_bars(prevalence: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of label prevalence (the `prevalence_frame`), top MAX_BARS labels."""
+    shown = prevalence.head(MAX_BARS)
+    title = "Label prevalence" + (f" (top {MAX_BARS} of {len(prevalence)})"
+                                  if len(prevalence) > MAX_BARS else "")
+    figure = px.bar(shown, x="prevalence", y="label", orientation="h", title=title,
+                    hover_data={"samples": True})
+    figure.update_yaxes(autorange="reversed", title=None)
+    return figure.update_layout(height=max(320, 16 * len(shown) + 120))
+
+
+def labels_per_sample_histogram(labels: np.ndarray) -> go.Figure:
+    """Histogram of how many labels each sample has."""
+    counts = pd.DataFrame({"labels per sample": np.asarray(labels).sum(axis=1).astype(int)})
+    figure = px.histogram(counts, x="labels per sample", title="Labels per sample")
+    return figure.update_layout(bargap=0.05, yaxis_title="samples")
+
+
+def training_curves(history: list[dict]) -> go.Figure:
+    """Training and validation loss per epoch, and validation micro-F1 on a second axis."""
+    frame = pd.DataFrame(history)
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    if not frame.empty:
+        for column, name in (("train_loss", "training loss"), ("val_loss", "validation loss")):
+            if column in frame:
+                figure.add_trace(go.Scatter(x=frame["epoch"], y=frame[column], name=name,
+                                            mode="lines+markers"), secondary_y=False)
+        if "val_micro_f1" in frame:
+            figure.add_trace(go.Scatter(x=frame["epoch"], y=frame["val_micro_f1"],
+                                        name="validation micro-F1", mode="lines+markers",
+                                        line={"dash": "dot"}), secondary_y=True)
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text="loss", secondary_y=False)
+    figure.update_yaxes(title_text="micro-F1", secondary_y=True)
+    return figure.update_layout(height=340, margin={"t": 30}, legend={"orientation": "h"})
+
+
+def label_gaussians_scatter(frame: pd.DataFrame, method: str) -> go.Figure:
+    """Each label's Gaussian mean in 2-D: size = prevalence, colour = group, bars = spread."""
+    has_sd = "sd_x" in frame
+    figure = px.scatter(
+        frame, x="x", y="y", size="prevalence", color="group", hover_name="label",
+        hover_data={"x": False, "y": False, "prevalence": ":.3f", "spread": ":.3f", "group": True},
+        error_x="sd_x" if has_sd else None, error_y="sd_y" if has_sd else None,
+        size_max=28, title=f"Label Gaussians: means mu_i ({method.upper()})",
+        category_orders={"group": sorted(frame["group"].unique(), key=int)},
+    )
+    if has_sd:
+        figure.update_traces(error_x={"thickness": 0.6}, error_y={"thickness": 0.6})
+    axis = "PC" if method == "pca" else "UMAP "
+    return figure.update_layout(height=600, xaxis_title=f"{axis}1", yaxis_title=f"{axis}2")
+
+
+def latent_scatter(frame: pd.DataFrame, colour: pd.Series, colour_name: str,
+                   method: str) -> go.Figure:
+    """Samples' posterior means in 2-D, coloured by `colour` (a label, a count or a feature)."""
+    plotted = frame.assign(**{colour_name: np.asarray(colour)})
+    discrete = colour.dtype == bool or set(np.unique(colour)) <= {0, 1}
+    if discrete:
+        plotted[colour_name] = np.where(np.asarray(colour) > 0, "present", "absent")
+    figure = px.scatter(
+        plotted, x="dim 1", y="dim 2", color=colour_name, custom_data=["sample"],
+        hover_data={"sample": True, "labels": True, "dim 1": False, "dim 2": False},
+        render_mode="webgl" if len(frame) > WEBGL_ABOVE else "svg",
+        color_discrete_map={"present": "#d62728", "absent": "#c7c7c7"},
+        category_orders={colour_name: ["absent", "present"]},
+        title=f"Posterior means of the samples ({method.upper()})",
+    )
+    figure.update_traces(marker={"size": 4, "opacity": 0.7})
+    return figure.update_layout(height=560, dragmode="lasso")
+
+
+def label_f1_bars(frame: pd.DataFrame) -> go.Figure:
+    """Per-label F1 bars (the `label_f1_frame`), coloured by prevalence."""
+    shown = frame.head(MAX_BARS) if len(frame) > MAX_BARS else frame
+    title = "Per-label F1 on the test rows" + (f" (top {MAX_BARS} of {len(frame)})"
+                                               if len(frame) > MAX_BARS else "")
+    figure = px.bar(shown, x="label", y="F1", color="prevalence", title=title,
+                    color_continuous_scale="Viridis")
+    return figure.update_layout(height=420, xaxis_tickangle=-60, xaxis_title=None)
+
+
+def sample_prediction_bars(frame: pd.DataFrame, threshold: float) -> go.Figure:
+    """One sample's predicted probabilities, bars coloured by whether the label is present."""
+    shown = frame.head(MAX_BARS)
+    colour = shown["present"].map({True: "present", False: "absent"}) if "present" in shown \
+        else None
+    figure = px.bar(shown, x="label", y="probability", color=colour,
+                    color_discrete_map={"present": "#2ca02c", "absent": "#7f7f7f"},
+                    title="Predicted probability vs truth")
+    figure.add_hline(y=threshold, line_dash="dash", annotation_text=f"threshold {threshold:.2f}")
+    return figure.update_layout(height=420, xaxis_tickangle=-60, xaxis_title=None,
+                                yaxis_range=[0, 1], legend_title_text="truth")
+
+
+def response_lines(frame: pd.DataFrame, feature: str) -> go.Figure:
+    """Predicted occurrence of chosen labels along one feature (the `response_curves` frame)."""
+    figure = px.line(frame, x=feature, y="probability", color="label",
+                     title=f"Predicted occurrence along {feature} (other features at median)")
+    return figure.update_layout(height=420, yaxis_range=[0, 1])

@@ -1,0 +1,75 @@
+"""Plotly figures of label x label matrices: clustered heatmap with a one-trace dendrogram."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cgmvae.explore.correlations import LabelClustering, dendrogram_lines, without_diagonal
+
+MAX_TICK_LABELS = 80  # beyond this the names overlap; hover still shows them
+
+
+def colour_limit(matrix: np.ndarray) -> float:
+    """Symmetric colour range: the 99th percentile of |off-diagonal|, so outliers don't wash out."""
+    values = np.abs(without_diagonal(matrix))
+    values = values[np.isfinite(values)]
+    return float(np.percentile(values, 99)) if values.size and values.max() > 0 else 1.0
+
+
+def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: LabelClustering,
+                       *, title: str = "", value_name: str = "similarity",
+                       rows: np.ndarray | None = None, dendrogram: bool = True) -> go.Figure:
+    """Heatmap of `matrix` (diagonal removed) in dendrogram order, outlined by group.
+
+    `rows` restricts it to some labels (zoom to a group; then no dendrogram is drawn).
+    """
+    order = np.asarray(clustering.order, dtype=np.int64)
+    if rows is not None:
+        order = order[np.isin(order, rows)]
+    names = np.asarray(label_names, dtype=object)[order].tolist()
+    limit = colour_limit(matrix)
+    z = without_diagonal(np.asarray(matrix)[np.ix_(order, order)])  # float32: 4 bytes a cell
+    with_tree = dendrogram and rows is None and len(order) > 2
+    figure = make_subplots(rows=2 if with_tree else 1, cols=1, vertical_spacing=0.01,
+                           row_heights=[0.17, 0.83] if with_tree else None)
+    heat_row = 2 if with_tree else 1
+    if with_tree:
+        _add_dendrogram(figure, clustering, len(order))
+    figure.add_trace(go.Heatmap(
+        z=z, x=names, y=names, colorscale="RdBu_r", zmid=0.0, zmin=-limit, zmax=limit,
+        colorbar={"title": {"text": value_name}, "len": 0.8, "y": 0.42},
+        hovertemplate=f"%{{y}}<br>%{{x}}<br>{value_name} %{{z:.3f}}<extra></extra>",
+    ), row=heat_row, col=1)
+    for shape in group_outlines(clustering.groups[order]):
+        figure.add_shape(shape, row=heat_row, col=1)
+    show_ticks = len(names) <= MAX_TICK_LABELS
+    figure.update_xaxes(showticklabels=show_ticks, tickangle=-60, row=heat_row, col=1)
+    figure.update_yaxes(showticklabels=show_ticks, autorange="reversed", row=heat_row, col=1)
+    side = 420 + (12 * len(names) if show_ticks else 380)
+    figure.update_layout(title=title, height=min(side, 1100), margin={"l": 10, "r": 10, "t": 40},
+                         plot_bgcolor="white")
+    return figure
+
+
+def _add_dendrogram(figure: go.Figure, clustering: LabelClustering, n_labels: int) -> None:
+    """The whole tree as ONE scatter trace (NaN-separated links), above the heatmap columns."""
+    xs, ys = dendrogram_lines(clustering.tree, clustering.order)
+    figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
+                                hoverinfo="skip", showlegend=False, connectgaps=False),
+                     row=1, col=1)
+    figure.update_xaxes(range=[-0.5, n_labels - 0.5], visible=False, row=1, col=1)
+    figure.update_yaxes(title_text="distance", row=1, col=1)
+
+
+def group_outlines(groups_in_order: np.ndarray) -> list[dict]:
+    """One rectangle per run of equal group ids along the diagonal (category positions)."""
+    groups_in_order = np.asarray(groups_in_order)
+    if groups_in_order.size == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, groups_in_order[1:] != groups_in_order[:-1]])
+    ends = np.r_[starts[1:], groups_in_order.size]
+    return [{"type": "rect", "x0": s - 0.5, "x1": e - 0.5, "y0": s - 0.5, "y1": e - 0.5,
+             "line": {"color": "black", "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"}
+            for s, e in zip(starts, ends) if e - s > 1]

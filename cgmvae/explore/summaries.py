@@ -1,0 +1,145 @@
+"""Tables about a data set and a model's predictions: prevalence, metrics, responses, CSV scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cgmvae import metrics
+from cgmvae.data import DataError, MultiLabelData
+
+MAX_PREDICT_ROWS = 200_000  # an uploaded table larger than this is refused, not half-read
+MAX_PREDICT_BYTES = 50 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
+
+
+def label_sets(labels: np.ndarray, label_names: list[str], *, limit: int = 8) -> list[str]:
+    """Each row's labels as a readable string ("A, B, C", "+3 more" beyond `limit`; "-" if none)."""
+    names = np.asarray(label_names, dtype=object)
+    out = []
+    for row in np.asarray(labels) > 0.5:
+        present = list(names[row])
+        text = ", ".join(present[:limit]) + (f" +{len(present) - limit} more"
+                                             if len(present) > limit else "")
+        out.append(text or "-")
+    return out
+
+
+def data_summary(data: MultiLabelData) -> dict[str, float]:
+    """Sizes and label statistics: samples, features, labels, labels per sample, empty samples."""
+    per_sample = data.labels.sum(axis=1)
+    return {"samples": data.n_samples, "features": data.n_features, "labels": data.n_labels,
+            "mean labels per sample": round(float(per_sample.mean()), 3),
+            "samples without labels": int((per_sample == 0).sum())}
+
+
+def preview_frame(data: MultiLabelData, n_rows: int = 50) -> pd.DataFrame:
+    """The first `n_rows` samples: feature columns and their label set."""
+    frame = pd.DataFrame(data.features[:n_rows], columns=data.feature_names)
+    frame.insert(0, "labels", label_sets(data.labels[:n_rows], data.label_names))
+    return frame
+
+
+def prevalence_frame(labels: np.ndarray, label_names: list[str]) -> pd.DataFrame:
+    """One row per label, most frequent first: label, samples with it, prevalence (fraction)."""
+    counts = np.asarray(labels).sum(axis=0)
+    frame = pd.DataFrame({"label": list(label_names), "samples": counts.astype(int),
+                          "prevalence": counts / max(1, len(labels))})
+    return frame.sort_values("prevalence", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def metrics_table(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The paper's five metrics on (test) rows: at each metric's validation-best threshold and
+    at the single deployed threshold."""
+    scores = model.evaluate(features, labels)
+    return pd.DataFrame({"metric": list(metrics.METRICS),
+                         "validation-best threshold": [scores["per_metric"][m]
+                                                       for m in metrics.METRICS],
+                         "deployed threshold": [scores["deployed"][m] for m in metrics.METRICS]})
+
+
+def per_label_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """(L,) F1 of each label; a label neither present nor predicted scores 1 (nothing to miss)."""
+    truth, predicted = np.asarray(y_true) > 0.5, np.asarray(y_pred) > 0.5
+    tp = (truth & predicted).sum(axis=0)
+    wrong = (truth ^ predicted).sum(axis=0)
+    denominator = 2 * tp + wrong
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 1.0)
+
+
+def label_f1_frame(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Per-label F1 at the deployed threshold with each label's prevalence, best first."""
+    f1 = per_label_f1(labels, model.predict(features))
+    frame = pd.DataFrame({"label": list(model.label_names), "F1": f1,
+                          "prevalence": np.asarray(labels).mean(axis=0)})
+    return frame.sort_values("F1", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sample_prediction_frame(model, features_row: np.ndarray,
+                            labels_row: np.ndarray | None = None) -> pd.DataFrame:
+    """One sample: every label's predicted probability, the decision, and the truth if known."""
+    proba = model.predict_proba(np.asarray(features_row, dtype=np.float32)[None, :])[0]
+    frame = pd.DataFrame({"label": list(model.label_names), "probability": proba,
+                          "predicted": proba >= model.threshold})
+    if labels_row is not None:
+        frame["present"] = np.asarray(labels_row) > 0.5
+    return frame.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def response_curves(model, reference: np.ndarray, feature: str, labels: list[str], *,
+                    n_points: int = 60) -> pd.DataFrame:
+    """Predicted occurrence of `labels` as `feature` sweeps its 1st-99th percentile range in
+    `reference`, every other feature held at its median. Long format: value, label, probability."""
+    column = list(model.feature_names).index(feature)
+    low, high = np.percentile(reference[:, column], [1, 99])
+    values = np.linspace(low, high, n_points) if high > low else np.array([low])
+    grid = np.repeat(np.median(reference, axis=0)[None, :], values.size, axis=0)
+    grid[:, column] = values
+    proba = model.predict_proba(grid.astype(np.float32))
+    chosen = [list(model.label_names).index(name) for name in labels]
+    return pd.DataFrame({feature: np.tile(values, len(chosen)),
+                         "label": np.repeat(labels, values.size),
+                         "probability": proba[:, chosen].T.ravel()})
+
+
+def prediction_table(model, features: np.ndarray) -> pd.DataFrame:
+    """Per input row: the predicted label set, then one probability column per label."""
+    proba = model.predict_proba(features)
+    frame = pd.DataFrame(proba.round(4), columns=list(model.label_names))
+    frame.insert(0, "predicted labels", label_sets(proba >= model.threshold, model.label_names))
+    return frame
+
+
+def predict_csv(model, source, *, size_bytes: int | None = None) -> pd.DataFrame:
+    """Score a feature CSV (path or file-like) with `model`; DataError for anything unusable.
+
+    Columns are matched to the model's features by name (`cgmvae.formats.read_feature_table`);
+    files over MAX_PREDICT_BYTES or MAX_PREDICT_ROWS rows are refused as a whole.
+    """
+    from cgmvae.formats import read_feature_table  # lands with the formats package
+
+    if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
+        raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
+                        f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
+    features = read_feature_table(source, list(model.feature_names))
+    if features.shape[0] > MAX_PREDICT_ROWS:
+        raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
+                        f"{MAX_PREDICT_ROWS:,}: split it into smaller files")
+    return prediction_table(model, features)
+
+
+def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
+    """An example input table with the model's feature columns filled with training means.
+
+    A one-hot feature `col=value` becomes one column `col` holding its most frequent value.
+    """
+    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float)))
+    columns: dict[str, object] = {}
+    best_share: dict[str, float] = {}
+    for name, mean in means.items():
+        if "=" in name:
+            column, value = name.split("=", 1)
+            if mean >= best_share.get(column, -1.0):
+                columns[column], best_share[column] = value, mean
+        else:
+            columns[name] = round(mean, 4)
+    return pd.DataFrame([columns] * n_rows)
