@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import bz2
-import csv
 import gzip
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from cgmvae.data import DataError
+from cgmvae.formats.arff_rows import QUOTED, parse_dense, parse_sparse, unquote
 
-_QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
-_NAME_AND_TYPE = re.compile(rf"@attribute\s+({_QUOTED}|[^\s{{]+)\s*(.*)$", re.IGNORECASE)
-_CATEGORY = re.compile(rf"\s*({_QUOTED}|[^,]*)\s*(?:,|$)")
-_PAIR = re.compile(rf"\s*(\d*\s*(?:{_QUOTED}|[^,]*))\s*(?:,|$)")
+_NAME_AND_TYPE = re.compile(rf"@attribute\s+({QUOTED}|[^\s{{]+)\s*(.*)$", re.IGNORECASE)
+_CATEGORY = re.compile(rf"\s*({QUOTED}|[^,]*)\s*(?:,|$)")
 _NUMERIC_TYPES = ("numeric", "real", "integer")
 
 
@@ -73,7 +69,7 @@ def read_arff(path: str | Path) -> ArffTable:
     if any(sparse) and not all(sparse):
         first = sparse.index(not sparse[0])
         raise DataError(f"{path.name} line {line_numbers[first]}: mixes dense and sparse rows")
-    parse = _parse_sparse if rows and sparse[0] else _parse_dense
+    parse = parse_sparse if rows and sparse[0] else parse_dense
     values = parse(rows, attributes, origins)
     return ArffTable(relation, attributes, values, origins)
 
@@ -108,13 +104,6 @@ def _read_text(path: Path) -> str:
         return raw.decode("latin-1")  # old Weka files are often Latin-1
 
 
-def _unquote(token: str) -> str:
-    token = token.strip()
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        return re.sub(r"\\(.)", r"\1", token[1:-1])
-    return token
-
-
 def _parse_header(lines: list[str], where: str) -> tuple[str, list[Attribute], int]:
     relation, attributes = "", []
     for number, line in enumerate(lines, start=1):
@@ -123,7 +112,7 @@ def _parse_header(lines: list[str], where: str) -> tuple[str, list[Attribute], i
         if not text or text.startswith("%"):
             continue
         if keyword.startswith("@relation"):
-            relation = _unquote(text[len("@relation"):])
+            relation = unquote(text[len("@relation"):])
         elif keyword.startswith("@attribute"):
             attributes.append(_parse_attribute(text, f"{where} line {number}"))
         elif keyword.startswith("@data"):
@@ -141,7 +130,7 @@ def _parse_attribute(text: str, where: str) -> Attribute:
     match = _NAME_AND_TYPE.match(text)
     if not match or not match.group(2):
         raise DataError(f"{where}: cannot read the attribute declaration {text[:60]!r}")
-    name, kind = _unquote(match.group(1)), match.group(2).strip()
+    name, kind = unquote(match.group(1)), match.group(2).strip()
     if kind.startswith("{"):
         if not kind.endswith("}"):
             raise DataError(f"{where}: attribute '{name}' has an unclosed {{...}} list")
@@ -158,7 +147,7 @@ def _parse_attribute(text: str, where: str) -> Attribute:
 
 
 def _split_categories(body: str) -> list[str]:
-    return [_unquote(m.group(1)) for m in _CATEGORY.finditer(body) if m.end() > m.start()]
+    return [unquote(m.group(1)) for m in _CATEGORY.finditer(body) if m.end() > m.start()]
 
 
 def _check_unique(names: list[str], where: str) -> None:
@@ -177,186 +166,3 @@ def _data_rows(lines: list[str], start: int) -> tuple[list[str], list[int]]:
             rows.append(text)
             numbers.append(number)
     return rows, numbers
-
-
-def _parse_dense(rows: list[str], attributes: list[Attribute], origins: list[str]) -> np.ndarray:
-    n_attrs = len(attributes)
-    for i, row in enumerate(rows):
-        count = _field_count(row)
-        if count != n_attrs:
-            raise DataError(f"{origins[i]}: {count} values, expected {n_attrs} (one per attribute)")
-    if not rows:
-        return np.zeros((0, n_attrs))
-    text_columns = {j: str for j, a in enumerate(attributes) if a.kind != "numeric"}
-    frame = pd.read_csv(
-        io.StringIO("\n".join(rows)), header=None, names=range(n_attrs), dtype=text_columns,
-        quotechar="'", escapechar="\\", skipinitialspace=True, na_values=["?", ""],
-        keep_default_na=False,
-    )
-    values = np.zeros((len(rows), n_attrs))
-    by_categories: dict[tuple[str, ...], list[int]] = {}
-    for j, attribute in enumerate(attributes):
-        if attribute.kind == "numeric":
-            values[:, j] = _numeric_column(frame[j], attribute, origins)
-        elif attribute.kind == "nominal":
-            by_categories.setdefault(attribute.categories, []).append(j)
-    for categories, columns in by_categories.items():  # e.g. genbase: 1186 x {YES,NO} at once
-        values[:, columns] = _nominal_codes(frame[columns].to_numpy(dtype=object), categories)
-        _check_codes(values[:, columns], frame[columns], [attributes[j] for j in columns], origins)
-    return values
-
-
-def _field_count(row: str) -> int:
-    if "'" not in row and '"' not in row:
-        return row.count(",") + 1  # the fast, usual case
-    return len(next(csv.reader([row], quotechar="'", escapechar="\\", skipinitialspace=True)))
-
-
-def _numeric_column(column: pd.Series, attribute: Attribute, origins: list[str]) -> np.ndarray:
-    numbers = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())
-    if bad.size:
-        raise DataError(f"{origins[bad[0]]}: numeric attribute '{attribute.name}' has the "
-                        f"non-numeric value {column.iloc[bad[0]]!r}")
-    return numbers.to_numpy(dtype=np.float64)
-
-
-def _nominal_codes(block: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
-    codes = np.full(block.shape, np.nan)
-    for code, category in enumerate(categories):
-        codes[block == category] = code
-    for i, j in zip(*np.nonzero(np.isnan(codes) & pd.notna(block))):
-        stripped = str(block[i, j]).strip()  # a space before the comma
-        if stripped in categories:
-            codes[i, j] = categories.index(stripped)
-    return codes
-
-
-def _check_codes(codes, frame: pd.DataFrame, attributes: list[Attribute], origins) -> None:
-    bad = np.isnan(codes) & frame.notna().to_numpy()
-    if bad.any():
-        i, j = (int(k[0]) for k in np.nonzero(bad))
-        raise DataError(f"{origins[i]}: value {frame.iat[i, j]!r} of attribute "
-                        f"'{attributes[j].name}' is not one of "
-                        f"{{{','.join(attributes[j].categories)}}}")
-
-
-def _parse_sparse(rows: list[str], attributes: list[Attribute], origins: list[str]) -> sp.csr_matrix:
-    for i, row in enumerate(rows):
-        if not row.endswith("}"):
-            raise DataError(f"{origins[i]}: sparse row does not end with '}}'")
-    bodies = [row[1:-1].strip() for row in rows]
-    counts = np.array([body.count(",") + 1 if body else 0 for body in bodies], dtype=np.int64)
-    fast = _fast_entries(bodies, counts)
-    if fast is None:
-        row_ids, columns, values = _slow_entries(bodies, attributes, origins)
-        counts = np.bincount(row_ids, minlength=len(rows))
-    else:
-        row_ids = np.repeat(np.arange(len(rows)), counts)
-        columns, values = fast
-    _check_indices(row_ids, columns, len(attributes), origins)
-    if fast is not None:
-        values = _sparse_codes(columns, values, attributes, row_ids, origins)
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    shape = (len(rows), len(attributes))
-    return sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=shape)
-
-
-def _fast_entries(bodies: list[str], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """All `index value` pairs at once when every value is a plain number (the usual case)."""
-    text = ",".join(body for body in bodies if body)
-    if "'" in text or '"' in text:
-        return None
-    tokens = text.replace(",", " ").split()
-    if len(tokens) != 2 * counts.sum():
-        return None
-    try:
-        return np.array(tokens[0::2], dtype=np.int64), np.array(tokens[1::2], dtype=np.float64)
-    except ValueError:
-        return None  # a nominal word, '?' or a typo: the slow path says which
-
-
-def _slow_entries(bodies, attributes, origins) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pair by pair, with codes for nominal values and NaN for '?', naming the first bad row."""
-    row_ids, columns, values = [], [], []
-    for i, body in enumerate(bodies):
-        for pair in (m.group(1) for m in _PAIR.finditer(body) if m.end() > m.start()):
-            index, _, value = pair.strip().partition(" ")
-            if not index.isdigit() or not value.strip():
-                raise DataError(f"{origins[i]}: cannot read the sparse entry {pair.strip()!r}")
-            column = int(index)
-            if column >= len(attributes):
-                raise DataError(f"{origins[i]}: attribute index {column} is outside "
-                                f"0..{len(attributes) - 1}")
-            row_ids.append(i)
-            columns.append(column)
-            kind = attributes[column].kind
-            values.append(_one_value(_unquote(value), kind, column, attributes, origins[i]))
-    as_int = np.array(row_ids, dtype=np.int64), np.array(columns, dtype=np.int64)
-    return *as_int, np.array(values, dtype=np.float64)
-
-
-def _one_value(value: str, kind: str, column: int, attributes, where: str) -> float:
-    if value == "?":
-        return np.nan
-    if kind == "nominal":
-        categories = attributes[column].categories
-        if value not in categories:
-            raise DataError(f"{where}: value {value!r} of attribute '{attributes[column].name}' "
-                            f"is not one of {{{','.join(categories)}}}")
-        return float(categories.index(value))
-    if kind != "numeric":
-        return 0.0
-    try:
-        return float(value)
-    except ValueError:
-        raise DataError(f"{where}: numeric attribute '{attributes[column].name}' has the "
-                        f"non-numeric value {value!r}") from None
-
-
-def _check_indices(row_ids, columns, n_attrs, origins) -> None:
-    outside = np.flatnonzero((columns < 0) | (columns >= n_attrs))
-    if outside.size:
-        raise DataError(f"{origins[row_ids[outside[0]]]}: attribute index {columns[outside[0]]} "
-                        f"is outside 0..{n_attrs - 1}")
-    keys = row_ids * n_attrs + columns
-    unordered = np.flatnonzero(np.diff(keys) <= 0)
-    if unordered.size:
-        where = origins[row_ids[unordered[0] + 1]]
-        raise DataError(f"{where}: attribute indices must increase along a sparse row "
-                        f"(index {columns[unordered[0] + 1]} repeats or goes back)")
-
-
-def _sparse_codes(columns, values, attributes, row_ids, origins) -> np.ndarray:
-    """Turn the values of nominal attributes into category codes (numbers named as categories)."""
-    values = values.copy()
-    order = np.argsort(columns, kind="stable")
-    bounds = np.searchsorted(columns[order], np.arange(len(attributes) + 1))
-    for j, attribute in enumerate(attributes):
-        entries = order[bounds[j]:bounds[j + 1]]
-        if attribute.kind == "nominal" and entries.size:
-            values[entries] = _codes_of(values[entries], attribute, origins, row_ids[entries])
-        elif attribute.kind in ("string", "date"):
-            values[entries] = 0.0
-    return values
-
-
-def _codes_of(numbers, attribute, origins, row_ids) -> np.ndarray:
-    lookup = {}
-    for code, category in enumerate(attribute.categories):
-        try:
-            lookup[float(category)] = code
-        except ValueError:
-            pass  # a word category: its values never reach the numbers-only fast path
-    uniques, inverse = np.unique(numbers, return_inverse=True)
-    mapped = np.empty(uniques.size)
-    for k, number in enumerate(uniques):
-        if np.isnan(number):
-            mapped[k] = np.nan
-        elif number in lookup:
-            mapped[k] = lookup[number]
-        else:
-            row = row_ids[np.flatnonzero(inverse == k)[0]]
-            raise DataError(f"{origins[row]}: value {number:g} of attribute '{attribute.name}' "
-                            f"is not one of {{{','.join(attribute.categories)}}}")
-    return mapped[inverse]

@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cgmvae.data import DataError
+from cgmvae.data import DataError, Split
 
 IMPUTE_CHOICES = (None, "median")
+VAL_FRACTION = 0.1  # of the training rows, as in shared/data/splits
 
 # Two category names that mean absent/present; compared lower-case.
 _BINARY_WORDS = {"0": 0, "1": 1, "no": 0, "yes": 1, "false": 0, "true": 1, "n": 0, "y": 1}
@@ -129,3 +130,14 @@ def never_present_notice(labels: np.ndarray, names: Sequence[str]) -> list[str]:
     return [
         f"{int(absent.sum())} labels are never present: {short_list(np.asarray(names)[absent])}"
     ]
+
+
+def train_test_split(n_train: int, n_samples: int, *, seed: int = 0) -> Split:
+    """Rows 0..n_train-1 are training data, the rest test; val = a seeded 10% of the training rows.
+
+    Matches `shared/data/splits/<name>.json` of the Mulan train/test pairs (val = sorted first 10%
+    of `default_rng(seed).permutation(n_train)`).
+    """
+    order = np.random.default_rng(seed).permutation(n_train)
+    n_val = round(VAL_FRACTION * n_train)
+    return Split(np.sort(order[n_val:]), np.sort(order[:n_val]), np.arange(n_train, n_samples))

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import numpy as np
 import scipy.sparse as sp
 
-from cgmvae.data import DataError, MultiLabelData, Split
+from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.arff import ArffTable, concat_tables, read_arff
 from cgmvae.formats.encode import (
     binarize_labels,
@@ -18,12 +18,12 @@ from cgmvae.formats.encode import (
     check_impute,
     fill_missing,
     short_list,
+    train_test_split,
 )
 
 _MEKA_LABELS = re.compile(r"-C\s+(-?\d+)")
 _PART_SUFFIX = re.compile(r"(-(train|test|sparse))+$", re.IGNORECASE)
 _ID_NAMES = {"id", "name", "identifier", "key"}
-VAL_FRACTION = 0.1  # of the train file, as in shared/data/splits (seed 0)
 
 
 def load_arff(path: str | Path, *, xml: str | Path | None = None, impute: str | None = None) -> MultiLabelData:
@@ -66,7 +66,7 @@ def load_mulan_folder(
                          impute=impute)
     if len(tables) == 1:
         return data
-    split = _train_file_split(tables[0].values.shape[0], data.n_samples)
+    split = train_test_split(tables[0].values.shape[0], data.n_samples)
     return MultiLabelData(data.features, data.labels, data.feature_names, data.label_names,
                           name=data.name, notices=data.notices, split=split)
 
@@ -236,9 +236,3 @@ def _files_from_split(path: Path) -> list[str]:
     except (OSError, ValueError, AttributeError):
         return []
     return [str(f) for f in files] if isinstance(files, list) else []
-
-
-def _train_file_split(n_train: int, n_samples: int, seed: int = 0) -> Split:
-    order = np.random.default_rng(seed).permutation(n_train)
-    n_val = round(VAL_FRACTION * n_train)
-    return Split(np.sort(order[n_val:]), np.sort(order[:n_val]), np.arange(n_train, n_samples))
