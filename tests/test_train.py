@@ -1,0 +1,107 @@
+"""Training: learns, is deterministic, selects by validation, respects callbacks and cancel."""
+
+import numpy as np
+import pytest
+from toy import toy_data, toy_split
+
+from cgmvae import metrics
+from cgmvae.data import DataError, MultiLabelData, Split
+from cgmvae.model import ModelConfig
+from cgmvae.train import TrainConfig, fit, resolve_device
+
+SMALL = ModelConfig(embedding_dim=32, latent_dim=8, feature_hidden=(32,), label_hidden=(32,),
+                    decoder_hidden=(32,), dropout=0.1)
+QUICK = TrainConfig(max_epochs=40, batch_size=32, learning_rate=0.005, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = toy_data()
+    split = toy_split(data)
+    return data, split, fit(data, split, model_config=SMALL, train_config=QUICK)
+
+
+def test_training_beats_predicting_the_prevalence(trained):
+    data, split, model = trained
+    test_x, test_y = data.features[split.test], data.labels[split.test]
+    ours = metrics.evaluate(test_y, model.predict_proba(test_x), model.threshold)["micro_f1"]
+    prevalence = np.tile(data.labels[split.train].mean(0), (len(split.test), 1))
+    trivial = max(metrics.evaluate(test_y, prevalence, t)["micro_f1"] for t in (0.3, 0.5))
+    assert ours > trivial + 0.15
+
+
+def test_history_has_one_record_per_epoch_with_the_documented_keys(trained):
+    _, _, model = trained
+    assert {"epoch", "max_epochs", "train_loss", "val_loss", "val_micro_f1", "seconds"} <= set(model.history[0])
+    assert [r["epoch"] for r in model.history] == list(range(1, len(model.history) + 1))
+    best = max(r["val_micro_f1"] for r in model.history)
+    assert model.history[model.best_epoch - 1]["val_micro_f1"] == best
+
+
+def test_thresholds_come_from_validation_and_lie_in_0_1(trained):
+    _, _, model = trained
+    assert 0.0 < model.threshold < 1.0
+    assert set(model.metric_thresholds) == set(metrics.METRICS)
+    assert model.label_thresholds.shape == (4,)
+
+
+def test_training_on_cpu_is_deterministic_for_a_seed():
+    data = toy_data(120)
+    split = toy_split(data)
+    config = TrainConfig(max_epochs=3, batch_size=32, device="cpu", seed=3)
+    first = fit(data, split, model_config=SMALL, train_config=config)
+    second = fit(data, split, model_config=SMALL, train_config=config)
+    assert np.array_equal(first.predict_proba(data.features), second.predict_proba(data.features))
+
+
+def test_callbacks_see_every_epoch_and_should_stop_cancels():
+    data = toy_data(120)
+    seen = []
+    model = fit(data, toy_split(data), model_config=SMALL, train_config=QUICK,
+                callbacks=[seen.append], should_stop=lambda: len(seen) >= 2)
+    assert [r["epoch"] for r in seen] == [1, 2] and len(model.history) == 2
+
+
+def test_early_stopping_ends_before_max_epochs_when_validation_stalls():
+    data = toy_data(120)
+    config = TrainConfig(max_epochs=200, patience=3, batch_size=32, learning_rate=0.01, device="cpu")
+    model = fit(data, toy_split(data), model_config=SMALL, train_config=config)
+    assert len(model.history) < 200 and len(model.history) - model.best_epoch <= 3
+
+
+def test_labels_absent_from_training_and_constant_features_do_not_break_training():
+    data = toy_data(160)
+    labels = data.labels.copy()
+    split = toy_split(data)
+    labels[split.train, 2] = 0.0  # never seen in training
+    features = data.features.copy()
+    features[:, 4] = 7.0  # constant
+    odd = MultiLabelData(features, labels, data.feature_names, data.label_names)
+    model = fit(odd, split, model_config=SMALL, train_config=TrainConfig(max_epochs=3, device="cpu"))
+    proba = model.predict_proba(features)
+    assert np.isfinite(proba).all() and np.isfinite(model.label_thresholds).all()
+
+
+def test_label_less_training_rows_are_fine():
+    data = toy_data(120)
+    labels = data.labels.copy()
+    labels[:30] = 0.0
+    model = fit(MultiLabelData(data.features, labels, data.feature_names, data.label_names),
+                toy_split(data), model_config=SMALL, train_config=TrainConfig(max_epochs=3, device="cpu"))
+    assert all(np.isfinite(r["train_loss"]) for r in model.history)
+
+
+def test_a_split_from_another_data_set_is_rejected():
+    data = toy_data(50)
+    with pytest.raises(DataError, match="outside"):
+        fit(data, Split([0, 1, 2], [3, 99], [4]), model_config=SMALL, train_config=QUICK)
+
+
+def test_auto_device_is_cpu_without_a_gpu_and_cuda_is_refused():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(ValueError, match="CUDA"):
+        resolve_device("cuda")
