@@ -1,0 +1,1 @@
+"""Baselines and benchmark helpers that C-GMVAE is compared against."""
