@@ -37,7 +37,7 @@ def parse_dense(rows: list[str], attributes: list[Attribute], origins: list[str]
             raise DataError(f"{origins[i]}: {count} values, expected {n_attrs} (one per attribute)")
     if not rows:
         return np.zeros((0, n_attrs))
-    text_columns = {j: str for j, a in enumerate(attributes) if a.kind != "numeric"}
+    text_columns = {j: object for j, a in enumerate(attributes) if a.kind != "numeric"}
     frame = pd.read_csv(
         io.StringIO("\n".join(rows)), header=None, names=range(n_attrs), dtype=text_columns,
         quotechar="'", escapechar="\\", skipinitialspace=True, na_values=["?", ""],
