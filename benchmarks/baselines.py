@@ -281,7 +281,7 @@ class MLPBaseline(_ValidationTuned):
     seed : weight initialisation and batch order
     """
 
-    def __init__(self, *, hidden_layer_sizes=(256, 512, 256, 512), alpha_grid=(1e-4, 1e-2, 1.0),
+    def __init__(self, *, hidden_layer_sizes=(256, 512, 256, 512), alpha_grid=(1e-2, 1.0, 10.0),
                  max_epochs=100, seed=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha_grid = alpha_grid

@@ -9,7 +9,7 @@ from benchmarks import baselines
 from benchmarks.baselines import BASELINES, MLkNN, score_with_val_thresholds, standardize
 from cgmvae.metrics import METRICS, best_thresholds, evaluate
 
-FAST_SETTINGS = {"mlp": {"max_epochs": 50}}  # the default architecture, a shorter budget
+FAST_SETTINGS = {"mlp": {"max_epochs": 30}}  # the default architecture, a shorter budget
 
 
 @pytest.fixture(scope="module", autouse=True)
