@@ -151,6 +151,7 @@ def test_missing_value_names_attribute_and_row_unless_imputed(tmp_path):
     (SPARSE_ARFF.replace("{}", "{1 1,0 1}"), "must increase"),
     (SPARSE_ARFF.replace("{1 -1", "{1 x"), "non-numeric value 'x'"),
     (SPARSE_ARFF.replace("{}", "1,2,3,4,5"), "mixes dense and sparse"),
+    (SPARSE_ARFF.split("{0 2.5")[0], "no data rows"),
 ])
 def test_malformed_arff_raises_a_clear_error(tmp_path, bad, message):
     xml = LABELS_XML if "lab1" in bad else Y_XML
@@ -256,9 +257,18 @@ def test_read_feature_table_lists_every_problem_at_once():
     assert "wind, depth" in message and "'abc' at data row 1" in message and "'west'" in message
 
 
-def test_read_feature_table_names_rows_with_missing_values():
+def test_read_feature_table_names_rows_with_missing_values_and_empty_columns():
     with pytest.raises(DataError, match=r"data row\(s\) 2"):
         read_feature_table(io.StringIO("a,b\n1,2\n3,\n"), ["a", "b"])
+    with pytest.raises(DataError, match="column 'b' is empty"):
+        read_feature_table(io.StringIO("a,b\n1,\n3,\n"), ["a", "b"])
+
+
+def test_explicit_labels_override_the_sidecar_and_leave_its_other_features(tmp_path):
+    path = write(tmp_path / "sites.csv", SITES_CSV)
+    write(tmp_path / "sites.json", json.dumps({"features": ["temp", "sp_b"], "labels": ["sp_a"]}))
+    data = load_csv(path, labels=["sp_b"])
+    assert data.label_names == ["sp_b"] and data.feature_names == ["temp"]
 
 
 # ---------------------------------------------------------------- npy and Norberg

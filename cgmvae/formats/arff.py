@@ -40,6 +40,7 @@ class ArffTable:
     attributes: list[Attribute]
     values: np.ndarray | sp.csr_matrix
     row_origins: list[str]  # "file line n" of each row, for messages
+    source: str  # the file name(s)
 
     def describe_row(self, row: int) -> str:
         return f"data row {row + 1} ({self.row_origins[row]})"
@@ -71,7 +72,7 @@ def read_arff(path: str | Path) -> ArffTable:
         raise DataError(f"{path.name} line {line_numbers[first]}: mixes dense and sparse rows")
     parse = parse_sparse if rows and sparse[0] else parse_dense
     values = parse(rows, attributes, origins)
-    return ArffTable(relation, attributes, values, origins)
+    return ArffTable(relation, attributes, values, origins, path.name)
 
 
 def concat_tables(tables: list[ArffTable]) -> ArffTable:
@@ -80,7 +81,7 @@ def concat_tables(tables: list[ArffTable]) -> ArffTable:
     for table in tables[1:]:
         if table.attributes != first.attributes:
             raise DataError(
-                f"{first.row_origins[0].split()[0]} and {table.row_origins[0].split()[0]} "
+                f"{first.source} and {table.source} "
                 "declare different attributes: they cannot be stacked"
             )
     if any(sp.issparse(t.values) for t in tables):
@@ -88,7 +89,8 @@ def concat_tables(tables: list[ArffTable]) -> ArffTable:
     else:
         values = np.concatenate([t.values for t in tables])
     origins = [o for t in tables for o in t.row_origins]
-    return ArffTable(first.relation, first.attributes, values, origins)
+    source = " + ".join(t.source for t in tables)
+    return ArffTable(first.relation, first.attributes, values, origins, source)
 
 
 def _read_text(path: Path) -> str:

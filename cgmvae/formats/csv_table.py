@@ -83,7 +83,9 @@ def read_feature_table(source, feature_names: Sequence[str]) -> np.ndarray:
         source_column = None if name in present else _one_hot_source(name, present)
         if name in present:
             values, bad = _numeric(body[name])
-            problems += [_non_numeric(body[name], name, bad)] if bad.size else []
+            if bad.size or np.isnan(values).all():
+                problems.append(_non_numeric(body[name], name, bad) if bad.size
+                                else f"column '{name}' is empty")
         elif source_column is not None:
             values = _one_hot_values(body[source_column], name[len(source_column) + 1:])
             one_hot_sources.setdefault(source_column, []).append(name[len(source_column) + 1:])
@@ -175,11 +177,11 @@ def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
 def _feature_columns(header, body, label_names, meta, where) -> tuple[list[str], list[str]]:
     taken = set(label_names)
     if meta.get("features"):
-        chosen = list(meta["features"])
-        unknown = [c for c in chosen if c not in header or c in taken]
+        chosen = [c for c in meta["features"] if c not in taken]  # labels=[...] may take some
+        unknown = [c for c in chosen if c not in header]
         if unknown:
             raise DataError(f"{where}: sidecar feature(s) {short_list(unknown)} are not "
-                            "(non-label) columns of the CSV")
+                            "columns of the CSV")
         return chosen, []
     rest = [h for h in header if h not in taken]
     ids = [h for h in rest if h.lower() in _ID_NAMES or h.lower().endswith("_id")]

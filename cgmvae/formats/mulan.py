@@ -92,6 +92,8 @@ def table_to_data(table: ArffTable, label_names: list[str], *, name: str, impute
         raise DataError(f"{name}: label(s) {short_list(unknown)} from the label file are not "
                         "attributes of the ARFF file")
     label_columns = sorted(index[n] for n in set(label_names))
+    if table.values.shape[0] == 0 or len(label_columns) == len(index):
+        raise DataError(f"{table.source}: no data rows, or no attributes left as features")
     values = table.values
     labels, notices = _labels(table, values, label_columns)
     others = sorted(set(range(len(table.attributes))) - set(label_columns))
