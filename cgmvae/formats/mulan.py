@@ -105,6 +105,8 @@ def table_to_data(table: ArffTable, label_names: list[str], *, name: str, impute
 def _dense(values, columns: list[int]) -> np.ndarray:
     if not sp.issparse(values):
         return values[:, columns]
+    if not columns:
+        return np.zeros((values.shape[0], 0), dtype=np.float32)
     if columns == list(range(columns[0], columns[-1] + 1)):
         return values[:, columns[0]:columns[-1] + 1].toarray()  # a slice: much faster than a list
     return values[:, columns].toarray()
