@@ -4,6 +4,7 @@ Pure functions returning numbers, tables or plotly figures (no Streamlit), used 
 pages and by the CLI (`similarity_frame`).
 """
 
+from cgmvae.explore import figures
 from cgmvae.explore.correlations import (
     COOCCURRENCE_KINDS,
     LabelClustering,
@@ -14,8 +15,10 @@ from cgmvae.explore.correlations import (
     group_table,
     nearest_labels,
     rank_agreement,
+    representative_labels,
     similarity_distance,
     similarity_frame,
+    suggest_n_groups,
     without_diagonal,
 )
 from cgmvae.explore.heatmaps import similarity_heatmap
@@ -40,6 +43,8 @@ from cgmvae.explore.summaries import (
     preview_frame,
     response_curves,
     sample_prediction_frame,
+    sample_values,
+    samples_frame,
     template_frame,
 )
 
@@ -52,6 +57,7 @@ __all__ = [
     "cooccurrence",
     "data_summary",
     "dendrogram_lines",
+    "figures",
     "group_recovery",
     "group_table",
     "label_f1_frame",
@@ -67,12 +73,16 @@ __all__ = [
     "preview_frame",
     "project_2d",
     "rank_agreement",
+    "representative_labels",
     "response_curves",
     "sample_prediction_frame",
+    "sample_values",
+    "samples_frame",
     "similarity_distance",
     "similarity_frame",
     "similarity_heatmap",
     "subsample",
+    "suggest_n_groups",
     "template_frame",
     "umap_available",
     "without_diagonal",

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
 from scipy.stats import spearmanr
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 COOCCURRENCE_KINDS = ("phi", "jaccard")
 
@@ -74,6 +74,24 @@ def cluster_labels(similarity: np.ndarray, n_groups: int) -> LabelClustering:
     return LabelClustering(tree, order, _renumber_in_leaf_order(groups, order))
 
 
+def suggest_n_groups(similarity: np.ndarray, max_groups: int = 20) -> int:
+    """The number of groups (2..max_groups) whose cut of the tree has the best silhouette."""
+    n = similarity.shape[0]
+    if n < 4:
+        return max(1, n - 1)
+    distance = similarity_distance(similarity)
+    tree = linkage(squareform(distance, checks=False), method="average")
+    best_k, best_score = 2, -np.inf
+    for k in range(2, min(max_groups, n - 1) + 1):
+        groups = fcluster(tree, t=k, criterion="maxclust")
+        if np.unique(groups).size < 2:
+            continue
+        score = silhouette_score(distance, groups, metric="precomputed")
+        if score > best_score + 1e-9:
+            best_k, best_score = k, score
+    return best_k
+
+
 def _renumber_in_leaf_order(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Group ids 1, 2, ... in the order the groups appear from left to right in the dendrogram."""
     first_seen = dict.fromkeys(groups[order].tolist())
@@ -123,6 +141,16 @@ def nearest_labels(similarity: np.ndarray, label_names: list[str], label: str,
     best = np.argsort(-row, kind="stable")[:k]
     return pd.DataFrame({"label": np.asarray(label_names, dtype=object)[best],
                          "similarity": row[best].round(4)})
+
+
+def representative_labels(label_names: list[str], groups: np.ndarray, prevalence: np.ndarray,
+                          max_labels: int = 5) -> list[str]:
+    """The most prevalent label of each of the first `max_labels` groups (a diverse default)."""
+    chosen = []
+    for group in np.unique(groups)[:max_labels]:
+        members = np.flatnonzero(groups == group)
+        chosen.append(label_names[members[np.argmax(np.asarray(prevalence)[members])]])
+    return chosen
 
 
 def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:

@@ -39,6 +39,27 @@ def preview_frame(data: MultiLabelData, n_rows: int = 50) -> pd.DataFrame:
     return frame
 
 
+def samples_frame(data: MultiLabelData, rows: np.ndarray) -> pd.DataFrame:
+    """The given samples: row number, label set, then the features."""
+    rows = np.asarray(rows, dtype=np.int64)
+    frame = pd.DataFrame(data.features[rows], columns=data.feature_names)
+    frame.insert(0, "labels", label_sets(data.labels[rows], data.label_names))
+    frame.insert(0, "sample", rows)
+    return frame
+
+
+def sample_values(data: MultiLabelData, rows: np.ndarray, what: str) -> np.ndarray:
+    """Per sample: "number of labels", "label: <name>" (0/1) or "feature: <name>" (its value)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if what == "number of labels":
+        return data.labels[rows].sum(axis=1).astype(int)
+    kind, _, name = what.partition(": ")
+    if kind == "label":
+        return data.labels[rows, data.label_names.index(name)].astype(int)
+    assert kind == "feature", f"expected 'number of labels', 'label: ...' or 'feature: ...', got {what!r}"
+    return data.features[rows, data.feature_names.index(name)]
+
+
 def prevalence_frame(labels: np.ndarray, label_names: list[str]) -> pd.DataFrame:
     """One row per label, most frequent first: label, samples with it, prevalence (fraction)."""
     counts = np.asarray(labels).sum(axis=0)
@@ -121,6 +142,11 @@ def predict_csv(model, source, *, size_bytes: int | None = None) -> pd.DataFrame
         raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
                         f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
     features = read_feature_table(source, list(model.feature_names))
+    infinite = np.argwhere(~np.isfinite(features))
+    if infinite.size:
+        row, column = infinite[0]
+        raise DataError(f"infinite value in column '{model.feature_names[column]}' at data row "
+                        f"{row + 1} ({len(infinite)} such cells)")
     if features.shape[0] > MAX_PREDICT_ROWS:
         raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
                         f"{MAX_PREDICT_ROWS:,}: split it into smaller files")

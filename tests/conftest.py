@@ -1,0 +1,28 @@
+"""Shared fixtures: paths, and the app folder on sys.path (pages import its `ui` helpers)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_DIR = ROOT / "app"
+PAGES_DIR = ROOT / "pages"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# `streamlit run app/Home.py` puts app/ on sys.path; AppTest on a page file alone does not.
+if str(APP_DIR) not in sys.path:
+    sys.path.insert(0, str(APP_DIR))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or a skip saying it is missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,246 @@
+"""Label-correlation analyses, projections, prediction tables and figures of cgmvae.explore."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cgmvae import explore
+from cgmvae.data import DataError, MultiLabelData
+from cgmvae.explore import summaries
+
+
+class LinearModel:
+    """A stand-in for TrainedModel: probabilities are a sigmoid of a fixed linear map."""
+
+    def __init__(self, weights, feature_names, label_names, embeddings=None):
+        self.weights = np.asarray(weights, dtype=np.float32)  # (D, L)
+        self.feature_names, self.label_names = list(feature_names), list(label_names)
+        self.threshold = 0.5
+        self.dataset_name = "linear"
+        self.embeddings = embeddings
+        self.standardizer = type("S", (), {"mean": np.arange(len(feature_names), dtype=float)})
+
+    def predict_proba(self, features):
+        return 1.0 / (1.0 + np.exp(-np.asarray(features, dtype=np.float32) @ self.weights))
+
+    def predict(self, features):
+        return (self.predict_proba(features) >= self.threshold).astype(np.int8)
+
+    def label_similarity(self):
+        return self.embeddings @ self.embeddings.T
+
+
+def block_embeddings(n_per_block=(4, 5, 3), dim=8, noise=0.1, seed=0):
+    """Label embeddings in well-separated directions, one direction per block."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim)[: len(n_per_block)] * 3.0
+    rows = [c + noise * rng.normal(size=(n, dim)) for c, n in zip(centres, n_per_block)]
+    truth = np.repeat(np.arange(len(n_per_block)), n_per_block)
+    return np.vstack(rows).astype(np.float32), truth
+
+
+def test_phi_matches_pearson_and_is_zero_for_a_constant_label():
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 4)) < 0.3).astype(np.float32)
+    y[:, 3] = 1.0
+    phi = explore.cooccurrence(y, "phi")
+    np.testing.assert_allclose(phi[:3, :3], np.corrcoef(y[:, :3].T), atol=1e-5)
+    assert phi.dtype == np.float32 and np.all(phi[3, :] == 0) and np.all(phi[:, 3] == 0)
+
+
+def test_jaccard_of_a_worked_example():
+    y = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float32)
+    jaccard = explore.cooccurrence(y, "jaccard")
+    assert jaccard[0, 1] == pytest.approx(2 / 4)  # both in 2 rows, either in 4
+    assert jaccard[0, 0] == 1.0 and jaccard[2, 2] == 0.0 and jaccard[0, 2] == 0.0
+
+
+def test_without_diagonal_is_a_float32_copy_with_nan_diagonal():
+    matrix = np.ones((3, 3))
+    out = explore.without_diagonal(matrix)
+    assert out.dtype == np.float32 and np.isnan(np.diag(out)).all() and matrix[0, 0] == 1.0
+
+
+def test_similarity_distance_is_the_cosine_distance_of_the_embeddings():
+    w = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
+    distance = explore.similarity_distance(w @ w.T)
+    np.testing.assert_allclose(distance, [[0, 0, 1], [0, 0, 1], [1, 1, 0]], atol=1e-12)
+
+
+def test_clustering_recovers_blocks_and_numbers_groups_left_to_right():
+    w, truth = block_embeddings()
+    clustering = explore.cluster_labels(w @ w.T, n_groups=3)
+    assert explore.group_recovery(clustering.groups, truth.tolist(), ignore=None) == 1.0
+    in_leaf_order = clustering.groups[clustering.order]
+    assert in_leaf_order[0] == 1 and list(dict.fromkeys(in_leaf_order)) == [1, 2, 3]
+    assert explore.suggest_n_groups(w @ w.T) == 3
+
+
+def test_group_recovery_skips_the_ignored_group():
+    found = np.array([1, 1, 2, 2, 3])
+    truth = ["a", "a", "b", "b", "generalist"]
+    assert explore.group_recovery(found, truth) == 1.0
+    assert explore.group_recovery(found, truth, ignore=None) == 1.0
+    assert explore.group_recovery(np.array([1, 2, 1, 2, 1]), truth) < 0
+
+
+def test_dendrogram_is_one_polyline_with_a_u_per_merge():
+    w, _ = block_embeddings()
+    clustering = explore.cluster_labels(w @ w.T, 3)
+    xs, ys = explore.dendrogram_lines(clustering.tree, clustering.order)
+    n_merges = len(w) - 1
+    assert xs.shape == ys.shape == (5 * n_merges,)
+    assert np.isnan(xs[4::5]).all() and np.isnan(ys[4::5]).all()
+    np.testing.assert_allclose(ys[1::5], clustering.tree[:, 2])  # the bar sits at the merge height
+    leaf_x = np.concatenate([xs[0::5][ys[0::5] == 0], xs[3::5][ys[3::5] == 0]])
+    assert sorted(leaf_x.tolist()) == list(range(len(w)))  # every leaf at its column, once
+
+
+def test_heatmap_of_983_labels_has_two_traces_float32_and_no_diagonal():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(983, 16)).astype(np.float32)
+    similarity = w @ w.T
+    clustering = explore.cluster_labels(similarity, 12)
+    figure = explore.similarity_heatmap(similarity, [f"tag{i}" for i in range(983)], clustering)
+    kinds = [trace.type for trace in figure.data]
+    assert kinds == ["scatter", "heatmap"]
+    z = figure.data[1].z
+    assert z.dtype == np.float32 and z.shape == (983, 983) and np.isnan(np.diag(z)).all()
+
+
+def test_heatmap_zoomed_to_a_group_shows_only_its_labels_without_tree():
+    w, _ = block_embeddings()
+    clustering = explore.cluster_labels(w @ w.T, 3)
+    rows = np.flatnonzero(clustering.groups == 2)
+    names = [f"l{i}" for i in range(len(w))]
+    figure = explore.similarity_heatmap(w @ w.T, names, clustering, rows=rows)
+    assert [t.type for t in figure.data] == ["heatmap"]
+    assert sorted(figure.data[0].x) == sorted(names[i] for i in rows)
+
+
+def test_group_table_and_nearest_labels():
+    w, _ = block_embeddings()
+    similarity = w @ w.T
+    names = [f"l{i}" for i in range(len(w))]
+    clustering = explore.cluster_labels(similarity, 3)
+    table = explore.group_table(names, clustering.groups, clustering.order)
+    assert sorted(table["group size"].unique()) == [3, 4, 5]
+    nearest = explore.nearest_labels(similarity, names, "l0", k=3)
+    assert "l0" not in set(nearest["label"]) and set(nearest["label"]) <= {"l1", "l2", "l3"}
+    assert nearest["similarity"].is_monotonic_decreasing
+
+
+def test_rank_agreement_is_spearman_of_the_upper_triangles():
+    a = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float)
+    assert explore.rank_agreement(a, a * 10) == pytest.approx(1.0)
+    assert explore.rank_agreement(a, -a) == pytest.approx(-1.0)
+
+
+def test_similarity_frame_is_labelled_both_ways():
+    w, _ = block_embeddings((2, 2))
+    model = LinearModel(np.zeros((1, 4)), ["f"], ["a", "b", "c", "d"], embeddings=w)
+    frame = explore.similarity_frame(model)
+    assert list(frame.index) == list(frame.columns) == ["a", "b", "c", "d"]
+    assert frame.loc["a", "b"] == pytest.approx(float(w[0] @ w[1]), rel=1e-5)
+
+
+def test_pca_projection_puts_the_main_spread_on_the_first_axis():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(300, 5)) * np.array([10, 1, 1, 1, 1])
+    xy = explore.project_2d(points, "pca")
+    assert xy.shape == (300, 2) and xy.dtype == np.float32
+    assert xy[:, 0].std() > 5 * xy[:, 1].std()
+
+
+def test_label_gaussians_with_isotropic_sigma_have_that_sd_on_both_axes():
+    rng = np.random.default_rng(1)
+    mean, sigma = rng.normal(size=(6, 4)), np.full((6, 4), 0.5)
+    frame = explore.label_gaussian_frame(mean, sigma, list("abcdef"), np.linspace(0.1, 0.6, 6),
+                                         np.array([1, 1, 2, 2, 3, 3]))
+    np.testing.assert_allclose(frame[["sd_x", "sd_y"]].to_numpy(), 0.5)
+    np.testing.assert_allclose(frame["spread"], 0.5)
+
+
+def test_latent_frame_subsamples_with_a_notice():
+    means, labels = np.zeros((100, 3)), np.ones((100, 2))
+    frame, notice = explore.latent_frame(means, labels, max_points=40)
+    assert len(frame) == 40 and "40 of 100" in notice and frame["labels"].eq(2).all()
+    frame, notice = explore.latent_frame(means, labels)
+    assert len(frame) == 100 and notice is None
+
+
+def test_per_label_f1_of_a_worked_example():
+    truth = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    predicted = np.array([[1, 1, 0], [0, 1, 0], [0, 1, 0]])
+    # label 0: tp 1, fn 1 -> 2/3; label 1: tp 2, fp 1 -> 4/5; label 2: nothing to find -> 1
+    np.testing.assert_allclose(explore.per_label_f1(truth, predicted), [2 / 3, 4 / 5, 1.0])
+
+
+def test_response_curves_follow_the_feature_with_others_at_median():
+    model = LinearModel([[2.0, -2.0], [0.0, 0.0]], ["x", "z"], ["up", "down"])
+    reference = np.column_stack([np.linspace(-3, 3, 101), np.full(101, 7.0)])
+    curves = explore.response_curves(model, reference, "x", ["up", "down"], n_points=11)
+    up = curves[curves["label"] == "up"]["probability"].to_numpy()
+    down = curves[curves["label"] == "down"]["probability"].to_numpy()
+    assert len(up) == 11 and np.all(np.diff(up) > 0) and np.all(np.diff(down) < 0)
+    assert curves["x"].min() == pytest.approx(np.percentile(reference[:, 0], 1))
+
+
+def test_sample_values_picks_a_count_a_label_or_a_feature():
+    data = MultiLabelData(np.array([[1.0], [2.0]]), np.array([[1, 1], [0, 1]]), ["f"], ["a", "b"])
+    rows = np.array([1, 0])
+    assert explore.sample_values(data, rows, "number of labels").tolist() == [1, 2]
+    assert explore.sample_values(data, rows, "label: a").tolist() == [0, 1]
+    assert explore.sample_values(data, rows, "feature: f").tolist() == [2.0, 1.0]
+
+
+def test_template_has_one_column_per_raw_feature_with_the_commonest_category():
+    model = LinearModel(np.zeros((4, 1)), ["x", "veg=1", "veg=2", "y"], ["a"])
+    model.standardizer.mean = np.array([1.5, 0.2, 0.8, 3.0])
+    template = explore.template_frame(model, n_rows=2)
+    assert list(template.columns) == ["x", "veg", "y"] and len(template) == 2
+    assert template.loc[0, "veg"] == "2" and template.loc[0, "x"] == 1.5
+
+
+def test_predict_csv_scores_rows_matched_by_name():
+    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
+    table = explore.predict_csv(model, io.StringIO("z,extra,x\n0,hello,5\n0,hi,-5\n"))
+    assert list(table.columns) == ["predicted labels", "a"]
+    assert table["predicted labels"].tolist() == ["a", "-"]
+    assert table["a"].iloc[0] > 0.99
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("x,z\n", "no data rows"),
+    ("x,other\n1,2\n", "missing column"),
+    ("x,z\n1,abc\n", "non-numeric"),
+    ("x,z\n1,2\n3,\n", "missing values"),
+    ("x,z\n1,NaN\n", "empty|missing values"),
+    ("x,z\n1,2\n1,inf\n", "infinite value in column 'z' at data row 2"),
+])
+def test_predict_csv_refuses_bad_files_with_a_message_naming_the_problem(text, message):
+    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
+    with pytest.raises(DataError, match=message):
+        explore.predict_csv(model, io.StringIO(text))
+
+
+def test_predict_csv_refuses_huge_files_whole(monkeypatch):
+    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
+    with pytest.raises(DataError, match="limit"):
+        explore.predict_csv(model, io.StringIO("x,z\n1,2\n"), size_bytes=10**9)
+    monkeypatch.setattr(summaries, "MAX_PREDICT_ROWS", 2)
+    with pytest.raises(DataError, match="3 rows"):
+        explore.predict_csv(model, io.StringIO("x,z\n1,2\n1,2\n1,2\n"))
+
+
+def test_prevalence_frame_is_sorted_and_preview_lists_label_sets():
+    data = MultiLabelData(np.zeros((3, 1)), np.array([[1, 0], [1, 1], [0, 0]]), ["f"], ["a", "b"])
+    prevalence = explore.prevalence_frame(data.labels, data.label_names)
+    assert prevalence["label"].tolist() == ["a", "b"]
+    assert prevalence["prevalence"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert explore.preview_frame(data)["labels"].tolist() == ["a", "a, b", "-"]
+    assert isinstance(explore.figures.labels_per_sample_histogram(data.labels).data[0].x,
+                      (np.ndarray, pd.Series, tuple, list))
