@@ -1,0 +1,61 @@
+"""Cached derived results for the pages; `key` names the model/data, `_objects` are not hashed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cgmvae import explore
+
+CACHE = {"max_entries": 16, "show_spinner": False}
+
+
+@st.cache_data(**CACHE)
+def similarity(_model, key: str) -> np.ndarray:
+    return np.asarray(_model.label_similarity(), dtype=np.float32)
+
+
+@st.cache_data(**CACHE)
+def clustering(_model, key: str, n_groups: int) -> explore.LabelClustering:
+    return explore.cluster_labels(similarity(_model, key), n_groups)
+
+
+@st.cache_data(**CACHE)
+def suggested_groups(_model, key: str) -> int:
+    return explore.suggest_n_groups(similarity(_model, key))
+
+
+@st.cache_data(**CACHE)
+def cooccurrence(_labels, key: str, kind: str) -> np.ndarray:
+    return explore.cooccurrence(_labels, kind)
+
+
+@st.cache_data(**CACHE)
+def label_gaussians(_model, key: str, n_groups: int, method: str) -> pd.DataFrame:
+    mean, sigma = _model.label_gaussians()
+    groups = clustering(_model, key, n_groups).groups
+    return explore.label_gaussian_frame(mean, sigma, _model.label_names,
+                                        _model.label_prevalence, groups, method)
+
+
+@st.cache_data(**CACHE)
+def latent(_model, _data, key: str, method: str) -> tuple[pd.DataFrame, str | None]:
+    means = _model.latent_means(_data.features)
+    return explore.latent_frame(means, _data.labels, method=method)
+
+
+@st.cache_data(**CACHE)
+def test_metrics(_model, _features, _labels, key: str) -> pd.DataFrame:
+    return explore.metrics_table(_model, _features, _labels)
+
+
+@st.cache_data(**CACHE)
+def label_f1(_model, _features, _labels, key: str) -> pd.DataFrame:
+    return explore.label_f1_frame(_model, _features, _labels)
+
+
+@st.cache_data(**CACHE)
+def cooccurrence_clustering(_labels, key: str, kind: str) -> explore.LabelClustering:
+    matrix = cooccurrence(_labels, key, kind)
+    return explore.cluster_labels(matrix, explore.suggest_n_groups(matrix))

@@ -1,0 +1,124 @@
+"""The model and data the pages explore: the built-in default, or this session's own."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from cgmvae.data import MultiLabelData, Split, random_split
+from cgmvae.predictor import TrainedModel
+from cgmvae.simulate import DEFAULT_NAME, DEFAULT_SITES, simulate_checklists
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CHECKPOINT = ROOT / "assets" / f"{DEFAULT_NAME}.pt"
+DEFAULT_SEED = 0  # must match app/build_default_model.py
+BUILD_COMMAND = "python app/build_default_model.py"
+
+# session_state keys (one place, so pages cannot drift apart)
+MODEL_KEY = "user_workspace"  # a Workspace the user trained or loaded in this session
+DATA_KEY = "user_data"  # a DataChoice picked on the Data page
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """A data set with the split to train/evaluate on, and where it came from."""
+
+    data: MultiLabelData
+    split: Split
+    source: str
+    key: str  # identifies it in caches
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A model, the data it can be evaluated on (None: a checkpoint alone), and a cache key."""
+
+    model: TrainedModel
+    data: DataChoice | None
+    source: str
+    key: str
+
+
+@st.cache_resource(show_spinner="Loading the built-in model...")
+def default_model(mtime: float) -> TrainedModel:
+    """The shipped checkpoint (cached across sessions; `mtime` reloads it when rebuilt)."""
+    return TrainedModel.load(DEFAULT_CHECKPOINT)
+
+
+@st.cache_resource(show_spinner="Simulating the built-in checklists...")
+def default_data() -> DataChoice:
+    """The built-in simulated checklists with the split the default model was trained on."""
+    data = simulate_checklists(DEFAULT_SITES, seed=DEFAULT_SEED)
+    split = random_split(data.n_samples, seed=DEFAULT_SEED)
+    return DataChoice(data, split, "built-in simulated checklists", f"builtin-{DEFAULT_NAME}")
+
+
+def default_workspace() -> Workspace:
+    """The built-in model with its data; stops the page with instructions if it is missing."""
+    if not DEFAULT_CHECKPOINT.is_file():
+        st.error(f"The built-in model {DEFAULT_CHECKPOINT.name} is missing. Create it with "
+                 f"`{BUILD_COMMAND}`, or train/load a model on the Train page.")
+        st.stop()
+    mtime = DEFAULT_CHECKPOINT.stat().st_mtime
+    return Workspace(default_model(mtime), default_data(), "built-in model",
+                     f"builtin-{mtime}")
+
+
+def current_workspace() -> Workspace:
+    """This session's model if the user trained or loaded one, else the built-in default."""
+    workspace = st.session_state.get(MODEL_KEY)
+    return workspace if workspace is not None else default_workspace()
+
+
+def current_data() -> DataChoice:
+    """The data set picked on the Data page, else the built-in one."""
+    choice = st.session_state.get(DATA_KEY)
+    return choice if choice is not None else default_data()
+
+
+def use_data(data: MultiLabelData, split: Split, source: str) -> DataChoice:
+    """Make `data` this session's data set (for the Data and Train pages)."""
+    choice = DataChoice(data, split, source, f"data-{uuid.uuid4().hex}")
+    st.session_state[DATA_KEY] = choice
+    return choice
+
+
+def use_model(model: TrainedModel, source: str, data: DataChoice | None = None) -> Workspace:
+    """Make `model` this session's model, paired with `data` or any compatible data at hand."""
+    data = data if data is not None else compatible_data(model)
+    workspace = Workspace(model, data, source, f"model-{uuid.uuid4().hex}")
+    st.session_state[MODEL_KEY] = workspace
+    return workspace
+
+
+def compatible_data(model: TrainedModel) -> DataChoice | None:
+    """The session's or the built-in data set if it has the model's features and labels."""
+    for choice in (st.session_state.get(DATA_KEY), default_data()):
+        if choice is not None and _fits(model, choice.data):
+            return choice
+    return None
+
+
+def _fits(model: TrainedModel, data: MultiLabelData) -> bool:
+    return (list(model.feature_names) == list(data.feature_names)
+            and list(model.label_names) == list(data.label_names))
+
+
+def forget_model() -> None:
+    """Go back to the built-in model."""
+    st.session_state.pop(MODEL_KEY, None)
+
+
+def require_data(workspace: Workspace) -> DataChoice:
+    """The workspace's data, or an explanation and a stopped page when there is none."""
+    if workspace.data is not None:
+        return workspace.data
+    found = compatible_data(workspace.model)
+    if found is None:
+        st.info("This page needs the data set the model was trained on. Pick it on the **Data** "
+                "page (same features and labels), or go back to the built-in model.")
+        st.stop()
+    return found

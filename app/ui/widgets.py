@@ -1,0 +1,39 @@
+"""Small pieces of UI used by several pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import MODEL_KEY, current_workspace, forget_model
+
+GROUPS_KEY = "n_groups"  # shared by the correlation and Gaussian pages (not a widget key)
+
+
+def model_status() -> None:
+    """Sidebar: which model the pages show, and a way back to the built-in one."""
+    workspace = current_workspace()
+    model = workspace.model
+    st.caption("Model in use")
+    st.markdown(f"**{model.dataset_name}** · {len(model.label_names)} labels · "
+                f"{len(model.feature_names)} features  \n_{workspace.source}_")
+    if st.session_state.get(MODEL_KEY) is not None:
+        st.button("Back to the built-in model", on_click=forget_model, key="forget_model")
+
+
+def group_count_slider(n_labels: int, suggested: int) -> int:
+    """The number of correlation groups, remembered across pages of this session."""
+    upper = min(40, n_labels - 1)
+    if upper <= 2:
+        return 2
+    value = min(st.session_state.get(GROUPS_KEY, suggested), upper)
+    chosen = st.slider("Number of groups", 2, upper, value,
+                       help=f"Where to cut the dendrogram. Suggested: {suggested} "
+                            "(best silhouette of the cosine distances between label embeddings).")
+    st.session_state[GROUPS_KEY] = chosen
+    return chosen
+
+
+def csv_download(make_frame, label: str, file_name: str, *, index: bool = False, key=None) -> None:
+    """A download button for the DataFrame `make_frame()` as CSV, built only when clicked."""
+    st.download_button(label, lambda: make_frame().to_csv(index=index).encode(),
+                       file_name=file_name, mime="text/csv", key=key, on_click="ignore")

@@ -1,0 +1,33 @@
+"""Overview: what the app shows and the model currently in use."""
+
+import streamlit as st
+from ui.state import current_workspace
+
+from cgmvae.explore import data_summary
+
+st.title("C-GMVAE label explorer")
+st.markdown(
+    "C-GMVAE (Bai, Kong & Gomes, ICML 2022) predicts several labels at once (here: which bird "
+    "species a checklist records). Every label gets a learned **embedding**; labels that occur "
+    "together get similar embeddings, so the inner products between them are a map of label "
+    "correlations (the paper's Fig. 3).\n\n"
+    "- **Data**: pick a data set; prevalence and empirical co-occurrence.\n"
+    "- **Train**: train a model (or load a checkpoint) for this session.\n"
+    "- **Label correlations**: the clustered embedding similarities, groups and nearest labels.\n"
+    "- **Label Gaussians** and **Latent space**: the model's latent space in 2-D.\n"
+    "- **Predictions** and **Predict from CSV**: test metrics, species responses, new sites."
+)
+workspace = current_workspace()
+model = workspace.model
+st.subheader(f"Model in use: {model.dataset_name} ({workspace.source})")
+if workspace.data is not None:
+    summary = data_summary(workspace.data.data)
+    for column, (name, value) in zip(st.columns(len(summary)), summary.items()):
+        column.metric(name, f"{value:,}" if isinstance(value, int) else value)
+st.caption(f"Trained for {len(model.history)} epochs (best: epoch {model.best_epoch}); "
+           f"decision threshold {model.threshold:.2f}.")
+if workspace.source == "built-in model":
+    st.info("The built-in data set is simulated: real bird species names in habitat guilds "
+            "(water, forest, residential birds and generalists) whose occurrence depends on the "
+            "site's land cover, elevation, month and effort, and on each other. Open **Label "
+            "correlations** to see whether the model found the guilds.")

@@ -1,0 +1,102 @@
+"""Train: fit C-GMVAE on the chosen data set in the background, or load a checkpoint."""
+
+from dataclasses import replace
+
+import streamlit as st
+from ui.loading import USER_ERRORS, checkpoint_bytes, load_checkpoint_bytes
+from ui.state import current_data, use_model
+from ui.training import JOB_KEY, adopt_finished_training, device_description, start_training
+
+from cgmvae import explore
+from cgmvae.losses import LossWeights
+from cgmvae.model import ModelConfig
+from cgmvae.predictor import TrainedModel
+from cgmvae.train import TrainConfig
+
+
+def hyper_parameters() -> tuple[ModelConfig, TrainConfig] | None:
+    """The form; returns the configs when submitted."""
+    with st.form("hyper_parameters"):
+        left, middle, right = st.columns(3)
+        epochs = left.number_input("Max epochs", 1, 1000, 50)
+        patience = left.number_input("Early stopping patience (epochs)", 1, 200, 10)
+        lr = left.number_input("Learning rate", 1e-5, 1.0, 0.002, format="%.4f")
+        batch = middle.number_input("Batch size", 8, 4096, 128)
+        embedding = middle.number_input("Embedding size E", 8, 1024, 128)
+        latent = middle.number_input("Latent size d", 2, 256, 32)
+        dropout = right.slider("Dropout", 0.0, 0.9, 0.3)
+        alpha = right.number_input("Contrastive weight alpha", 0.0, 10.0, 1.0)
+        seed = right.number_input("Seed", 0, 2**31 - 1, 0)
+        if not st.form_submit_button("Train", type="primary"):
+            return None
+    model_config = replace(ModelConfig(), embedding_dim=int(embedding), latent_dim=int(latent),
+                           dropout=float(dropout))
+    train_config = replace(TrainConfig(), max_epochs=int(epochs), patience=int(patience),
+                           learning_rate=float(lr), batch_size=int(batch), seed=int(seed),
+                           loss=replace(LossWeights(), contrastive=float(alpha)))
+    return model_config, train_config
+
+
+def show_progress(job) -> None:
+    """Progress bar, curves and a cancel button; hands the model over when training ends."""
+    if job.running:
+        st.progress(job.progress(), text=f"Epoch {len(job.records)} of up to {job.max_epochs}")
+        st.button("Cancel", on_click=job.stop.set, disabled=job.stop.is_set(), key="cancel")
+    elif adopt_finished_training():
+        st.rerun()  # the whole app: sidebar and pages now show the new model
+    st.plotly_chart(explore.figures.training_curves(job.records), key="curves")
+
+
+def save_or_download(model: TrainedModel) -> None:
+    """Download the checkpoint, or write it to a path on the server's disk."""
+    st.download_button("Download the checkpoint", lambda: checkpoint_bytes(model),
+                       file_name=f"{model.dataset_name}.pt", on_click="ignore")
+    target = st.text_input("...or save it to a path on disk", placeholder="runs/my_model.pt")
+    if st.button("Save", disabled=not target.strip()):
+        try:
+            st.success(f"Saved {model.save(target.strip())}")
+        except USER_ERRORS as err:
+            st.error(f"Cannot save to {target}: {err}")
+
+
+st.title("Train")
+train_tab, load_tab = st.tabs(["Train a model", "Load a checkpoint"])
+with train_tab:
+    choice = current_data()
+    st.write(f"Data: **{choice.data.name}** ({choice.source}): {choice.split.train.size:,} "
+             f"training and {choice.split.val.size:,} validation rows. Change it on the Data "
+             "page.")
+    st.caption(f"Device: {device_description()}")
+    job = st.session_state.get(JOB_KEY)
+    if job is None or not job.running:
+        configs = hyper_parameters()
+        if configs is not None:
+            job = st.session_state[JOB_KEY] = start_training(choice, *configs)
+    if job is not None:
+        if job.running:
+            st.fragment(show_progress, run_every=1.0)(job)
+        else:
+            show_progress(job)
+        if job.error:
+            st.error(f"Training failed: {job.error}")
+        elif job.model is not None:
+            stopped = " (cancelled)" if job.stop.is_set() else ""
+            st.success(f"Trained{stopped}: best epoch {job.model.best_epoch} of "
+                       f"{len(job.records)}. The other pages now show this model.")
+            save_or_download(job.model)
+with load_tab:
+    upload = st.file_uploader("Checkpoint (.pt)", type=["pt"])
+    path = st.text_input("...or a checkpoint path on disk", placeholder="runs/yeast/model.pt")
+    if st.button("Load checkpoint", disabled=upload is None and not path.strip()):
+        try:
+            if upload is not None:
+                model = load_checkpoint_bytes(upload.getvalue(), upload.name)
+            else:
+                model = TrainedModel.load(path.strip())
+        except USER_ERRORS as err:
+            st.error(f"Cannot load the checkpoint: {err}")
+        else:
+            workspace = use_model(model, f"loaded from {upload.name if upload else path}")
+            st.success(f"Loaded a model of {model.dataset_name}."
+                       + ("" if workspace.data else " Pick its data set on the Data page to "
+                          "see metrics and the latent space."))
