@@ -1,6 +1,7 @@
 """Measure the authors'-code switches and loss weights on VALIDATION splits to choose defaults.
 
 Usage: python -m benchmarks.tune_defaults [--datasets yeast scene] [--seeds 0 1] [--out FILE]
+       [--device cpu|cuda] [--workers N]   (CGMVAE_DATA overrides the ../shared/data location)
 Each row: one (dataset, setting, seed) run; scores are validation metrics at each metric's
 validation-best threshold. Test rows are never evaluated here.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from cgmvae.losses import LossWeights
 from cgmvae.model import ModelConfig
 from cgmvae.train import TrainConfig, fit
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(os.environ.get("CGMVAE_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 # name -> (model config changes, train config changes, loss weight changes); "default" = no change.
 SETTINGS: dict[str, tuple[dict, dict, dict]] = {
@@ -36,6 +39,14 @@ SETTINGS: dict[str, tuple[dict, dict, dict]] = {
     "dropout-0.3": ({"dropout": 0.3}, {}, {}),
     "lr-0.001": ({}, {"learning_rate": 0.001}, {}),
     "select-macro": ({}, {"selection_metric": "macro_f1"}, {}),
+    "embedding-2048": ({"embedding_dim": 2048}, {}, {}),
+    "ce-1": ({}, {}, {"cross_entropy": 1.0}),
+    "temperature-0.5": ({}, {}, {"temperature": 0.5}),
+    # combinations of the single changes that helped on average
+    "no-normalize+bias": ({"normalize_feature_embedding": False, "label_bias": True}, {}, {}),
+    "no-normalize+bias+restarts": ({"normalize_feature_embedding": False, "label_bias": True},
+                                   {"restart_epochs": 10}, {}),
+    "no-normalize+lr-0.001": ({"normalize_feature_embedding": False}, {"learning_rate": 0.001}, {}),
 }
 
 
@@ -46,10 +57,19 @@ def load(name: str):
     return load_dataset(folder), load_split(DATA / "splits" / f"{name}.json")
 
 
-def run(dataset: str, setting: str, seed: int, data, split) -> dict:
+def run_job(job: tuple[str, str, int, str]) -> dict:
+    import torch
+
+    torch.set_num_threads(1)  # workers run side by side
+    dataset, setting, seed, device = job
+    data, split = load(dataset)
+    return run(dataset, setting, seed, data, split, device)
+
+
+def run(dataset: str, setting: str, seed: int, data, split, device: str = "cpu") -> dict:
     model_changes, train_changes, loss_changes = SETTINGS[setting]
     loss = replace(LossWeights(), **loss_changes)
-    train_config = replace(TrainConfig(), loss=loss, seed=seed, device="cpu", **train_changes)
+    train_config = replace(TrainConfig(), loss=loss, seed=seed, device=device, **train_changes)
     started = time.perf_counter()
     model = fit(data, split, model_config=replace(ModelConfig(), **model_changes), train_config=train_config)
     scores = model.evaluate(data.features[split.val], data.labels[split.val])["per_metric"]
@@ -64,22 +84,21 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--out", default="benchmarks/results/tune_defaults.csv")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    jobs = [(d, s, seed, args.device) for d in args.datasets for s in args.settings for seed in args.seeds]
     writer = None
-    with out.open("w", newline="") as handle:
-        for dataset in args.datasets:
-            data, split = load(dataset)
-            for setting in args.settings:
-                for seed in args.seeds:
-                    row = run(dataset, setting, seed, data, split)
-                    print(row, flush=True)
-                    if writer is None:
-                        writer = csv.DictWriter(handle, fieldnames=list(row))
-                        writer.writeheader()
-                    writer.writerow(row)
-                    handle.flush()
+    with out.open("w", newline="") as handle, ProcessPoolExecutor(args.workers) as pool:
+        for row in pool.map(run_job, jobs):
+            print(row, flush=True)
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            handle.flush()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def write_checkpoint(model: TrainedModel, path: Path) -> Path:
         "feature_names": model.feature_names, "label_names": model.label_names,
         "dataset_name": model.dataset_name, "history": model.history, "best_epoch": model.best_epoch,
         "threshold": model.threshold, "metric_thresholds": model.metric_thresholds,
+        "macro_per_label": model.macro_per_label,
     }
     arrays = {
         "standardizer_mean": model.standardizer.mean, "standardizer_scale": model.standardizer.scale,
@@ -93,6 +94,7 @@ def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
             train_config=TrainConfig.from_dict(meta["train_config"]), best_epoch=meta["best_epoch"],
             threshold=float(meta["threshold"]), metric_thresholds=dict(meta["metric_thresholds"]),
             label_thresholds=arrays.get("label_thresholds"),
+            macro_per_label=bool(meta.get("macro_per_label", False)),
         )
     except (KeyError, TypeError, RuntimeError, AssertionError) as err:
         raise CheckpointError(f"{path}: checkpoint content does not fit this version of cgmvae: {err}") from err

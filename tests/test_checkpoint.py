@@ -33,6 +33,7 @@ def test_round_trip_keeps_predictions_names_thresholds_and_preprocessing(model, 
     assert loaded.label_names == model.label_names and loaded.feature_names == model.feature_names
     assert loaded.threshold == model.threshold and loaded.metric_thresholds == model.metric_thresholds
     assert np.array_equal(loaded.label_thresholds, model.label_thresholds)
+    assert loaded.macro_per_label == model.macro_per_label
     assert np.array_equal(loaded.standardizer.mean, model.standardizer.mean)
     assert loaded.model_config == model.model_config and loaded.train_config == model.train_config
     assert loaded.history == model.history

@@ -1,0 +1,57 @@
+"""TrainedModel helpers: threshold choice by cross-fitting, the prediction table, input checks."""
+
+import numpy as np
+import pytest
+from toy import toy_data, toy_split
+
+from cgmvae.model import ModelConfig
+from cgmvae.predictor import per_label_thresholds_help
+from cgmvae.train import TrainConfig, fit
+
+
+def scores_on_two_scales(n=400, seed=0):
+    """Label 0's scores live around 0.8, label 1's around 0.1: no single threshold suits both."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, 2)) < 0.4).astype(float)
+    proba = np.stack([0.7 + 0.2 * y[:, 0], 0.05 + 0.1 * y[:, 1]], axis=1) + rng.normal(0, 0.02, (n, 2))
+    return y, np.clip(proba, 0, 1)
+
+
+def test_per_label_thresholds_are_chosen_when_label_scales_differ():
+    y, proba = scores_on_two_scales()
+    assert per_label_thresholds_help(y, proba)
+
+
+def test_per_label_thresholds_are_not_chosen_for_pure_noise():
+    rng = np.random.default_rng(1)
+    y = (rng.random((300, 5)) < 0.5).astype(float)
+    assert not per_label_thresholds_help(y, np.full((300, 5), 0.5))
+
+
+@pytest.fixture(scope="module")
+def model():
+    data = toy_data(120)
+    config = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
+                         decoder_hidden=(16,))
+    return fit(data, toy_split(data), model_config=config, train_config=TrainConfig(max_epochs=2, device="cpu"))
+
+
+def test_prediction_frame_has_a_probability_and_a_label_column_per_label(model):
+    frame = model.prediction_frame(toy_data(5).features)
+    assert list(frame.columns[:4]) == [f"{n}_probability" for n in model.label_names]
+    assert list(frame.columns[4:]) == [f"{n}_predicted" for n in model.label_names]
+    assert ((frame.iloc[:, :4] >= model.threshold).astype(int).values == frame.iloc[:, 4:].values).all()
+
+
+def test_wrong_feature_count_is_a_clear_error(model):
+    with pytest.raises(ValueError, match=r"\(n, 6\)"):
+        model.predict_proba(np.zeros((3, 5)))
+
+
+def test_label_similarity_is_symmetric_float32_with_embedding_norms_on_the_diagonal(model):
+    similarity = model.label_similarity()
+    embeddings = model.label_embeddings()
+    assert similarity.dtype == np.float32 and np.allclose(similarity, similarity.T)
+    assert np.allclose(np.diag(similarity), (embeddings ** 2).sum(1), rtol=1e-5)
+    mean, sigma = model.label_gaussians()
+    assert mean.shape == sigma.shape == (4, 4) and (sigma > 0).all()
