@@ -31,13 +31,13 @@ def test_forward_shapes():
 
 def test_normalised_feature_embeddings_have_unit_norm():
     x, y = batch()
-    out = CGMVAE(TINY)(x, y)
+    out = CGMVAE(replace(TINY, normalize_feature_embedding=True))(x, y)
     assert torch.allclose(out.feature_embeddings.norm(dim=-1), torch.ones(1, 6), atol=1e-5)
 
 
 @pytest.mark.parametrize("changes", [
     {}, {"prior": "unigaussian"}, {"decoder_sees_features": False}, {"decode_label_path": False},
-    {"reconstruct_features": True}, {"label_bias": True}, {"normalize_feature_embedding": False},
+    {"reconstruct_features": True}, {"label_bias": True}, {"normalize_feature_embedding": True},
 ])
 def test_every_parameter_gets_a_finite_gradient(changes):
     x, y = batch()
