@@ -20,11 +20,13 @@ install: $(BIN)/.installed
 app: install  ## start the Streamlit explorer on the shipped default model
 	$(BIN)/streamlit run app/Home.py --server.port $(PORT)
 
+# One BLAS/OpenMP thread per process: the suite starts a Streamlit server and training runs side
+# by side, and two multi-threaded torch processes on 2 cores slow each other down over 10x.
 test: install  ## the default test run (what CI runs)
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 test-all: install  ## also the slow tests
-	$(BIN)/python -m pytest -m ""
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m ""
 
 lint: install
 	$(BIN)/ruff check cgmvae app pages tests benchmarks
