@@ -26,7 +26,7 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
 
     labels = args.labels.split(",") if getattr(args, "labels", None) else None
     data = load_dataset(args.data, labels=labels, label_prefix=getattr(args, "label_prefix", None),
-                        impute=getattr(args, "impute", None))
+                        impute=getattr(args, "impute", None), n_labels=getattr(args, "n_labels", None))
     for notice in data.notices:
         print(f"note: {notice}", file=sys.stderr)
     if args.split:
@@ -182,6 +182,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", help="CSV only: comma-separated label columns")
     parser.add_argument("--label-prefix", help="CSV only: label columns start with this prefix")
     parser.add_argument("--impute", choices=["median"], help="fill missing feature values instead of failing")
+    parser.add_argument("--n-labels", type=int, help="npy layout only: number of leading label columns")
     parser.add_argument("--seed", type=int, default=0)
 
 

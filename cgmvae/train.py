@@ -54,13 +54,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def train_step(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               config: TrainConfig) -> float:
-    """One optimiser step on one mini-batch; returns the batch's total loss."""
+               config: TrainConfig) -> torch.Tensor:
+    """One optimiser step on one mini-batch; returns the batch's total loss (still on the device,
+    so that a GPU is not synchronised after every step)."""
     optimizer.zero_grad(set_to_none=True)
     terms = total_loss(network(x, y, config.latent_samples), x, y, config.loss)
     terms.total.backward()
     optimizer.step()
-    return terms.total.item()
+    return terms.total.detach()
 
 
 def run_epoch(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -73,7 +74,7 @@ def run_epoch(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor
         for batch in order.split(config.batch_size)
         if batch.numel() > 1  # a one-row batch makes no useful step
     ]
-    return float(np.mean(losses))
+    return torch.stack(losses).mean().item()
 
 
 @torch.no_grad()

@@ -117,3 +117,16 @@ def test_quick_real_data_run_on_yeast_beats_the_prevalence_baseline(tmp_path):
     # (the frequent labels 12 and 13 carry it); HA of all-zero predictions is 0.70.
     assert report["test"]["micro_f1"] > 0.62
     assert report["test"]["hamming_accuracy"] > 0.75
+
+
+def test_labels_never_seen_in_training_are_kept_and_reported(tmp_path, capsys):
+    csv = write_toy_csv(tmp_path)
+    frame = pd.read_csv(csv)
+    frame["never"] = 0
+    frame.to_csv(csv, index=False)
+    csv.with_suffix(".json").write_text(json.dumps(
+        {"features": [f"f{i}" for i in range(6)], "labels": ["alpha", "beta", "never"]}))
+    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *FAST[:2], "--device", "cpu"]) == 0
+    assert "never occur in the training split" in capsys.readouterr().err
+    report = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert all(np.isfinite(v) for v in report["test"].values())
