@@ -1,0 +1,191 @@
+"""Benchmark plumbing without training: report from fake CSVs, subsets, job order, time budget."""
+
+import csv
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from benchmarks import datasets, quality, report, run
+from cgmvae.data import Split
+
+SCORE_COLUMNS = quality.SCORES + ("train_seconds",)
+
+
+def quality_row(dataset, method, seed=0, fraction=1.0, micro=0.5, macro=0.4):
+    scores = dict.fromkeys(SCORE_COLUMNS, 0.5)
+    scores.update(micro_f1=micro, macro_f1=macro)
+    return {"dataset": dataset, "method": method, "seed": seed, "train_fraction": fraction,
+            **scores}
+
+
+def write_csv(path, columns, rows):
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def results(tmp_path):
+    rows = [quality_row("yeast", "cgmvae", seed, micro=m, macro=0.45)
+            for seed, m in enumerate((0.6, 0.7, 0.8))]
+    rows += [quality_row("yeast", "br", micro=0.65, macro=0.40),
+             quality_row("scene", "cgmvae", micro=0.70, macro=0.70),
+             quality_row("scene", "mlknn", micro=0.75, macro=0.60),
+             quality_row("yeast", "cgmvae", 0, 0.1, micro=0.50),
+             quality_row("yeast", "br", 0, 0.1, micro=0.55)]
+    write_csv(tmp_path / "quality.csv", quality.COLUMNS, rows)
+    write_csv(tmp_path / "skipped.csv", run.SKIPPED_COLUMNS, [
+        {"dataset": "delicious", "method": "cc", "seed": 0, "train_fraction": 1.0,
+         "reason": "not started: estimated 9000 s"},
+        {"dataset": "yeast", "method": "br", "seed": 0, "train_fraction": 1.0,
+         "reason": "failed: earlier attempt"}])  # ran later (in quality.csv): not listed
+    (tmp_path / "run_info.json").write_text(json.dumps({"quality": {
+        "command": "python -m benchmarks.run --suite full", "hostname": "box", "cpu_count": 16,
+        "cpu": "Xeon", "gpu": "NVIDIA H200", "torch": "2.11", "python": "3.12",
+        "date": "2026-01-01 00:00 UTC", "suite": "full", "seconds": 400}}))
+    return tmp_path
+
+
+def test_metric_table_shows_mean_and_std_over_seeds_and_bolds_the_best_mean(results):
+    text = report.build_report(results)
+    micro = text.split("### Micro-F1")[1].split("###")[0]
+    assert "| yeast | **0.700 ± 0.100** | 0.650 |" in micro
+    assert "| scene | 0.700 | — | **0.750** |" in micro  # one seed: no ± ; missing method: —
+
+
+def test_report_puts_the_paper_numbers_beside_ours_labelled_and_never_bold(results):
+    text = report.build_report(results)
+    macro = text.split("### Macro-F1")[1].split("###")[0]
+    assert report.PAPER_COLUMN in macro and "0.487*" in macro and "**0.487" not in macro
+
+
+def test_report_states_command_machine_date_and_protocol_at_the_top(results):
+    head = report.build_report(results).split("## Does C-GMVAE")[0]
+    assert "`python -m benchmarks.run --suite full`" in head
+    assert "NVIDIA H200" in head and "2026-01-01" in head and "validation rows only" in head
+
+
+def test_summary_says_plainly_where_a_baseline_wins(results):
+    summary = report.build_report(results).split("## Quality")[0]
+    assert "beats every baseline on 1 of 2 data sets" in summary
+    assert "not on **scene**" in summary and "mlknn 0.750 (ours 0.700, +0.050)" in summary
+
+
+def test_skipped_section_lists_reasons_but_not_jobs_that_ran_later(results):
+    skipped = report.build_report(results).split("## Skipped")[1]
+    assert "| delicious | cc | 0 | 1 | not started: estimated 9000 s |" in skipped
+    assert "earlier attempt" not in skipped
+
+
+def test_fewer_data_table_pairs_cgmvae_with_the_strongest_baseline(results):
+    fewer = report.build_report(results).split("## Fewer training data")[1].split("##")[0]
+    assert "| yeast | cgmvae | 0.500 | — | 0.700 ± 0.100 |" in fewer
+    assert "| yeast | br (strongest baseline) | 0.550 | — | 0.650 |" in fewer
+
+
+def test_speed_section_reports_the_gpu_speedup_over_cpu(tmp_path):
+    rows = [{"device": device, "kind": "train", "dataset": "yeast", "n_rows": 1350,
+             "train_samples_per_second": sps, "inference_samples_per_second": sps * 10}
+            for device, sps in (("cpu", 1000), ("cuda", 4000))]
+    write_csv(tmp_path / "speed.csv", ("device", "kind", "dataset", "n_rows",
+                                       "train_samples_per_second",
+                                       "inference_samples_per_second"), rows)
+    text = report.build_report(tmp_path)
+    assert "| cuda | yeast | 1350 | 4000 | 40000 | 4 | 4 |" in text
+
+
+def test_training_subsets_are_nested_the_same_every_time_and_keep_val_and_test():
+    split = Split(np.arange(100, 300), np.arange(10), np.arange(10, 40))
+    tenth, half = (datasets.train_subset(split, f) for f in (0.1, 0.5))
+    assert len(tenth.train) == 20 and len(half.train) == 100
+    assert set(tenth.train) <= set(half.train) <= set(split.train)
+    np.testing.assert_array_equal(datasets.train_subset(split, 0.1).train, tenth.train)
+    np.testing.assert_array_equal(half.val, split.val)
+    np.testing.assert_array_equal(half.test, split.test)
+    assert datasets.train_subset(split, 1.0) is split
+
+
+def test_full_suite_runs_every_method_and_fewer_data_only_where_asked():
+    jobs = quality.build_jobs(quality.SUITES["full"], "cuda")
+    keys = {job.key for job in jobs}
+    assert {("tmc2007", "cgmvae", s, 1.0) for s in (0, 1, 2)} <= keys
+    assert ("norberg_birds", "mlknn", 0, 1.0) in keys
+    partial = {(job.dataset, job.method) for job in jobs if job.train_fraction < 1.0}
+    assert {d for d, _ in partial} == set(datasets.FEWER_DATA)
+    assert {m for _, m in partial} == {"cgmvae", *quality.BASELINE_METHODS}
+    assert all(job.device == "cuda" for job in jobs)
+
+
+def test_priority_sets_run_first_and_big_jobs_first_within_a_tier():
+    jobs = quality.build_jobs(quality.SUITES["full"])
+    costs = {job.key: quality.estimate_seconds(job, datasets.SHAPES[job.dataset]) for job in jobs}
+    ordered = quality.order_jobs(jobs, costs)
+    first = ordered[:21]  # 3 priority sets x (3 C-GMVAE seeds + 4 baselines)
+    assert {job.dataset for job in first} == set(datasets.PRIORITY)
+    assert sum(job.method == "cgmvae" for job in first) == 9
+    tier_one = [job for job in ordered if job.tier == 1]
+    assert [costs[j.key] for j in tier_one] == sorted((costs[j.key] for j in tier_one), reverse=True)
+
+
+def test_cost_estimates_rank_chains_on_983_labels_far_above_br_on_yeast():
+    def cost(dataset, method):
+        return quality.estimate_seconds(quality.Job(dataset, method), datasets.SHAPES[dataset])
+
+    assert cost("delicious", "cc") > 100 * cost("yeast", "br")
+    assert cost("imdb", "mlknn") > 1000 > cost("delicious", "mlknn")
+
+
+def run_fake(jobs, worker, **options):
+    rows, skips = [], []
+    with ThreadPoolExecutor(1) as pool:
+        finished = run.run_jobs(jobs, worker, pool, workers=1, on_row=rows.append,
+                                on_skip=lambda job, reason: skips.append((job, reason)), **options)
+    return finished, rows, skips
+
+
+def test_no_job_starts_after_the_time_budget():
+    now = [0.0]
+
+    def worker(job):
+        now[0] += 10.0  # each job takes 10 fake seconds
+        return job
+
+    finished, rows, skips = run_fake(list(range(6)), worker, time_budget=25.0,
+                                     clock=lambda: now[0])
+    assert finished and rows == [0, 1, 2]
+    assert [job for job, _ in skips] == [3, 4, 5]
+    assert all("time budget of 25 s" in reason for _, reason in skips)
+
+
+def test_a_job_that_cannot_end_before_the_hard_stop_is_not_started():
+    assert run.start_blocker(100.0, 250.0, None, 300.0).startswith("not started: estimated 100 s")
+    assert run.start_blocker(40.0, 250.0, None, 300.0) is None
+    assert run.start_blocker(None, 250.0, 240.0, None).startswith("not started: the time budget")
+
+
+def test_jobs_still_running_at_the_hard_stop_are_recorded_and_failures_do_not_stop_the_suite():
+    def worker(job):
+        if job == "bad":
+            raise ValueError("no such data")
+        if job == "slow":
+            import time
+            time.sleep(0.3)
+        return job
+
+    finished, rows, skips = run_fake(["bad", "ok", "slow", "never"], worker, hard_stop=0.1)
+    assert not finished and rows == ["ok"]
+    reasons = dict(skips)
+    assert reasons["bad"] == "failed: ValueError: no such data"
+    assert "hard stop" in reasons["slow"] and "hard stop" in reasons["never"]
+
+
+def test_rows_are_written_at_once_and_resume_sees_them(tmp_path):
+    path = tmp_path / "quality.csv"
+    writer = run.RowWriter(path, quality.COLUMNS)
+    writer.write(quality_row("yeast", "br"))
+    assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
+    run.RowWriter(path, quality.COLUMNS, append=True)  # resuming keeps what is there
+    assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
