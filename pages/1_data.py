@@ -20,7 +20,10 @@ with path_tab:
                               "JSON sidecar (features, labels) beside it.")
     split_path = st.text_input("Split file (optional)",
                                placeholder="../shared/data/splits/yeast.json")
-    if st.button("Load", key="load_path", disabled=not path.strip()):
+    clicked = st.button("Load", key="load_path")
+    if clicked and not path.strip():
+        st.warning("Type a data path first.")
+    elif clicked:
         try:
             use_data(*load_data_path(path.strip(), split_path.strip()))
         except USER_ERRORS as err:

@@ -87,7 +87,10 @@ with train_tab:
 with load_tab:
     upload = st.file_uploader("Checkpoint (.pt)", type=["pt"])
     path = st.text_input("...or a checkpoint path on disk", placeholder="runs/yeast/model.pt")
-    if st.button("Load checkpoint", disabled=upload is None and not path.strip()):
+    clicked = st.button("Load checkpoint")
+    if clicked and upload is None and not path.strip():
+        st.warning("Upload a checkpoint or type its path first.")
+    elif clicked:
         try:
             if upload is not None:
                 model = load_checkpoint_bytes(upload.getvalue(), upload.name)

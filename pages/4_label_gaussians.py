@@ -23,6 +23,9 @@ method = right.radio("Projection", explore.PROJECTIONS, horizontal=True,
 if method == "umap" and not explore.umap_available():
     st.warning("umap-learn is not installed: showing PCA.")
     method = "pca"
+collapse = cached.label_gaussians_collapse(model, workspace.key)
+if collapse:
+    st.warning(collapse)
 with st.spinner("Projecting..."):
     frame = cached.label_gaussians(model, workspace.key, n_groups, method)
 st.plotly_chart(explore.figures.label_gaussians_scatter(frame, method))

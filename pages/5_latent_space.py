@@ -24,9 +24,9 @@ colour_by = right.selectbox(
     "Colour by", ["number of labels", *(f"label: {n}" for n in data.label_names),
                   *(f"feature: {n}" for n in data.feature_names)])
 with st.spinner(f"Projecting {data.n_samples:,} samples with {method.upper()}..."):
-    frame, notice = cached.latent(workspace.model, data, f"{workspace.key}-{choice.key}", method)
-if notice:
-    st.info(notice)
+    frame, notices = cached.latent(workspace.model, data, f"{workspace.key}-{choice.key}", method)
+for notice in notices:
+    st.warning(notice)
 colour = explore.sample_values(data, frame["sample"].to_numpy(), colour_by)
 figure = explore.figures.latent_scatter(frame, colour, colour_by.partition(": ")[2] or colour_by,
                                         method)

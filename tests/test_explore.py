@@ -244,3 +244,10 @@ def test_prevalence_frame_is_sorted_and_preview_lists_label_sets():
     assert explore.preview_frame(data)["labels"].tolist() == ["a", "a, b", "-"]
     assert isinstance(explore.figures.labels_per_sample_histogram(data.labels).data[0].x,
                       (np.ndarray, pd.Series, tuple, list))
+
+
+def test_collapse_notice_flags_points_that_barely_differ():
+    rng = np.random.default_rng(0)
+    assert explore.collapse_notice(rng.normal(size=(50, 4)), 1.0, "means") is None
+    notice = explore.collapse_notice(1e-6 * rng.normal(size=(50, 4)), 1.0, "means")
+    assert notice is not None and "collapsed" in notice

@@ -40,9 +40,18 @@ def label_gaussians(_model, key: str, n_groups: int, method: str) -> pd.DataFram
 
 
 @st.cache_data(**CACHE)
-def latent(_model, _data, key: str, method: str) -> tuple[pd.DataFrame, str | None]:
+def label_gaussians_collapse(_model, key: str) -> str | None:
+    mean, sigma = _model.label_gaussians()
+    return explore.collapse_notice(mean, float(sigma.mean()), "label Gaussians' means")
+
+
+@st.cache_data(**CACHE)
+def latent(_model, _data, key: str, method: str) -> tuple[pd.DataFrame, list[str]]:
+    """The projected posterior means and notices (subsampling, collapse)."""
     means = _model.latent_means(_data.features)
-    return explore.latent_frame(means, _data.labels, method=method)
+    frame, notice = explore.latent_frame(means, _data.labels, method=method)
+    collapse = explore.collapse_notice(means, 1.0, "samples' posterior means")
+    return frame, [n for n in (notice, collapse) if n]
 
 
 @st.cache_data(**CACHE)

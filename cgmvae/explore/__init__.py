@@ -25,6 +25,7 @@ from cgmvae.explore.heatmaps import similarity_heatmap
 from cgmvae.explore.projections import (
     MAX_UMAP_POINTS,
     PROJECTIONS,
+    collapse_notice,
     label_gaussian_frame,
     latent_frame,
     project_2d,
@@ -54,6 +55,7 @@ __all__ = [
     "PROJECTIONS",
     "LabelClustering",
     "cluster_labels",
+    "collapse_notice",
     "cooccurrence",
     "data_summary",
     "dendrogram_lines",

@@ -45,8 +45,9 @@ def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: L
     for shape in group_outlines(clustering.groups[order]):
         figure.add_shape(shape, row=heat_row, col=1)
     show_ticks = len(names) <= MAX_TICK_LABELS
-    figure.update_xaxes(showticklabels=show_ticks, tickangle=-60, row=heat_row, col=1)
-    figure.update_yaxes(showticklabels=show_ticks, autorange="reversed", row=heat_row, col=1)
+    ticks = {"showticklabels": show_ticks, "dtick": 1, "tickfont": {"size": 10}}
+    figure.update_xaxes(tickangle=-60, **ticks, row=heat_row, col=1)
+    figure.update_yaxes(autorange="reversed", **ticks, row=heat_row, col=1)
     side = 420 + (12 * len(names) if show_ticks else 380)
     figure.update_layout(title=title, height=min(side, 1100), margin={"l": 10, "r": 10, "t": 40},
                          plot_bgcolor="white")

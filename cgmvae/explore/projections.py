@@ -42,6 +42,17 @@ def umap_available() -> bool:
     return True
 
 
+def collapse_notice(points: np.ndarray, reference_sd: float, what: str) -> str | None:
+    """A warning when `points` (N, d) barely differ compared with `reference_sd` (posterior
+    collapse: the picture would show noise), else None."""
+    spread = float(np.asarray(points, dtype=np.float64).std(axis=0).max()) if len(points) else 0.0
+    if spread >= 0.05 * reference_sd:
+        return None
+    return (f"The {what} barely differ (largest sd {spread:.1e} against a latent sd of about "
+            f"{reference_sd:.2g}): this model's latent space has collapsed, so the layout "
+            "below is noise. Its predictions and label embeddings are unaffected.")
+
+
 def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
     """Sorted row indices: all rows, or a seeded random `max_rows` of them when there are more."""
     if n_rows <= max_rows:

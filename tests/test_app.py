@@ -1,0 +1,257 @@
+"""The Streamlit app with AppTest: every page on the built-in model, data/checkpoint/CSV flows."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+from ui.state import DATA_KEY, MODEL_KEY, DataChoice, Workspace
+
+from cgmvae.data import MultiLabelData, random_split
+from cgmvae.explore import cluster_labels, group_recovery, suggest_n_groups
+from cgmvae.model import ModelConfig
+from cgmvae.predictor import TrainedModel
+from cgmvae.simulate import DEFAULT_NAME, species_groups, write_checklists
+from cgmvae.train import TrainConfig, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_DIR, PAGES_DIR = ROOT / "app", ROOT / "pages"
+DEFAULT_CHECKPOINT = ROOT / "assets" / f"{DEFAULT_NAME}.pt"
+TIMEOUT = 60  # seconds per script run; the first one loads torch, plotly and the model
+PAGE_FILES = sorted(PAGES_DIR.glob("*.py"))
+
+pytestmark = pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(),
+                                reason=f"{DEFAULT_CHECKPOINT} missing: python app/build_default_model.py")
+
+
+def run_page(name: str, session: dict | None = None) -> AppTest:
+    """Run one page file alone (as a deep link would), optionally with session state set."""
+    app = AppTest.from_file(str(PAGES_DIR / name), default_timeout=TIMEOUT)
+    for key, value in (session or {}).items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def by_label(widgets, label: str):
+    matches = [w for w in widgets if w.label == label]
+    assert matches, f"no widget labelled {label!r}; found {[w.label for w in widgets]}"
+    return matches[0]
+
+
+def texts(app: AppTest, kind: str) -> list[str]:
+    return [str(element.value) for element in getattr(app, kind)]
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, texts(app, "error")
+
+
+def tiny_model_and_data() -> tuple[TrainedModel, DataChoice]:
+    """A 2-epoch model on 120 simulated-like rows (fast), with its data."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(120, 3)).astype(np.float32)
+    labels = (features[:, :2] + 0.3 * rng.normal(size=(120, 2)) > 0).astype(np.float32)
+    data = MultiLabelData(features, labels, ["a", "b", "c"], ["up", "down"], name="tiny")
+    split = random_split(data.n_samples)
+    model = fit(data, split, model_config=SMALL, train_config=TrainConfig(max_epochs=2))
+    return model, DataChoice(data, split, "test data", "tiny-data")
+
+
+SMALL = ModelConfig(embedding_dim=8, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
+                    decoder_hidden=(16,))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_model_and_data()
+
+
+def test_home_builds_the_navigation_and_opens_the_overview():
+    app = AppTest.from_file(str(APP_DIR / "Home.py"), default_timeout=TIMEOUT).run()
+    assert_clean(app)
+    assert texts(app, "title") == ["C-GMVAE label explorer"]
+    assert any("sim_birds" in text for text in texts(app, "markdown"))  # the sidebar status
+
+
+@pytest.mark.parametrize("page", [p.name for p in PAGE_FILES])
+def test_every_page_opens_alone_on_the_built_in_model(page):
+    app = run_page(page)
+    assert_clean(app)
+    assert len(app.title) == 1
+
+
+def test_data_page_summarises_the_built_in_checklists():
+    app = run_page("1_data.py")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["samples"] == "4,000" and metrics["labels"] == "42"
+    assert len(app.get("plotly_chart")) == 3  # prevalence, labels per sample, co-occurrence
+
+
+def test_data_page_loads_a_csv_with_sidecar_from_a_path(tmp_path):
+    csv_path = write_checklists(tmp_path, n_sites=300, seed=5)
+    app = run_page("1_data.py")
+    by_label(app.text_input, "Data path").input(str(csv_path))
+    by_label(app.button, "Load").click()
+    app.run()
+    assert_clean(app)
+    assert {m.label: m.value for m in app.metric}["samples"] == "300"
+    assert app.session_state[DATA_KEY].data.n_samples == 300
+
+
+def test_data_page_reports_a_bad_path_without_crashing(tmp_path):
+    app = run_page("1_data.py")
+    by_label(app.text_input, "Data path").input(str(tmp_path / "nothing.csv"))
+    by_label(app.button, "Load").click()
+    app.run()
+    assert not app.exception and "no such file" in " ".join(texts(app, "error"))
+    assert {m.label: m.value for m in app.metric}["samples"] == "4,000"  # still the built-in
+
+
+def test_correlation_page_shows_model_and_empirical_heatmaps_groups_and_neighbours():
+    app = run_page("3_label_correlations.py")
+    assert len(app.get("plotly_chart")) == 2
+    spearman = float(app.metric[0].value)
+    assert 0.2 < spearman <= 1.0
+    groups, nearest = app.dataframe[0].value, app.dataframe[1].value
+    assert len(groups) == 42 and groups["group"].nunique() == app.slider[0].value
+    assert len(nearest) == 5
+    by_label(app.selectbox, "Zoom to").set_value(1).run()
+    assert_clean(app)
+    assert len(app.dataframe[0].value) < 42
+
+
+def test_shipped_model_recovers_the_guilds_at_the_default_number_of_groups():
+    """ARI >= 0.8 both ways: over the guild species (generalists have no guild to recover), and
+    over all species with the generalists as one more group."""
+    model = TrainedModel.load(DEFAULT_CHECKPOINT)
+    similarity = model.label_similarity()
+    groups = cluster_labels(similarity, suggest_n_groups(similarity)).groups
+    truth = [species_groups()[name] for name in model.label_names]
+    assert group_recovery(groups, truth, ignore="generalist") >= 0.8
+    assert group_recovery(groups, truth, ignore=None) >= 0.8
+
+
+def test_predictions_page_has_the_five_metrics_and_a_response_curve():
+    app = run_page("6_predictions.py")
+    table = app.dataframe[0].value
+    assert len(table) == 5 and table["deployed threshold"].between(0, 1).all()
+    assert len(app.get("plotly_chart")) == 3  # F1 bars, one sample, response
+
+
+def test_model_pages_without_matching_data_explain_instead_of_failing(tiny):
+    model, _ = tiny
+    session = {MODEL_KEY: Workspace(model, None, "loaded from a file", "no-data")}
+    for page in ("5_latent_space.py", "6_predictions.py"):
+        app = run_page(page, session)
+        assert not app.exception and "Data" in " ".join(texts(app, "info"))
+    app = run_page("3_label_correlations.py", session)
+    assert_clean(app)
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_session_model_is_used_by_its_session_only(tiny):
+    model, choice = tiny
+    mine = run_page("6_predictions.py", {MODEL_KEY: Workspace(model, choice, "trained", "k1")})
+    assert_clean(mine)
+    assert "12 test rows" in " ".join(texts(mine, "subheader"))
+    other = run_page("6_predictions.py")
+    assert "400 test rows" in " ".join(texts(other, "subheader"))
+
+
+def test_train_page_trains_in_the_background_and_installs_the_model(tiny):
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    by_label(app.number_input, "Max epochs").set_value(2)
+    by_label(app.number_input, "Embedding size E").set_value(8)
+    by_label(app.number_input, "Latent size d").set_value(4)
+    by_label(app.button, "Train").click()
+    app.run()
+    job = app.session_state["training_job"]
+    job.thread.join(timeout=120)
+    app.run()  # the page notices the end of training and hands the model over
+    assert_clean(app)
+    assert app.session_state[MODEL_KEY].model is job.model and len(job.records) == 2
+    assert any("Trained" in text for text in texts(app, "success"))
+
+
+def test_train_page_cancel_stops_after_the_current_epoch(tiny):
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    by_label(app.number_input, "Max epochs").set_value(1000)
+    by_label(app.number_input, "Early stopping patience (epochs)").set_value(1000)
+    by_label(app.button, "Train").click()
+    app.run()
+    job = app.session_state["training_job"]
+    job.stop.set()  # what the Cancel button's callback does
+    job.thread.join(timeout=120)
+    assert not job.thread.is_alive() and len(job.records) < 1000 and job.model is not None
+
+
+def test_train_page_loads_a_checkpoint_from_a_path_and_refuses_garbage(tmp_path):
+    app = run_page("2_train.py")
+    by_label(app.text_input, "...or a checkpoint path on disk").input(str(DEFAULT_CHECKPOINT))
+    by_label(app.button, "Load checkpoint").click()
+    app.run()
+    assert_clean(app)
+    assert app.session_state[MODEL_KEY].data is not None  # paired with the built-in data
+    garbage = tmp_path / "model.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    app = run_page("2_train.py")
+    by_label(app.text_input, "...or a checkpoint path on disk").input(str(garbage))
+    by_label(app.button, "Load checkpoint").click()
+    app.run()
+    assert not app.exception and "Cannot load" in " ".join(texts(app, "error"))
+
+
+HEADER = "open_water,forest,developed,farmland,elevation_m,month,effort_hours\n"
+
+
+def predict_page_with(path) -> AppTest:
+    app = run_page("7_predict_from_csv.py")
+    by_label(app.text_input, "...or a CSV path on disk").input(str(path))
+    return app.run()
+
+
+def test_predict_page_scores_a_good_csv(tmp_path):
+    csv_path = write_checklists(tmp_path, n_sites=25, seed=2)  # extra columns are ignored
+    app = predict_page_with(csv_path)
+    assert_clean(app)
+    table = app.dataframe[0].value
+    assert len(table) == 25 and "predicted labels" in table.columns and "Osprey" in table.columns
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "empty"),
+    ("site,colour\nS1,red\n", "missing column"),
+    (HEADER + "0.1,0.2,0.3,0.4,100,5,oops\n", "non-numeric"),
+    (HEADER + "0.1,0.2,0.3,0.4,100,5,1\n0.1,0.2,NaN,0.4,100,5,1\n", "missing values"),
+    (HEADER + "0.1,0.2,0.3,0.4,100,5,1\n0.1,0.2,0.3,0.4,100,5,\n", "missing values"),
+])
+def test_predict_page_names_the_problem_of_a_bad_csv_and_shows_no_table(tmp_path, content,
+                                                                         message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    app = predict_page_with(path)
+    assert not app.exception and not app.dataframe
+    assert message in " ".join(texts(app, "error"))
+
+
+def test_predict_page_refuses_a_huge_csv_whole(tmp_path, monkeypatch):
+    from cgmvae.explore import summaries
+
+    monkeypatch.setattr(summaries, "MAX_PREDICT_ROWS", 10)
+    path = write_checklists(tmp_path, n_sites=11)
+    app = predict_page_with(path)
+    assert not app.exception and not app.dataframe
+    assert "11 rows; the limit is 10" in " ".join(texts(app, "error"))
+
+
+def test_latent_and_gaussian_pages_draw_one_chart_each():
+    for page in ("4_label_gaussians.py", "5_latent_space.py"):
+        started = time.perf_counter()
+        app = run_page(page)
+        assert_clean(app)
+        assert len(app.get("plotly_chart")) == 1, page
+        assert time.perf_counter() - started < TIMEOUT
