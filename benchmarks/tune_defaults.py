@@ -52,6 +52,8 @@ SETTINGS: dict[str, tuple[dict, dict, dict]] = {
     "no-normalize+bias+restarts": ({"normalize_feature_embedding": False, "label_bias": True},
                                    {"restart_epochs": 10}, {}),
     "no-normalize+lr-0.001": ({"normalize_feature_embedding": False}, {"learning_rate": 0.001}, {}),
+    "no-normalize+ema-0.99": ({"normalize_feature_embedding": False}, {"ema_decay": 0.99}, {}),
+    "no-normalize+ema-0.998": ({"normalize_feature_embedding": False}, {"ema_decay": 0.998}, {}),
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cgmvae import metrics
 from cgmvae.data import MultiLabelData, Split, Standardizer
@@ -32,6 +33,7 @@ class TrainConfig:
     latent_samples: int = 2  # authors' code decodes two posterior samples per step
     restart_epochs: int = 0  # cosine warm restarts period (authors' code); 0 = constant rate
     selection_metric: str = "micro_f1"  # validation metric (at its best threshold) for selection
+    ema_decay: float = 0.0  # > 0: validate and keep an exponential moving average of the weights
     seed: int = 0
     device: str = "auto"  # "auto" = CUDA when available, else CPU
     eval_batch_size: int = 4096
@@ -65,15 +67,16 @@ def train_step(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tenso
 
 
 def run_epoch(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-              config: TrainConfig, generator: torch.Generator) -> float:
+              config: TrainConfig, generator: torch.Generator, averaged: AveragedModel | None) -> float:
     """One pass over the training rows in a fresh random order; returns the mean batch loss."""
     network.train()
     order = torch.randperm(x.shape[0], generator=generator).to(x.device)
-    losses = [
-        train_step(network, optimizer, x[batch], y[batch], config)
-        for batch in order.split(config.batch_size)
-        if batch.numel() > 1  # a one-row batch makes no useful step
-    ]
+    losses = []
+    for batch in order.split(config.batch_size):
+        if batch.numel() > 1:  # a one-row batch makes no useful step
+            losses.append(train_step(network, optimizer, x[batch], y[batch], config))
+            if averaged is not None:
+                averaged.update_parameters(network)
     return torch.stack(losses).mean().item()
 
 
@@ -99,6 +102,39 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=config.restart_epochs)
 
 
+def fit_loop(network: CGMVAE, train: tuple[torch.Tensor, torch.Tensor],
+             val: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
+             callbacks: Iterable[Callback], should_stop: Callable[[], bool] | None
+             ) -> tuple[CGMVAE, list[dict], int]:
+    """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`.
+    Returns the network with the weights of the best validation epoch, the history, that epoch."""
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate,
+                                 weight_decay=config.weight_decay)
+    scheduler = make_scheduler(optimizer, config)
+    averaged = (AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+                if config.ema_decay > 0 else None)
+    evaluated = averaged.module if averaged is not None else network
+    generator = torch.Generator().manual_seed(config.seed)
+    history, best_score, best_state, best_epoch = [], -np.inf, None, 0
+    for epoch in range(1, config.max_epochs + 1):
+        started = time.perf_counter()
+        train_loss = run_epoch(network, optimizer, *train, config, generator, averaged)
+        if scheduler is not None:
+            scheduler.step()
+        record = {"epoch": epoch, "max_epochs": config.max_epochs, "train_loss": train_loss,
+                  **validate(evaluated, *val, config), "seconds": time.perf_counter() - started}
+        history.append(record)
+        if record[f"val_{config.selection_metric}"] > best_score:
+            best_score, best_epoch = record[f"val_{config.selection_metric}"], epoch
+            best_state = copy.deepcopy(evaluated.state_dict())
+        for callback in callbacks:
+            callback(record)
+        if epoch - best_epoch >= config.patience or (should_stop is not None and should_stop()):
+            break
+    evaluated.load_state_dict(best_state)
+    return evaluated.eval(), history, best_epoch
+
+
 def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None = None,
         train_config: TrainConfig | None = None, callbacks: Iterable[Callback] = (),
         should_stop: Callable[[], bool] | None = None) -> TrainedModel:
@@ -119,30 +155,8 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
     )
     model_config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
     network = CGMVAE(model_config).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=train_config.learning_rate,
-                                 weight_decay=train_config.weight_decay)
-    scheduler = make_scheduler(optimizer, train_config)
-    generator = torch.Generator().manual_seed(train_config.seed)
-    history, best_score, best_state, best_epoch = [], -np.inf, None, 0
-    for epoch in range(1, train_config.max_epochs + 1):
-        started = time.perf_counter()
-        train_loss = run_epoch(network, optimizer, x_train, y_train, train_config, generator)
-        if scheduler is not None:
-            scheduler.step()
-        record = {"epoch": epoch, "max_epochs": train_config.max_epochs, "train_loss": train_loss,
-                  **validate(network, x_val, y_val, train_config)}
-        record["seconds"] = time.perf_counter() - started
-        history.append(record)
-        score = record[f"val_{train_config.selection_metric}"]
-        if score > best_score:
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(network.state_dict())
-        for callback in callbacks:
-            callback(record)
-        if epoch - best_epoch >= train_config.patience or (should_stop is not None and should_stop()):
-            break
-    network.load_state_dict(best_state)
-    network.eval()
+    network, history, best_epoch = fit_loop(network, (x_train, y_train), (x_val, y_val), train_config,
+                                            callbacks, should_stop)
     trained = TrainedModel(
         network=network,
         standardizer=standardizer, feature_names=list(data.feature_names),
