@@ -83,3 +83,33 @@ def train_subset(split: Split, fraction: float, seed: int = SUBSET_SEED) -> Spli
     order = np.random.default_rng(seed).permutation(split.train)
     n_rows = max(2, round(fraction * len(order)))
     return Split(np.sort(order[:n_rows]), split.val, split.test)
+
+
+def needed_files(root: Path) -> list[str]:
+    """The files (relative to `root`) that loading every set of `PATHS` and its split reads."""
+    files = []
+    for name, relative in PATHS.items():
+        path = root / relative
+        if name == "norberg_birds":
+            files += NORBERG_FILES
+        elif path.is_file():
+            files.append(relative)
+        elif (path / f"{path.name}.csv").is_file():
+            files += [f"{relative}/{path.name}.csv", f"{relative}/{path.name}.json"]
+        else:  # Mulan: label XMLs and the ARFF files the split names (all if it names none)
+            listed = _split_files(root / "splits" / f"{name}.json")
+            arffs = listed or sorted(p.name for p in path.glob("*.arff*"))
+            files += [f"{relative}/{f}" for f in sorted(p.name for p in path.glob("*.xml")) + arffs]
+        if (root / "splits" / f"{name}.json").is_file():
+            files.append(f"splits/{name}.json")
+    return files
+
+
+def _split_files(path: Path) -> list[str]:
+    import json
+
+    return list(json.loads(path.read_text()).get("files", [])) if path.is_file() else []
+
+
+if __name__ == "__main__":  # the file list for the device tarball (see device_run.sh)
+    print("\n".join(needed_files(data_root())))

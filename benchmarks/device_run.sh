@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The full benchmark on the device machine (16 cores, one GPU) in about 7.5 minutes wall clock.
+#
+#   1. here, once:        bash benchmarks/device_run.sh pack
+#      builds .devdata/shared-data.tar.xz from $CGMVAE_DATA (default ../shared/data) with only
+#      the files the suite reads (python -m benchmarks.datasets lists them; ~30 MB raw).
+#   2. on the device:     bash benchmarks/device_run.sh      (carry .devdata)
+#      unpacks the data to /tmp/data, runs the quality suite on CUDA with 14 workers (no job
+#      starts after 220 s, running ones are ended at 290 s and recorded as skipped), then the
+#      speed suite on CPU and CUDA, and writes under $OUT: quality.csv, skipped.csv, speed.csv,
+#      profile.txt, run_info.json, RESULTS.md, log.txt.
+#   3. here:              cp <those files except RESULTS.md, log.txt> benchmarks/results/
+#                         python -m benchmarks.report
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
+
+if [[ "${1:-}" == "pack" ]]; then
+    data="${CGMVAE_DATA:-../shared/data}"
+    mkdir -p .devdata
+    CGMVAE_DATA="$data" PYTHONPATH="$PWD" "$PYTHON" -m benchmarks.datasets > .devdata/files.txt
+    XZ_OPT="-6 -T0" tar -C "$data" -cJf .devdata/shared-data.tar.xz -T .devdata/files.txt
+    ls -l .devdata/shared-data.tar.xz
+    exit 0
+fi
+
+OUT="${OUT:-/tmp/bench-out}"
+mkdir -p /tmp/data "$OUT"
+tar -xJf .devdata/shared-data.tar.xz -C /tmp/data
+export CGMVAE_DATA=/tmp/data PYTHONPATH="$PWD"
+"$PYTHON" -m benchmarks.run --suite full --device cuda --workers 14 \
+    --time-budget 220 --hard-stop 290 --cost-scale 0.6 --speed-budget 60 \
+    --out-dir "$OUT" --report "$OUT/RESULTS.md" 2>&1 | tee "$OUT/log.txt"
