@@ -20,9 +20,11 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_CHECKPOINT = ASSETS / f"{DEFAULT_NAME}.pt"
 DEFAULT_SEED = 0  # data, split and training seed; the app regenerates the data with it
 # Smaller than the paper's sizes (E=512): 7 features and 42 labels need no more, and the
-# shipped checkpoint stays ~1 MB.
+# shipped checkpoint stays ~1 MB. L2-normalised feature embeddings (authors' code), pinned:
+# measured on this data, guild ARI 1.00 vs 0.86 unnormalised, test micro-F1 0.583 vs 0.585.
 MODEL_CONFIG = ModelConfig(embedding_dim=128, latent_dim=32, feature_hidden=(128, 256, 128),
-                           label_hidden=(256, 128), decoder_hidden=(256, 256), dropout=0.3)
+                           label_hidden=(256, 128), decoder_hidden=(256, 256), dropout=0.3,
+                           normalize_feature_embedding=True)
 TRAIN_CONFIG = TrainConfig(max_epochs=60, patience=15, seed=DEFAULT_SEED, device="auto")
 
 

@@ -26,3 +26,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_call.failed`), for fixtures that
+    save artifacts such as screenshots when a test fails."""
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())

@@ -1,0 +1,67 @@
+"""End to end in a real browser: `streamlit run app/Home.py` driven by Debian's Chromium."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from benchmarks.app_speed import PAGES, launch, open_page, streamlit_server, wait_idle
+from cgmvae.simulate import write_checklists
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which("chromium") is None,
+                       reason="chromium not installed (apt-get install -y chromium)"),
+]
+ARTIFACTS = Path(os.environ.get("CGMVAE_ARTIFACTS", tempfile.gettempdir())) / "cgmvae-browser"
+
+
+@pytest.fixture(scope="module")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with streamlit_server() as url, sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.goto(url)
+        wait_idle(tab)
+        yield tab
+        browser.close()
+
+
+@pytest.fixture
+def screenshot_on_failure(page, request):
+    """Save a screenshot under ARTIFACTS when the test fails (conftest records `rep_call`)."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{request.node.name}.png"
+        page.screenshot(path=str(path))
+        print(f"screenshot saved to {path}")
+
+
+def assert_no_exception(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()}"
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
+def test_every_page_renders_without_an_exception(page):
+    for title in PAGES[1:] + PAGES[:1]:
+        open_page(page, title)
+        assert_no_exception(page, title)
+    open_page(page, "Label correlations")
+    assert page.locator(".js-plotly-plot").count() == 2  # model and co-occurrence heatmaps
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
+def test_uploading_a_csv_shows_the_predictions_table(page, tmp_path):
+    csv_path = write_checklists(tmp_path, n_sites=25, seed=4)
+    open_page(page, "Predict from CSV")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
+    page.get_by_text("Scored 25 rows").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page, "Predict from CSV")
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
