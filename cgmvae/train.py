@@ -33,7 +33,9 @@ class TrainConfig:
     latent_samples: int = 2  # authors' code decodes two posterior samples per step
     restart_epochs: int = 0  # cosine warm restarts period (authors' code); 0 = constant rate
     selection_metric: str = "micro_f1"  # validation metric (at its best threshold) for selection
-    ema_decay: float = 0.0  # > 0: validate and keep an exponential moving average of the weights
+    # validate and keep an exponential moving average of the weights (0 = off); 0.99 beat no
+    # averaging on yeast and scene validation in HA, ex-F1, micro-F1 and P@1 (README)
+    ema_decay: float = 0.99
     seed: int = 0
     device: str = "auto"  # "auto" = CUDA when available, else CPU
     eval_batch_size: int = 4096
