@@ -86,7 +86,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     model = fit(data, split, model_config=model_config, train_config=train_config, callbacks=[progress_bar])
     train_seconds = time.perf_counter() - started
-    print(file=sys.stderr)
+    print(f"\nstopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
+          f"{train_config.selection_metric}), {train_seconds:.1f} s", file=sys.stderr)
     out = Path(args.out)
     model.save(out / "model.pt")
     report = evaluation_report(model, data, split)
