@@ -48,88 +48,74 @@ PLANS = {
 }
 SYNTHETIC_FEATURES = 100
 SYNTHETIC_LABELS_PER_ROW = 4.0
+TORCH_FUNCTIONS = ("backward", "step", "zero_grad")  # autograd and the optimiser
 
 
-def _setup(n_features: int, n_labels: int, device: str):
-    """Network, optimiser and config built exactly as `cgmvae.train.fit` builds them."""
+VAL_ROWS = 256  # validation runs every epoch; a small set keeps the timed epoch about training
+
+
+def _fit_timed(data, split, device: str, epochs: int = 3, callbacks=()):
+    """`cgmvae.train.fit` (public API, current defaults) for `epochs` epochs; returns the model and
+    the fastest epoch's seconds after the first (which pays for imports, allocation, kernels)."""
+    from cgmvae.data import Split
+    from cgmvae.train import TrainConfig, fit
+
+    seconds = []
+    small = Split(split.train, split.val[:VAL_ROWS], split.test)
+    config = replace(TrainConfig(device=device), max_epochs=epochs, patience=epochs + 1)
+    model = fit(data, small, train_config=config,
+                callbacks=[lambda r: seconds.append(r["seconds"]), *callbacks])
+    return model, min(seconds[1:])
+
+
+def _peaks(model) -> dict:
     import torch
 
-    from cgmvae.model import CGMVAE, ModelConfig
-    from cgmvae.train import TrainConfig, resolve_device
-
-    config = TrainConfig(device=device)
-    torch_device = resolve_device(device)
-    network = CGMVAE(replace(ModelConfig(), n_features=n_features, n_labels=n_labels))
-    network = network.to(torch_device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate,
-                                 weight_decay=config.weight_decay)
-    return network, optimizer, config, torch_device
-
-
-def _time_epoch(network, optimizer, x, y, config) -> float:
-    """Seconds of one training epoch over (x, y), after a two-step warm-up."""
-    import torch
-
-    from cgmvae.train import run_epoch
-
-    generator = torch.Generator().manual_seed(0)
-    run_epoch(network, optimizer, x[:2 * config.batch_size], y[:2 * config.batch_size], config,
-              generator)
-    _sync(x.device)
-    started = time.perf_counter()
-    run_epoch(network, optimizer, x, y, config, generator)  # .item() per step syncs the device
-    _sync(x.device)
-    return time.perf_counter() - started
-
-
-def _sync(device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _peaks(device) -> dict:
-    import torch
-
+    device = model.device
     peak_gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "peak_gpu_mb": None if peak_gpu is None else round(peak_gpu)}
+
+
+def _inference_seconds(model, features) -> float:
+    """Seconds of `predict_proba` (numpy in, numpy out: what a caller sees), after a warm-up."""
+    model.predict_proba(features[:64])
+    started = time.perf_counter()
+    model.predict_proba(features)  # returns numpy, so the device has finished
+    return time.perf_counter() - started
 
 
 def measure_dataset(name: str, device: str, max_rows: int) -> dict:
     """Load time, training and inference samples/s and peak memory on one real data set."""
     import torch
 
-    from cgmvae.data import Standardizer
-    from cgmvae.train import predict_logits
+    from cgmvae.data import Split
 
     started = time.perf_counter()
     data, split = datasets.load(name)
     load_seconds = time.perf_counter() - started
-    network, optimizer, config, torch_device = _setup(data.n_features, data.n_labels, device)
-    scaler = Standardizer.fit(data.features[split.train])
     train_rows, test_rows = split.train[:max_rows], split.test[:4 * max_rows]
-
-    def tensor(array):
-        return torch.as_tensor(array, device=torch_device)
-
-    x, y = tensor(scaler.transform(data.features[train_rows])), tensor(data.labels[train_rows])
-    seconds = _time_epoch(network, optimizer, x, y, config)
-    x_test = tensor(scaler.transform(data.features[test_rows]))
-    predict_logits(network, x_test[:config.eval_batch_size], config.eval_batch_size)  # warm-up
-    _sync(torch_device)
-    started = time.perf_counter()
-    predict_logits(network, x_test, config.eval_batch_size)
-    _sync(torch_device)
-    inference = time.perf_counter() - started
+    model, seconds = _fit_timed(data, Split(train_rows, split.val, test_rows), device)
+    inference = _inference_seconds(model, data.features[test_rows])
     return {"device": device, "kind": "train", "dataset": name, "n_rows": len(train_rows),
             "n_features": data.n_features, "n_labels": data.n_labels,
             "threads": torch.get_num_threads(), "load_seconds": round(load_seconds, 2),
             "train_samples_per_second": round(len(train_rows) / seconds),
             "inference_samples_per_second": round(len(test_rows) / inference),
-            "epoch_seconds": round(seconds, 3), **_peaks(torch_device),
-            "note": f"{len(test_rows)} test rows scored"}
+            "epoch_seconds": round(seconds, 3), **_peaks(model),
+            "note": f"{len(test_rows)} test rows scored; epoch incl. validation of {VAL_ROWS} rows"}
+
+
+def synthetic(n_rows: int, n_labels: int, seed: int = 0):
+    """Gaussian features and ~4 random labels per row, with a seeded 80/10/10 split."""
+    from cgmvae.data import MultiLabelData, random_split
+
+    generator = np.random.default_rng(seed)
+    x = generator.standard_normal((n_rows, SYNTHETIC_FEATURES), dtype=np.float32)
+    y = generator.random((n_rows, n_labels)) < min(0.5, SYNTHETIC_LABELS_PER_ROW / n_labels)
+    data = MultiLabelData(x, y, [f"x{j}" for j in range(x.shape[1])],
+                          [f"y{j}" for j in range(n_labels)], name="synthetic")
+    return data, random_split(n_rows, seed=seed)
 
 
 def measure_scaling(plan: SpeedPlan, device: str) -> list[dict]:
@@ -140,16 +126,13 @@ def measure_scaling(plan: SpeedPlan, device: str) -> list[dict]:
     shapes = [("scale-N", n, plan.base_labels) for n in plan.scale_n]
     shapes += [("scale-L", plan.base_rows, n_labels) for n_labels in plan.scale_l]
     for kind, n_rows, n_labels in shapes:
-        network, optimizer, config, torch_device = _setup(SYNTHETIC_FEATURES, n_labels, device)
-        generator = np.random.default_rng(0)
-        x = generator.standard_normal((n_rows, SYNTHETIC_FEATURES), dtype=np.float32)
-        y = generator.random((n_rows, n_labels)) < min(0.5, SYNTHETIC_LABELS_PER_ROW / n_labels)
-        x, y = (torch.as_tensor(a, dtype=torch.float32, device=torch_device) for a in (x, y))
-        seconds = _time_epoch(network, optimizer, x, y, config)
-        rows.append({"device": device, "kind": kind, "dataset": "synthetic", "n_rows": n_rows,
-                     "n_features": SYNTHETIC_FEATURES, "n_labels": n_labels,
-                     "threads": torch.get_num_threads(), "epoch_seconds": round(seconds, 3),
-                     "microseconds_per_sample": round(1e6 * seconds / n_rows, 1)})
+        data, split = synthetic(n_rows, n_labels)
+        _, seconds = _fit_timed(data, split, device)
+        rows.append({"device": device, "kind": kind, "dataset": "synthetic",
+                     "n_rows": len(split.train), "n_features": SYNTHETIC_FEATURES,
+                     "n_labels": n_labels, "threads": torch.get_num_threads(),
+                     "epoch_seconds": round(seconds, 3),
+                     "microseconds_per_sample": round(1e6 * seconds / len(split.train), 1)})
     return rows
 
 
@@ -165,31 +148,32 @@ def measure_loads(names: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def profile_epoch(name: str, device: str, max_rows: int, top: int = 14) -> str:
-    """cProfile summary (cumulative seconds of our functions and torch's step/backward)."""
+def profile_epoch(name: str, device: str, max_rows: int, top: int = 16) -> str:
+    """cProfile summary of one warm `fit` epoch: cumulative seconds of our and torch's functions."""
     import torch
 
-    from cgmvae.data import Standardizer
+    from cgmvae.data import Split
 
     data, split = datasets.load(name)
-    network, optimizer, config, torch_device = _setup(data.n_features, data.n_labels, device)
     rows = split.train[:max_rows]
-    scaler = Standardizer.fit(data.features[rows])
-    x = torch.as_tensor(scaler.transform(data.features[rows]), device=torch_device)
-    y = torch.as_tensor(data.labels[rows], device=torch_device)
     profiler = cProfile.Profile()
-    profiler.runcall(_time_epoch, network, optimizer, x, y, config)
+
+    def second_epoch_only(record):  # called after each epoch: profile the warm second one
+        (profiler.enable if record["epoch"] == 1 else profiler.disable)()
+
+    _fit_timed(data, Split(rows, split.val, split.test), device, 2, [second_epoch_only])
     return _profile_table(pstats.Stats(profiler), top, header=(
-        f"device {device}, {name}: one epoch of {len(rows)} rows, {data.n_labels} labels, "
-        f"batch {config.batch_size}, {torch.get_num_threads()} threads"))
+        f"device {device}, {name}: the second training epoch of fit(), {len(rows)} rows, "
+        f"{data.n_labels} labels, with validation on {VAL_ROWS} rows; "
+        f"{torch.get_num_threads()} threads"))
 
 
 def _profile_table(stats: pstats.Stats, top: int, header: str) -> str:
     """The functions of cgmvae/ and torch's backward/optimiser by cumulative time."""
-    total = max(value[3] for value in stats.stats.values())
-    keep = [(cumulative, f"{Path(file).parent.name}/{Path(file).name}:{function}", calls)
+    total = stats.total_tt
+    keep = [(cumulative, _where(file, function), calls)
             for (file, _, function), (_, calls, _, cumulative, _) in stats.stats.items()
-            if "cgmvae" in file or function in ("backward", "step", "zero_grad", "item")]
+            if "cgmvae" in file or function in TORCH_FUNCTIONS or "'item'" in function]
     lines = [header, f"{'seconds':>8} {'share':>6} {'calls':>7}  function"]
     for cumulative, where, calls in sorted(keep, reverse=True)[:top]:
         lines.append(f"{cumulative:8.3f} {cumulative / total:6.1%} {calls:7d}  {where}")
@@ -202,6 +186,12 @@ def _call_with_threads(threads: int, function, *args):
     if threads:
         torch.set_num_threads(threads)
     return function(*args)
+
+
+def _where(file: str, function: str) -> str:
+    if file == "~":  # a built-in, e.g. "<method 'item' of 'torch._C.TensorBase' objects>"
+        return function
+    return f"{Path(file).parent.name}/{Path(file).name}:{function}"
 
 
 def _in_fresh_process(threads: int, function, *args):
