@@ -43,8 +43,8 @@ class SpeedPlan:
 PLANS = {
     "quick": SpeedPlan(("yeast",), 2048, ("yeast", "uk_butterflies"), (500, 1000, 2000),
                        (10, 50, 200), 1000, 50, "yeast", 1350, threads=1),
-    "full": SpeedPlan(("yeast", "delicious", "imdb"), 32768, tuple(datasets.PATHS),
-                      (2000, 8000, 32000), (10, 100, 1000), 8000, 100, "delicious", 4096),
+    "full": SpeedPlan(("yeast", "delicious", "imdb"), 16384, tuple(datasets.PATHS),
+                      (1000, 4000, 16000), (10, 100, 1000), 4000, 100, "delicious", 4096),
 }
 SYNTHETIC_FEATURES = 100
 SYNTHETIC_LABELS_PER_ROW = 4.0
@@ -54,7 +54,7 @@ TORCH_FUNCTIONS = ("backward", "step", "zero_grad")  # autograd and the optimise
 VAL_ROWS = 256  # validation runs every epoch; a small set keeps the timed epoch about training
 
 
-def _fit_timed(data, split, device: str, epochs: int = 3, callbacks=()):
+def _fit_timed(data, split, device: str, epochs: int = 2, callbacks=()):
     """`cgmvae.train.fit` (public API, current defaults) for `epochs` epochs; returns the model and
     the fastest epoch's seconds after the first (which pays for imports, allocation, kernels)."""
     from cgmvae.data import Split

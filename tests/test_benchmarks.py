@@ -189,3 +189,11 @@ def test_rows_are_written_at_once_and_resume_sees_them(tmp_path):
     assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
     run.RowWriter(path, quality.COLUMNS, append=True)  # resuming keeps what is there
     assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
+
+
+def test_device_tarball_lists_only_existing_files_the_suite_reads(shared_data):
+    files = datasets.needed_files(shared_data)
+    assert all((shared_data / f).is_file() for f in files)
+    assert {"splits/yeast.json", "meka/Imdb.arff.bz2", "mulan/corel5k/Corel5k-train-sparse.arff",
+            "ecology/norberg2019/Yt_1_birds.csv"} <= set(files)
+    assert "mulan/yeast/yeast.arff" not in files  # the split reads the train/test pair
