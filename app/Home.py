@@ -2,6 +2,7 @@
 
 import streamlit as st
 from ui.training import adopt_finished_training
+from ui.warmup import warm_up_in_background
 from ui.widgets import model_status
 
 st.set_page_config(page_title="C-GMVAE label explorer", page_icon=":material/hub:",
@@ -29,3 +30,4 @@ adopt_finished_training()  # a training that ended while the user was on another
 with st.sidebar:
     model_status()
 navigation.run()
+warm_up_in_background()

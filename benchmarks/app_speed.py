@@ -1,9 +1,10 @@
 """Time the app in a real browser: first render, page switches (optionally screenshots).
 
-Usage: python benchmarks/app_speed.py [--screenshots DIR] [--data PATH]
+Usage: python benchmarks/app_speed.py [--screenshots DIR] [--data PATH] [--model CHECKPOINT]
 Starts `streamlit run app/Home.py` on a free loopback port and drives Debian's Chromium with
 Playwright; prints seconds per step. `--data` also loads that data set on the Data page and
-times re-rendering its co-occurrence heatmap (e.g. ../shared/data/mulan/delicious, 983 labels).
+times re-rendering its co-occurrence heatmap (e.g. ../shared/data/mulan/delicious, 983 labels);
+`--model` loads a checkpoint on the Train page and times the Label correlations page.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--screenshots", type=Path)
     parser.add_argument("--data")
+    parser.add_argument("--model")
     args = parser.parse_args()
     with streamlit_server() as url, sync_playwright() as playwright:
         browser = launch(playwright)
@@ -114,6 +116,8 @@ def main() -> int:
                     page.screenshot(path=str(args.screenshots / f"{name}.png"))
         if args.data:
             time_big_heatmap(page, args.data)
+        if args.model:
+            time_model_heatmap(page, args.model)
         browser.close()
     return 0
 
@@ -122,13 +126,32 @@ def time_big_heatmap(page, data_path: str) -> None:
     """Load a data set on the Data page, then time re-rendering the page with its heatmap."""
     open_page(page, "Data")
     page.get_by_role("tab", name="Path on disk").click()
-    page.get_by_label("Data path").fill(data_path)
-    page.get_by_label("Data path").press("Enter")
+    field = page.get_by_role("textbox", name="Data path")
+    field.fill(data_path)
+    field.press("Enter")
+    wait_idle(page)
     started = time.perf_counter()
-    page.get_by_role("button", name="Load").first.click()
+    page.get_by_role("button", name="Load", exact=True).first.click()
     wait_idle(page, timeout_ms=900_000)
     print(f"load {data_path} + first heatmap: {time.perf_counter() - started:.2f} s")
     print(f"Data page again (cached data, heatmap redrawn): {open_page(page, 'Data'):.2f} s")
+
+
+
+def time_model_heatmap(page, checkpoint: str) -> None:
+    """Load a checkpoint on the Train page, then time the Label correlations page with it."""
+    open_page(page, "Train")
+    page.get_by_role("tab", name="Load a checkpoint").click()
+    field = page.get_by_role("textbox", name="...or a checkpoint path on disk")
+    field.fill(checkpoint)
+    field.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Load checkpoint").click()
+    wait_idle(page)
+    for visit in (1, 2):
+        print(f"Label correlations with {Path(checkpoint).name} (visit {visit}): "
+              f"{open_page(page, 'Label correlations'):.2f} s")
+        open_page(page, "Overview")
 
 
 if __name__ == "__main__":

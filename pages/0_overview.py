@@ -3,8 +3,6 @@
 import streamlit as st
 from ui.state import current_workspace
 
-from cgmvae.explore import data_summary
-
 st.title("C-GMVAE label explorer")
 st.markdown(
     "C-GMVAE (Bai, Kong & Gomes, ICML 2022) predicts several labels at once (here: which bird "
@@ -20,10 +18,12 @@ st.markdown(
 workspace = current_workspace()
 model = workspace.model
 st.subheader(f"Model in use: {model.dataset_name} ({workspace.source})")
-if workspace.data is not None:
-    summary = data_summary(workspace.data.data)
-    for column, (name, value) in zip(st.columns(len(summary)), summary.items()):
-        column.metric(name, f"{value:,}" if isinstance(value, int) else value)
+if workspace.data is not None:  # plain counts: this first page imports no plotting libraries
+    data = workspace.data.data
+    for column, (name, value) in zip(st.columns(3), [("samples", data.n_samples),
+                                                     ("features", data.n_features),
+                                                     ("labels", data.n_labels)]):
+        column.metric(name, f"{value:,}")
 st.caption(f"Trained for {len(model.history)} epochs (best: epoch {model.best_epoch}); "
            f"decision threshold {model.threshold:.2f}.")
 if workspace.source == "built-in model":

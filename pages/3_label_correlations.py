@@ -35,12 +35,16 @@ else:
     train_labels = data.data.labels[data.split.train]
     empirical = cached.cooccurrence(train_labels, f"{data.key}-train", kind)
     st.metric("Rank agreement with co-occurrence in the training rows (Spearman)",
-              f"{explore.rank_agreement(similarity, empirical):.3f}")
-    left, right = st.columns(2)
+              f"{cached.rank_agreement(similarity, empirical, f'{workspace.key}-{data.key}-{kind}'):.3f}")
+    # two 983-label heatmaps take ~2 s each to draw: beyond a few hundred labels, on request
+    beside = st.toggle("Show the co-occurrence heatmap beside it",
+                       value=rows is not None or len(names) <= explore.heatmaps.MAX_NAMED_LABELS)
+    left, right = st.columns(2) if beside else (st.container(), None)
     left.plotly_chart(model_figure)
-    right.plotly_chart(explore.similarity_heatmap(
-        empirical, names, clustering, rows=rows, value_name=kind,
-        title=f"Data: {kind} co-occurrence (same order)"))
+    if beside:
+        right.plotly_chart(explore.similarity_heatmap(
+            empirical, names, clustering, rows=rows, value_name=kind,
+            title=f"Data: {kind} co-occurrence (same order)"))
 
 groups_column, nearest_column = st.columns(2)
 with groups_column:

@@ -255,3 +255,27 @@ def test_latent_and_gaussian_pages_draw_one_chart_each():
         assert_clean(app)
         assert len(app.get("plotly_chart")) == 1, page
         assert time.perf_counter() - started < TIMEOUT
+
+
+class Upload:
+    """What st.file_uploader returns, as far as the loaders use it."""
+
+    def __init__(self, path):
+        self.name, self._bytes = path.name, path.read_bytes()
+        self.size = len(self._bytes)
+
+    def getvalue(self):
+        return self._bytes
+
+
+def test_uploaded_csv_and_sidecar_load_together_and_a_lone_sidecar_is_refused(tmp_path):
+    from ui.loading import load_uploaded_data
+
+    from cgmvae.data import DataError
+
+    csv_path = write_checklists(tmp_path, n_sites=40)
+    data, split, how = load_uploaded_data([Upload(csv_path), Upload(csv_path.with_suffix(".json"))])
+    assert data.n_samples == 40 and data.n_labels == 42
+    assert "80/10/10" in how and split.train.size == 32
+    with pytest.raises(DataError, match="no data file"):
+        load_uploaded_data([Upload(csv_path.with_suffix(".json"))])

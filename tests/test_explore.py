@@ -108,6 +108,7 @@ def test_heatmap_of_983_labels_has_two_traces_float32_and_no_diagonal():
     assert kinds == ["scatter", "heatmap"]
     z = figure.data[1].z
     assert z.dtype == np.float32 and z.shape == (983, 983) and np.isnan(np.diag(z)).all()
+    assert list(figure.data[1].x[:3]) == [0, 1, 2]  # positions, not 983 category names
 
 
 def test_heatmap_zoomed_to_a_group_shows_only_its_labels_without_tree():
@@ -251,3 +252,12 @@ def test_collapse_notice_flags_points_that_barely_differ():
     assert explore.collapse_notice(rng.normal(size=(50, 4)), 1.0, "means") is None
     notice = explore.collapse_notice(1e-6 * rng.normal(size=(50, 4)), 1.0, "means")
     assert notice is not None and "collapsed" in notice
+
+
+@pytest.mark.slow
+def test_umap_projection_keeps_two_far_apart_clusters_apart():
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal(0, 1, (60, 6)), rng.normal(20, 1, (60, 6))])
+    xy = explore.project_2d(points, "umap")
+    gap = np.linalg.norm(xy[:60].mean(axis=0) - xy[60:].mean(axis=0))
+    assert xy.shape == (120, 2) and gap > 3 * xy[:60].std(axis=0).max()

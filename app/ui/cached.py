@@ -68,3 +68,8 @@ def label_f1(_model, _features, _labels, key: str) -> pd.DataFrame:
 def cooccurrence_clustering(_labels, key: str, kind: str) -> explore.LabelClustering:
     matrix = cooccurrence(_labels, key, kind)
     return explore.cluster_labels(matrix, explore.suggest_n_groups(matrix))
+
+
+@st.cache_data(**CACHE)
+def rank_agreement(_first, _second, key: str) -> float:
+    return explore.rank_agreement(_first, _second)

@@ -4,7 +4,7 @@ Pure functions returning numbers, tables or plotly figures (no Streamlit), used 
 pages and by the CLI (`similarity_frame`).
 """
 
-from cgmvae.explore import figures
+from cgmvae.explore import figures, heatmaps
 from cgmvae.explore.correlations import (
     COOCCURRENCE_KINDS,
     LabelClustering,
@@ -62,6 +62,7 @@ __all__ = [
     "figures",
     "group_recovery",
     "group_table",
+    "heatmaps",
     "label_f1_frame",
     "label_gaussian_frame",
     "label_sets",

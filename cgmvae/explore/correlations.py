@@ -123,8 +123,9 @@ def dendrogram_lines(tree: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, n
 
 def group_table(label_names: list[str], groups: np.ndarray, order: np.ndarray,
                 prevalence: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per label in dendrogram order: label, group, group size (and prevalence)."""
-    table = pd.DataFrame({"label": np.asarray(label_names, dtype=object)[order],
+    """One row per label in dendrogram order: position, label, group, group size (prevalence)."""
+    table = pd.DataFrame({"position": np.arange(len(order)),
+                          "label": np.asarray(label_names, dtype=object)[order],
                           "group": groups[order]})
     table["group size"] = table.groupby("group")["label"].transform("size")
     if prevalence is not None:
