@@ -102,6 +102,7 @@ def order_jobs(jobs: list[Job], costs: dict[tuple, float] | None = None) -> list
 # CUDA a mini-batch step is launch-bound, ~12 ms whatever its size. Used to order the queue and
 # to skip jobs that cannot finish in the time left; `cost_scale` adapts them to another machine.
 LOGISTIC_SECONDS_PER_CELL = 5e-8
+LOGISTIC_SECONDS_PER_FIT = 0.01  # lbfgs set-up; dominates on few features (CC on norberg: 18 s)
 MLP_FLOP_PER_SECOND = 1.7e10
 KNN_SECONDS_PER_FLOP = 1e-10
 CGMVAE_CPU_SECONDS_PER_ROW_PARAMETER = 5e-10
@@ -114,9 +115,11 @@ def estimate_seconds(job: Job, shape: tuple[int, int, int]) -> float:
     n_rows, n_features, n_labels = shape
     n_rows = max(2.0, n_rows * job.train_fraction)
     if job.method == "br":  # one regression per label and C value
-        return 4 * n_labels * n_rows * n_features * LOGISTIC_SECONDS_PER_CELL
+        cells = n_rows * n_features
+        return 4 * n_labels * (cells * LOGISTIC_SECONDS_PER_CELL + LOGISTIC_SECONDS_PER_FIT)
     if job.method == "cc":  # 3 chains x 4 C values, features grow along the chain
-        return 12 * n_labels * n_rows * (n_features + n_labels / 2) * LOGISTIC_SECONDS_PER_CELL
+        cells = n_rows * (n_features + n_labels / 2)
+        return 12 * n_labels * (cells * LOGISTIC_SECONDS_PER_CELL + LOGISTIC_SECONDS_PER_FIT)
     if job.method == "mlp":  # 3 alphas x 100 epochs x 6 flop per row-parameter
         parameters = 256 * n_features + 393_216 + 512 * n_labels
         return 3 * 100 * 6 * n_rows * parameters / MLP_FLOP_PER_SECOND
