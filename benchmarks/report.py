@@ -31,7 +31,7 @@ validation rows only: C-GMVAE's epoch (best validation micro-F1) and the baselin
 decision threshold of each metric (the global threshold that maximises that metric on
 validation). Test rows are never used to choose anything. LRAP and macro ROC-AUC need no
 threshold (labels with one class in test are left out of the AUC). C-GMVAE runs with the
-current defaults of `cgmvae.model.ModelConfig` / `cgmvae.train.TrainConfig`, 3 seeds
+current defaults of `cgmvae.model.ModelConfig` / `cgmvae.train.TrainConfig`, {seeds} seed(s)
 (mean ± std over seeds); the baselines are deterministic and run once. Fewer-data rows train
 on a seeded subset of the training rows (10%, 50%; nested, the same rows for every method and
 seed) with validation and test unchanged."""
@@ -253,7 +253,7 @@ def build_report(results: Path) -> str:
     info = json.loads(info_file.read_text()) if info_file.is_file() else {}
     profile = profile_file.read_text() if profile_file.is_file() else ""
     parts = ["# Benchmark results", "", GENERATED_NOTE, "", "## Run", "", run_info_section(info),
-             "", PROTOCOL, ""]
+             "", PROTOCOL.format(seeds=_n_seeds(quality)), ""]
     if not quality.empty:
         parts += [summary_section(quality), "", "## Quality (test split)", "", QUALITY_NOTE, ""]
         for metric in (*SCORES, "train_seconds"):
@@ -269,6 +269,11 @@ def build_report(results: Path) -> str:
         parts += ["## Speed and scale", "", speed_section(speed, profile), ""]
     parts += ["## Skipped", "", skipped_section(skipped, quality), ""]
     return "\n".join(parts)
+
+
+def _n_seeds(quality: pd.DataFrame) -> int:
+    cgmvae = quality[quality.method == "cgmvae"]
+    return int(cgmvae.groupby(["dataset", "train_fraction"]).seed.nunique().max()) if len(cgmvae) else 0
 
 
 def write_report(results: Path, out: Path) -> None:

@@ -171,7 +171,7 @@ def run_quality(args, out_dir: Path) -> None:
     skips = RowWriter(out_dir / "skipped.csv", SKIPPED_COLUMNS, append=args.resume)
     info = {**machine_info(args.device), "suite": args.suite, "workers": args.workers,
             "device": args.device, "time_budget": args.time_budget, "hard_stop": args.hard_stop,
-            "jobs": len(jobs)}
+            "data": str(datasets.data_root()), "jobs": len(jobs)}
     update_run_info(out_dir, "quality", info)
     started, counts = time.perf_counter(), {"rows": 0, "skipped": 0}
 
