@@ -10,6 +10,7 @@
 #      ended; all recorded in skipped.csv), then the speed suite on CPU and on CUDA (no new
 #      measurement after 60 s each), and writes under $OUT: quality.csv, skipped.csv, speed.csv,
 #      profile.txt, run_info.json, RESULTS.md, log.txt.
+#      Less device time? e.g. TIME_BUDGET=150 HARD_STOP=200 SPEED_BUDGET=40 bash benchmarks/...
 #   3. here:              cp <those files except RESULTS.md, log.txt> benchmarks/results/
 #                         python -m benchmarks.report
 set -euo pipefail
@@ -30,5 +31,6 @@ mkdir -p /tmp/data "$OUT"
 tar -xJf .devdata/shared-data.tar.xz -C /tmp/data
 export CGMVAE_DATA=/tmp/data PYTHONPATH="$PWD"
 "$PYTHON" -m benchmarks.run --suite full --device cuda --workers 14 \
-    --time-budget 210 --hard-stop 270 --cost-scale 0.6 --speed-budget 60 \
+    --time-budget "${TIME_BUDGET:-210}" --hard-stop "${HARD_STOP:-270}" --cost-scale 0.6 \
+    --speed-budget "${SPEED_BUDGET:-60}" \
     --out-dir "$OUT" --report "$OUT/RESULTS.md" 2>&1 | tee "$OUT/log.txt"
