@@ -64,10 +64,14 @@ class TrainedModel:
         return torch.as_tensor(self.standardizer.transform(features), device=self.device)
 
     @torch.no_grad()
-    def predict_logits(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def _in_batches(self, step, features: np.ndarray, batch_size: int) -> np.ndarray:
         self.network.eval()
         x = self._inputs(features)
-        return torch.cat([self.network.predict_logits(c) for c in x.split(batch_size)]).cpu().numpy()
+        return torch.cat([step(chunk) for chunk in x.split(batch_size)]).cpu().numpy()
+
+    def predict_logits(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """(N, L) logits w_x . w_i from the posterior mean."""
+        return self._in_batches(self.network.predict_logits, features, batch_size)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """(N, L) probabilities sigmoid(w_x . w_i) from the posterior mean (section 2.2.4)."""
@@ -78,12 +82,9 @@ class TrainedModel:
         threshold = self.label_thresholds if per_label and self.label_thresholds is not None else self.threshold
         return (self.predict_proba(features) >= threshold).astype(np.int8)
 
-    @torch.no_grad()
     def latent_means(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """(N, d) posterior means mu_x of the samples."""
-        self.network.eval()
-        x = self._inputs(features)
-        return torch.cat([self.network.posterior_mean(c) for c in x.split(batch_size)]).cpu().numpy()
+        return self._in_batches(self.network.posterior_mean, features, batch_size)
 
     def prediction_frame(self, features: np.ndarray) -> pd.DataFrame:
         """One `<label>_probability` and one 0/1 `<label>_predicted` column per label."""
