@@ -44,7 +44,8 @@ def show_progress(job) -> None:
         st.button("Cancel", on_click=job.stop.set, disabled=job.stop.is_set(), key="cancel")
     elif adopt_finished_training():
         st.rerun()  # the whole app: sidebar and pages now show the new model
-    st.plotly_chart(explore.figures.training_curves(job.records), key="curves")
+    records = list(job.records)  # a snapshot: the training thread appends meanwhile
+    st.plotly_chart(explore.figures.training_curves(records), key="curves")
 
 
 def save_or_download(model: TrainedModel) -> None:
@@ -52,7 +53,10 @@ def save_or_download(model: TrainedModel) -> None:
     st.download_button("Download the checkpoint", lambda: checkpoint_bytes(model),
                        file_name=f"{model.dataset_name}.pt", on_click="ignore")
     target = st.text_input("...or save it to a path on disk", placeholder="runs/my_model.pt")
-    if st.button("Save", disabled=not target.strip()):
+    clicked = st.button("Save")
+    if clicked and not target.strip():
+        st.warning("Type a path first.")
+    elif clicked:
         try:
             st.success(f"Saved {model.save(target.strip())}")
         except USER_ERRORS as err:
@@ -71,7 +75,8 @@ with train_tab:
     if job is None or not job.running:
         configs = hyper_parameters()
         if configs is not None:
-            job = st.session_state[JOB_KEY] = start_training(choice, *configs)
+            st.session_state[JOB_KEY] = start_training(choice, *configs)
+            st.rerun()  # redraw without the form while the job runs
     if job is not None:
         if job.running:
             st.fragment(show_progress, run_every=1.0)(job)

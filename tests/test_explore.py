@@ -261,3 +261,12 @@ def test_umap_projection_keeps_two_far_apart_clusters_apart():
     xy = explore.project_2d(points, "umap")
     gap = np.linalg.norm(xy[:60].mean(axis=0) - xy[60:].mean(axis=0))
     assert xy.shape == (120, 2) and gap > 3 * xy[:60].std(axis=0).max()
+
+
+def test_training_curves_put_loss_and_validation_in_two_panels():
+    history = [{"epoch": e, "train_loss": 30.0 - e, "val_loss": 0.5, "val_micro_f1": 0.1 * e}
+               for e in (1, 2, 3)]
+    figure = explore.figures.training_curves(history)
+    assert [t.name for t in figure.data] == ["training loss", "validation loss (BCE)",
+                                             "validation micro_f1"]
+    assert len(explore.figures.training_curves([]).data) == 0

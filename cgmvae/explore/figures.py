@@ -31,22 +31,25 @@ def labels_per_sample_histogram(labels: np.ndarray) -> go.Figure:
 
 
 def training_curves(history: list[dict]) -> go.Figure:
-    """Training and validation loss per epoch, and validation micro-F1 on a second axis."""
-    frame = pd.DataFrame(history)
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    """Per epoch: the training loss (Eq. 7) on the left; validation loss and micro-F1 on the
+    right (different scales, so different panels)."""
+    frame = pd.DataFrame(list(history))
+    figure = make_subplots(rows=1, cols=2, specs=[[{}, {"secondary_y": True}]],
+                           subplot_titles=("training loss (Eq. 7)", "validation"))
     if not frame.empty:
-        for column, name in (("train_loss", "training loss"), ("val_loss", "validation loss")):
-            if column in frame:
-                figure.add_trace(go.Scatter(x=frame["epoch"], y=frame[column], name=name,
-                                            mode="lines+markers"), secondary_y=False)
-        if "val_micro_f1" in frame:
-            figure.add_trace(go.Scatter(x=frame["epoch"], y=frame["val_micro_f1"],
-                                        name="validation micro-F1", mode="lines+markers",
-                                        line={"dash": "dot"}), secondary_y=True)
+        figure.add_trace(go.Scatter(x=frame["epoch"], y=frame["train_loss"], mode="lines+markers",
+                                    name="training loss"), row=1, col=1)
+        figure.add_trace(go.Scatter(x=frame["epoch"], y=frame["val_loss"], mode="lines+markers",
+                                    name="validation loss (BCE)"), row=1, col=2)
+        scores = [c for c in frame if c.startswith("val_") and c != "val_loss"]
+        for column in scores:
+            figure.add_trace(go.Scatter(x=frame["epoch"], y=frame[column], mode="lines+markers",
+                                        name=column.replace("val_", "validation "),
+                                        line={"dash": "dot"}), row=1, col=2, secondary_y=True)
     figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="loss", secondary_y=False)
-    figure.update_yaxes(title_text="micro-F1", secondary_y=True)
-    return figure.update_layout(height=340, margin={"t": 30}, legend={"orientation": "h"})
+    figure.update_yaxes(title_text="score", row=1, col=2, secondary_y=True)
+    return figure.update_layout(height=360, margin={"t": 40},
+                                legend={"orientation": "h", "y": -0.3})
 
 
 def label_gaussians_scatter(frame: pd.DataFrame, method: str) -> go.Figure:

@@ -53,9 +53,10 @@ def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: L
     show_ticks = len(names) <= MAX_TICK_LABELS
     ticks = {"showticklabels": show_ticks, "tickfont": {"size": 10}}
     ticks.update({"dtick": 1} if show_ticks else {"showgrid": False, "zeroline": False})
-    figure.update_xaxes(tickangle=-60, **ticks, row=heat_row, col=1)
+    # the matrix is symmetric: names on the rows suffice (hover shows both)
+    figure.update_xaxes(**{**ticks, "showticklabels": False}, row=heat_row, col=1)
     figure.update_yaxes(autorange="reversed", **ticks, row=heat_row, col=1)
-    side = 420 + (12 * len(names) if show_ticks else 380)
+    side = 320 + (14 * len(names) if show_ticks else 480)
     figure.update_layout(title=title, height=min(side, 1100), margin={"l": 10, "r": 10, "t": 40},
                          plot_bgcolor="white")
     return figure

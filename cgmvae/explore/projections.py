@@ -49,8 +49,9 @@ def collapse_notice(points: np.ndarray, reference_sd: float, what: str) -> str |
     if spread >= 0.05 * reference_sd:
         return None
     return (f"The {what} barely differ (largest sd {spread:.1e} against a latent sd of about "
-            f"{reference_sd:.2g}): this model's latent space has collapsed, so the layout "
-            "below is noise. Its predictions and label embeddings are unaffected.")
+            f"{reference_sd:.2g}): this model's latent space has collapsed onto one point, so "
+            "positions below say nothing about the labels. Its predictions and label "
+            "embeddings (Label correlations) do not depend on the latent space.")
 
 
 def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
