@@ -1,6 +1,7 @@
 """End to end in a real browser: `streamlit run app/Home.py` driven by Debian's Chromium."""
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,3 +66,19 @@ def test_uploading_a_csv_shows_the_predictions_table(page, tmp_path):
     wait_idle(page)
     assert_no_exception(page, "Predict from CSV")
     assert page.locator('[data-testid="stDataFrame"]').count() == 1
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
+def test_training_shows_live_progress_and_hands_the_model_to_the_session(page):
+    open_page(page, "Train")
+    page.get_by_role("spinbutton", name="Max epochs").fill("3")
+    page.get_by_role("button", name="Train").click()
+    # the fragment polls every second: a fast machine may finish before the first poll
+    page.get_by_text(re.compile(r"Epoch \d of up to 3|Trained: best epoch")).first.wait_for(
+        timeout=120_000)
+    page.get_by_text("Trained: best epoch").wait_for(timeout=300_000)
+    wait_idle(page)
+    assert_no_exception(page, "Train")
+    assert "trained in this session" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.get_by_role("button", name="Back to the built-in model").click()
+    wait_idle(page)
