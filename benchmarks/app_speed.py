@@ -132,6 +132,8 @@ def time_big_heatmap(page, data_path: str) -> None:
     wait_idle(page)
     started = time.perf_counter()
     page.get_by_role("button", name="Load", exact=True).first.click()
+    name = Path(data_path).name.split(".")[0]
+    page.locator("h3", has_text=f"{name}:").wait_for(timeout=900_000)
     wait_idle(page, timeout_ms=900_000)
     print(f"load {data_path} + first heatmap: {time.perf_counter() - started:.2f} s")
     print(f"Data page again (cached data, heatmap redrawn): {open_page(page, 'Data'):.2f} s")
