@@ -25,7 +25,8 @@ with path_tab:
         st.warning("Type a data path first.")
     elif clicked:
         try:
-            use_data(*load_data_path(path.strip(), split_path.strip()))
+            data, split, how = load_data_path(path.strip(), split_path.strip())
+            use_data(data, split, f"{path.strip()}, {how}")
         except USER_ERRORS as err:
             st.error(f"Could not load {path}: {err}")
 with upload_tab:
@@ -34,7 +35,8 @@ with upload_tab:
                                   "<name>_data.npy with its index files.")
     if st.button("Load", key="load_upload", disabled=not files):
         try:
-            use_data(*load_uploaded_data(files))
+            data, split, how = load_uploaded_data(files)
+            use_data(data, split, f"uploaded {', '.join(f.name for f in files)}, {how}")
         except USER_ERRORS as err:
             st.error(f"Could not load the uploaded files: {err}")
 
