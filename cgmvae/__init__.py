@@ -1,10 +1,18 @@
 """C-GMVAE: a Gaussian-mixture VAE with contrastive label embeddings for multi-label classification."""
 
 from cgmvae.data import DataError, MultiLabelData, Split
-from cgmvae.estimator import CGMVAEClassifier
 from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
 from cgmvae.train import TrainConfig, fit
 
 __all__ = ["CGMVAEClassifier", "DataError", "ModelConfig", "MultiLabelData", "Split", "TrainConfig",
            "TrainedModel", "fit"]
+
+
+def __getattr__(name: str):
+    """Import the scikit-learn estimator only when asked for (scikit-learn costs ~1.4 s to import)."""
+    if name == "CGMVAEClassifier":
+        from cgmvae.estimator import CGMVAEClassifier
+
+        return CGMVAEClassifier
+    raise AttributeError(f"module 'cgmvae' has no attribute {name!r}")

@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=cmd_info)
     simulate = commands.add_parser("simulate", help="write the simulated eBird-style checklist data")
     simulate.add_argument("--out", required=True)
-    simulate.add_argument("--sites", type=int, default=3000)
+    simulate.add_argument("--sites", type=int, default=4000, help="number of sites (the app's built-in set has 4000)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.set_defaults(run=cmd_simulate)
     correlations = commands.add_parser("correlations", help="export the label-label similarity CSV")

@@ -142,10 +142,10 @@ def _is_missing(column: pd.Series) -> np.ndarray:
 
 
 def _numeric(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers with NaN where missing, and the rows holding something non-numeric."""
+    """Numbers with NaN where missing, and the rows holding something non-numeric (or infinite)."""
     numbers = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=np.float64, copy=True)
     missing = _is_missing(column)
-    bad = np.flatnonzero(np.isnan(numbers) & ~missing)
+    bad = np.flatnonzero(~np.isfinite(numbers) & ~missing)
     numbers[missing] = np.nan
     return numbers, bad
 
