@@ -220,7 +220,7 @@ def test_predict_csv_scores_rows_matched_by_name():
     ("x,z\n1,abc\n", "non-numeric"),
     ("x,z\n1,2\n3,\n", "missing values"),
     ("x,z\n1,NaN\n", "empty|missing values"),
-    ("x,z\n1,2\n1,inf\n", "infinite value in column 'z' at data row 2"),
+    ("x,z\n1,2\n1,inf\n", "column 'z' has the infinite value 'inf' at data row 2"),
 ])
 def test_predict_csv_refuses_bad_files_with_a_message_naming_the_problem(text, message):
     model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])

@@ -141,12 +141,7 @@ def predict_csv(model, source, *, size_bytes: int | None = None) -> pd.DataFrame
     if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
         raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
                         f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
-    features = read_feature_table(source, list(model.feature_names))
-    infinite = np.argwhere(~np.isfinite(features))
-    if infinite.size:
-        row, column = infinite[0]
-        raise DataError(f"infinite value in column '{model.feature_names[column]}' at data row "
-                        f"{row + 1} ({len(infinite)} such cells)")
+    features = read_feature_table(source, list(model.feature_names))  # refuses text, NaN and inf
     if features.shape[0] > MAX_PREDICT_ROWS:
         raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
                         f"{MAX_PREDICT_ROWS:,}: split it into smaller files")

@@ -151,7 +151,9 @@ def _numeric(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _non_numeric(column: pd.Series, name: str, bad: np.ndarray) -> str:
-    return (f"column '{name}' has the non-numeric value {column.iat[bad[0]]!r} at "
+    value = column.iat[bad[0]]
+    kind = "infinite" if np.isinf(pd.to_numeric(value, errors="coerce")) else "non-numeric"
+    return (f"column '{name}' has the {kind} value {value!r} at "
             f"{_describe_row(bad[0])} ({bad.size} such rows)")
 
 
