@@ -122,14 +122,19 @@ def main() -> int:
     return 0
 
 
-def time_big_heatmap(page, data_path: str) -> None:
-    """Load a data set on the Data page, then time re-rendering the page with its heatmap."""
-    open_page(page, "Data")
-    page.get_by_role("tab", name="Path on disk").click()
-    field = page.get_by_role("textbox", name="Data path")
-    field.fill(data_path)
+def enter_path(page, page_title: str, tab: str, field_label: str, path: str) -> None:
+    """Open `page_title`, switch to `tab`, type `path` into the field and submit it."""
+    open_page(page, page_title)
+    page.get_by_role("tab", name=tab).click()
+    field = page.get_by_role("textbox", name=field_label)
+    field.fill(path)
     field.press("Enter")
     wait_idle(page)
+
+
+def time_big_heatmap(page, data_path: str) -> None:
+    """Load a data set on the Data page, then time re-rendering the page with its heatmap."""
+    enter_path(page, "Data", "Path on disk", "Data path", data_path)
     started = time.perf_counter()
     page.get_by_role("button", name="Load", exact=True).first.click()
     name = Path(data_path).name.split(".")[0]
@@ -139,15 +144,9 @@ def time_big_heatmap(page, data_path: str) -> None:
     print(f"Data page again (cached data, heatmap redrawn): {open_page(page, 'Data'):.2f} s")
 
 
-
 def time_model_heatmap(page, checkpoint: str) -> None:
     """Load a checkpoint on the Train page, then time the Label correlations page with it."""
-    open_page(page, "Train")
-    page.get_by_role("tab", name="Load a checkpoint").click()
-    field = page.get_by_role("textbox", name="...or a checkpoint path on disk")
-    field.fill(checkpoint)
-    field.press("Enter")
-    wait_idle(page)
+    enter_path(page, "Train", "Load a checkpoint", "...or a checkpoint path on disk", checkpoint)
     page.get_by_role("button", name="Load checkpoint").click()
     wait_idle(page)
     for visit in (1, 2):

@@ -110,7 +110,22 @@ def _fill_constants(fitted: _ConstantOrModel, varying_proba, n_samples: int) -> 
     return proba
 
 
-class BinaryRelevance(_ValidationTuned):
+class _LogisticTuned(_ValidationTuned):
+    """Logistic-regression models whose C is chosen on validation micro-F1; subclasses say how
+    the models are fitted (`_fit_models`) and used (`_predict_proba`) for one value of C."""
+
+    def fit(self, X_train, Y_train, X_val, Y_val):
+        """Fit the models for each value of C on train, keep the best on val; returns self."""
+        X_train, Y_train, X_val, Y_val = self._check_fit_data(X_train, Y_train, X_val, Y_val)
+
+        def fit_candidate(c):
+            fitted = self._fit_models(X_train, Y_train, c)
+            return fitted, self._predict_proba(fitted, X_val)
+
+        return self._tune(self.c_grid, fit_candidate, Y_val)
+
+
+class BinaryRelevance(_LogisticTuned):
     """One logistic regression per label; C chosen on validation micro-F1.
 
     Parameters
@@ -121,18 +136,8 @@ class BinaryRelevance(_ValidationTuned):
     def __init__(self, *, c_grid=(0.01, 0.1, 1.0, 10.0)):
         self.c_grid = c_grid
 
-    def fit(self, X_train, Y_train, X_val, Y_val):
-        """Fit one model per value of C on train, keep the best on val; returns self."""
-        X_train, Y_train, X_val, Y_val = self._check_fit_data(X_train, Y_train, X_val, Y_val)
-
-        def fit_candidate(c):
-            fitted = self._fit_labels(X_train, Y_train, c)
-            return fitted, self._predict_proba(fitted, X_val)
-
-        return self._tune(self.c_grid, fit_candidate, Y_val)
-
     @staticmethod
-    def _fit_labels(X, Y, c) -> _ConstantOrModel:
+    def _fit_models(X, Y, c) -> _ConstantOrModel:
         constants = _constants(Y)
         models = [LogisticRegression(C=c, max_iter=LOGISTIC_MAX_ITER).fit(X, Y[:, j])
                   for j in np.flatnonzero(np.isnan(constants))]
@@ -144,7 +149,7 @@ class BinaryRelevance(_ValidationTuned):
         return _fill_constants(fitted, np.stack(columns, axis=1) if columns else None, len(X))
 
 
-class ClassifierChain(_ValidationTuned):
+class ClassifierChain(_LogisticTuned):
     """An ensemble of logistic-regression classifier chains in random seeded orders, averaged.
 
     Parameters
@@ -159,17 +164,7 @@ class ClassifierChain(_ValidationTuned):
         self.n_chains = n_chains
         self.seed = seed
 
-    def fit(self, X_train, Y_train, X_val, Y_val):
-        """Fit the chains for each value of C on train, keep the best on val; returns self."""
-        X_train, Y_train, X_val, Y_val = self._check_fit_data(X_train, Y_train, X_val, Y_val)
-
-        def fit_candidate(c):
-            fitted = self._fit_chains(X_train, Y_train, c)
-            return fitted, self._predict_proba(fitted, X_val)
-
-        return self._tune(self.c_grid, fit_candidate, Y_val)
-
-    def _fit_chains(self, X, Y, c) -> _ConstantOrModel:
+    def _fit_models(self, X, Y, c) -> _ConstantOrModel:
         constants = _constants(Y)
         varying = np.isnan(constants)
         if not varying.any():

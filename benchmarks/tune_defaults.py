@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from cgmvae.data import load_split
+from benchmarks.datasets import load
 from cgmvae.losses import LossWeights
 from cgmvae.model import ModelConfig
 from cgmvae.train import TrainConfig, fit
-
-DATA = Path(os.environ.get("CGMVAE_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 # The sweep's baseline is the authors' code (decoder sees x, L2-normalised w_x, decoded label path,
 # two latent samples, KL x6, CE 0.5, contrastive 1, tau 1); each setting changes it as named.
@@ -55,13 +52,6 @@ SETTINGS: dict[str, tuple[dict, dict, dict]] = {
     "no-normalize+ema-0.99": ({"normalize_feature_embedding": False}, {"ema_decay": 0.99}, {}),
     "no-normalize+ema-0.998": ({"normalize_feature_embedding": False}, {"ema_decay": 0.998}, {}),
 }
-
-
-def load(name: str):
-    from cgmvae.formats import load_dataset
-
-    folder = DATA / "mulan" / name if (DATA / "mulan" / name).exists() else DATA / "ecology" / name / f"{name}.csv"
-    return load_dataset(folder), load_split(DATA / "splits" / f"{name}.json")
 
 
 def run_job(job: tuple[str, str, int, str]) -> dict:

@@ -75,13 +75,6 @@ class MultiLabelData:
     def n_labels(self) -> int:
         return self.labels.shape[1]
 
-    def subset(self, rows: np.ndarray) -> MultiLabelData:
-        """The same data set restricted to `rows` (no split attached)."""
-        return MultiLabelData(
-            self.features[rows], self.labels[rows], self.feature_names, self.label_names,
-            name=self.name, notices=self.notices,
-        )
-
 
 def random_split(n_samples: int, *, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> Split:
     """A seeded random train/val/test split (80/10/10 by default)."""
