@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    train.add_argument("--variant", choices=VARIANTS, default="cgmvae", help="full model or a Table 4 ablation")
+    train.add_argument("--variant", choices=VARIANTS, default="cgmvae", help="full model, a Table 4 ablation, or the informative-latent model (README)")
     train.add_argument("--lr", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--patience", type=int)

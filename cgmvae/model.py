@@ -167,6 +167,11 @@ class CGMVAE(nn.Module):
         return self.feature_encoder(x)[0]
 
     @torch.no_grad()
+    def feature_embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """Test-time feature embedding w_x: the posterior mean decoded (no sampling), 2.2.4."""
+        return self.decode(self.feature_encoder(x)[0], x)
+
+    @torch.no_grad()
     def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Test-time logits from the posterior mean (no sampling), section 2.2.4."""
-        return self.score(self.decode(self.feature_encoder(x)[0], x))
+        """Test-time logits w_x . w_i, section 2.2.4."""
+        return self.score(self.feature_embedding(x))

@@ -86,6 +86,11 @@ class TrainedModel:
         """(N, d) posterior means mu_x of the samples."""
         return self._in_batches(self.network.posterior_mean, features, batch_size)
 
+    def feature_embeddings(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """(N, E) decoded feature embeddings w_x: the space in which the contrastive loss
+        compares a sample with the label embeddings (its logits are w_x . w_i)."""
+        return self._in_batches(self.network.feature_embedding, features, batch_size)
+
     def prediction_frame(self, features: np.ndarray) -> pd.DataFrame:
         """One `<label>_probability` and one 0/1 `<label>_predicted` column per label."""
         proba = self.predict_proba(features)

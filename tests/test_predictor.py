@@ -55,3 +55,11 @@ def test_label_similarity_is_symmetric_float32_with_embedding_norms_on_the_diago
     assert np.allclose(np.diag(similarity), (embeddings ** 2).sum(1), rtol=1e-5)
     mean, sigma = model.label_gaussians()
     assert mean.shape == sigma.shape == (4, 4) and (sigma > 0).all()
+
+
+def test_feature_embeddings_times_label_embeddings_are_the_logits(model):
+    features = toy_data(7).features
+    embeddings = model.feature_embeddings(features)
+    assert embeddings.shape == (7, 16)
+    assert np.allclose(embeddings @ model.label_embeddings().T, model.predict_logits(features), atol=1e-5)
+    assert model.latent_means(features).shape == (7, 4)

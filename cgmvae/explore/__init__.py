@@ -23,12 +23,16 @@ from cgmvae.explore.correlations import (
 )
 from cgmvae.explore.heatmaps import similarity_heatmap
 from cgmvae.explore.projections import (
+    LABEL_SPACES,
     MAX_UMAP_POINTS,
     PROJECTIONS,
+    SAMPLE_SPACES,
     collapse_notice,
-    label_gaussian_frame,
+    label_point_frame,
+    label_points,
     latent_frame,
     project_2d,
+    sample_points,
     subsample,
     umap_available,
 )
@@ -51,8 +55,10 @@ from cgmvae.explore.summaries import (
 
 __all__ = [
     "COOCCURRENCE_KINDS",
+    "LABEL_SPACES",
     "MAX_UMAP_POINTS",
     "PROJECTIONS",
+    "SAMPLE_SPACES",
     "LabelClustering",
     "cluster_labels",
     "collapse_notice",
@@ -64,7 +70,8 @@ __all__ = [
     "group_table",
     "heatmaps",
     "label_f1_frame",
-    "label_gaussian_frame",
+    "label_point_frame",
+    "label_points",
     "label_sets",
     "latent_frame",
     "metrics_table",
@@ -78,6 +85,7 @@ __all__ = [
     "rank_agreement",
     "representative_labels",
     "response_curves",
+    "sample_points",
     "sample_prediction_frame",
     "sample_values",
     "samples_frame",

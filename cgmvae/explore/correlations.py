@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
-from scipy.stats import spearmanr
-from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 COOCCURRENCE_KINDS = ("phi", "jaccard")
 
@@ -76,6 +74,8 @@ def cluster_labels(similarity: np.ndarray, n_groups: int) -> LabelClustering:
 
 def suggest_n_groups(similarity: np.ndarray, max_groups: int = 20) -> int:
     """The number of groups (2..max_groups) whose cut of the tree has the best silhouette."""
+    from sklearn.metrics import silhouette_score  # ~1 s to import: not on the app's first page
+
     n = similarity.shape[0]
     if n < 4:
         return max(1, n - 1)
@@ -156,6 +156,8 @@ def representative_labels(label_names: list[str], groups: np.ndarray, prevalence
 
 def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:
     """Spearman rank correlation between the off-diagonal upper triangles of two (L, L) matrices."""
+    from scipy.stats import spearmanr  # ~0.7 s to import: not on the app's first page
+
     upper = np.triu_indices(first.shape[0], k=1)
     a, b = np.asarray(first)[upper], np.asarray(second)[upper]
     keep = np.isfinite(a) & np.isfinite(b)
@@ -167,6 +169,8 @@ def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:
 def group_recovery(groups: np.ndarray, true_groups: list[str], *,
                    ignore: str | None = "generalist") -> float:
     """Adjusted Rand index between found `groups` and `true_groups`, skipping labels in `ignore`."""
+    from sklearn.metrics import adjusted_rand_score
+
     true = np.asarray(true_groups, dtype=object)
     keep = true != ignore if ignore is not None else np.ones(true.size, dtype=bool)
     return float(adjusted_rand_score(true[keep], np.asarray(groups)[keep]))

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 MAX_BARS = 60  # a bar chart of more labels is unreadable: show the top ones and say so
-WEBGL_ABOVE = 5_000  # points; SVG scatter gets slow beyond this
+WEBGL_ABOVE = 1_000  # points; above, WebGL: on a 2-core machine SVG took ~0.5 s longer at 4000
 
 
 def prevalence_bars(prevalence: pd.DataFrame) -> go.Figure:
@@ -52,14 +52,17 @@ def training_curves(history: list[dict]) -> go.Figure:
                                 legend={"orientation": "h", "y": -0.3})
 
 
-def label_gaussians_scatter(frame: pd.DataFrame, method: str) -> go.Figure:
-    """Each label's Gaussian mean in 2-D: size = prevalence, colour = group, bars = spread."""
+def label_map_scatter(frame: pd.DataFrame, method: str, title: str) -> go.Figure:
+    """Each label as a point in 2-D (`label_point_frame`): size = prevalence, colour = group,
+    error bars = spread when the points are Gaussian means."""
     has_sd = "sd_x" in frame
+    hover = {"x": False, "y": False, "prevalence": ":.3f", "group": True}
+    if "spread" in frame:
+        hover["spread"] = ":.3f"
     figure = px.scatter(
         frame, x="x", y="y", size="prevalence", color="group", hover_name="label",
-        hover_data={"x": False, "y": False, "prevalence": ":.3f", "spread": ":.3f", "group": True},
-        error_x="sd_x" if has_sd else None, error_y="sd_y" if has_sd else None,
-        size_max=28, title=f"Label Gaussians: means mu_i ({method.upper()})",
+        hover_data=hover, error_x="sd_x" if has_sd else None, error_y="sd_y" if has_sd else None,
+        size_max=28, title=f"{title} ({method.upper()})",
         category_orders={"group": sorted(frame["group"].unique(), key=int)},
     )
     if has_sd:
@@ -69,8 +72,8 @@ def label_gaussians_scatter(frame: pd.DataFrame, method: str) -> go.Figure:
 
 
 def latent_scatter(frame: pd.DataFrame, colour: pd.Series, colour_name: str,
-                   method: str) -> go.Figure:
-    """Samples' posterior means in 2-D, coloured by `colour` (a label, a count or a feature)."""
+                   method: str, title: str) -> go.Figure:
+    """Samples in 2-D (`latent_frame`), coloured by `colour` (a label, a count or a feature)."""
     plotted = frame.assign(**{colour_name: np.asarray(colour)})
     discrete = colour.dtype == bool or set(np.unique(colour)) <= {0, 1}
     if discrete:
@@ -81,7 +84,7 @@ def latent_scatter(frame: pd.DataFrame, colour: pd.Series, colour_name: str,
         render_mode="webgl" if len(frame) > WEBGL_ABOVE else "svg",
         color_discrete_map={"present": "#d62728", "absent": "#c7c7c7"},
         category_orders={colour_name: ["absent", "present"]},
-        title=f"Posterior means of the samples ({method.upper()})",
+        title=f"{title} ({method.upper()})",
     )
     figure.update_traces(marker={"size": 4, "opacity": 0.7})
     return figure.update_layout(height=560, dragmode="lasso")

@@ -1,4 +1,5 @@
-"""2-D projections of label Gaussians and of samples' latent posterior means (PCA, UMAP)."""
+"""2-D maps of the labels (Gaussian means or embeddings) and of the samples (posterior means or
+feature embeddings), by PCA or UMAP."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import pandas as pd
 
 PROJECTIONS = ("pca", "umap")
 MAX_UMAP_POINTS = 50_000  # UMAP on 2 CPU cores: ~1 min at 50k points; more are subsampled
+# What a point of the label map / sample map is. The Gaussian means and posterior means are the
+# VAE's latent space; the embeddings are the space where the contrastive loss compares a sample's
+# w_x with the labels' w_i, and they stay informative when the latent space collapses.
+LABEL_SPACES = {"gaussian": "Gaussian means mu_i", "embedding": "label embeddings w_i"}
+SAMPLE_SPACES = {"posterior": "posterior means mu(x)", "embedding": "feature embeddings w_x"}
 
 
 def pca_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,14 +50,33 @@ def umap_available() -> bool:
 
 def collapse_notice(points: np.ndarray, reference_sd: float, what: str) -> str | None:
     """A warning when `points` (N, d) barely differ compared with `reference_sd` (posterior
-    collapse: the picture would show noise), else None."""
+    collapse: a map of them would show noise), else None."""
     spread = float(np.asarray(points, dtype=np.float64).std(axis=0).max()) if len(points) else 0.0
     if spread >= 0.05 * reference_sd:
         return None
-    return (f"The {what} barely differ (largest sd {spread:.1e} against a latent sd of about "
-            f"{reference_sd:.2g}): this model's latent space has collapsed onto one point, so "
-            "positions below say nothing about the labels. Its predictions and label "
-            "embeddings (Label correlations) do not depend on the latent space.")
+    return (f"This model's {what} barely differ (largest sd {spread:.1e} against a latent sd of "
+            f"about {reference_sd:.2g}): its latent space has collapsed onto one point, so a map "
+            "of them shows noise. Its predictions and embeddings do not depend on the latent space.")
+
+
+def label_points(model, space: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each label as a point of `space` (see LABEL_SPACES), with its Gaussian's sd (or None).
+
+    Embeddings are scaled to unit length: the correlation groups come from their cosines.
+    """
+    assert space in LABEL_SPACES, f"space must be one of {list(LABEL_SPACES)}, got {space!r}"
+    if space == "gaussian":
+        return model.label_gaussians()
+    embeddings = model.label_embeddings()
+    return embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12), None
+
+
+def sample_points(model, features: np.ndarray, space: str) -> np.ndarray:
+    """Each sample as a point of `space` (see SAMPLE_SPACES)."""
+    assert space in SAMPLE_SPACES, f"space must be one of {list(SAMPLE_SPACES)}, got {space!r}"
+    if space == "posterior":
+        return model.latent_means(features)
+    return model.feature_embeddings(features)
 
 
 def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
@@ -61,38 +86,42 @@ def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
 
 
-def label_gaussian_frame(mean: np.ndarray, sigma: np.ndarray, label_names: list[str],
-                         prevalence: np.ndarray, groups: np.ndarray,
-                         method: str = "pca") -> pd.DataFrame:
-    """One row per label: its Gaussian's mean mu_i in 2-D, spread, prevalence and group.
+def label_point_frame(points: np.ndarray, sigma: np.ndarray | None, label_names: list[str],
+                      prevalence: np.ndarray, groups: np.ndarray,
+                      method: str = "pca") -> pd.DataFrame:
+    """One row per label: its point (Gaussian mean mu_i or embedding) in 2-D, prevalence, group,
+    and for Gaussians their spread.
 
     With PCA the spread along each axis is the projected sd, sqrt(a^T diag(sigma_i^2) a);
     UMAP is not linear, so there only the mean latent sd (`spread`) is given.
     """
-    xy = project_2d(mean, method)
+    xy = project_2d(points, method)
     frame = pd.DataFrame({"label": list(label_names), "x": xy[:, 0], "y": xy[:, 1],
                           "prevalence": np.asarray(prevalence, dtype=float),
-                          "group": [str(g) for g in groups],
-                          "spread": np.sqrt((np.asarray(sigma, dtype=float) ** 2).mean(axis=1))})
+                          "group": [str(g) for g in groups]})
+    if sigma is None:
+        return frame
+    frame["spread"] = np.sqrt((np.asarray(sigma, dtype=float) ** 2).mean(axis=1))
     if method == "pca":
-        _, axes = pca_axes(mean)
+        _, axes = pca_axes(points)
         projected_sd = np.sqrt((np.asarray(sigma, dtype=float) ** 2) @ axes**2)  # (L, 2)
         frame["sd_x"], frame["sd_y"] = projected_sd[:, 0], projected_sd[:, 1]
     return frame
 
 
-def latent_frame(latent_means: np.ndarray, labels: np.ndarray, *, method: str = "pca",
+def latent_frame(points: np.ndarray, labels: np.ndarray, *, method: str = "pca",
                  max_points: int = MAX_UMAP_POINTS) -> tuple[pd.DataFrame, str | None]:
-    """Samples' posterior means in 2-D: columns `sample` (row), `dim 1`, `dim 2`, `labels` (count).
+    """Samples' points (see `sample_points`) in 2-D: columns `sample` (row), `dim 1`, `dim 2`,
+    `labels` (count).
 
     Returns the frame and a notice when it holds a random subsample (else None).
     """
-    rows = subsample(latent_means.shape[0], max_points)
+    rows = subsample(points.shape[0], max_points)
     notice = None
-    if rows.size < latent_means.shape[0]:
-        notice = (f"Showing a random {rows.size:,} of {latent_means.shape[0]:,} samples: "
+    if rows.size < points.shape[0]:
+        notice = (f"Showing a random {rows.size:,} of {points.shape[0]:,} samples: "
                   "the projection's cost grows with the number of points.")
-    xy = project_2d(latent_means[rows], method)
+    xy = project_2d(points[rows], method)
     frame = pd.DataFrame({"sample": rows, "dim 1": xy[:, 0], "dim 2": xy[:, 1],
                           "labels": np.asarray(labels)[rows].sum(axis=1).astype(int)})
     return frame, notice
