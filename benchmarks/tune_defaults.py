@@ -51,6 +51,12 @@ SETTINGS: dict[str, tuple[dict, dict, dict]] = {
     "no-normalize+lr-0.001": ({"normalize_feature_embedding": False}, {"learning_rate": 0.001}, {}),
     "no-normalize+ema-0.99": ({"normalize_feature_embedding": False}, {"ema_decay": 0.99}, {}),
     "no-normalize+ema-0.998": ({"normalize_feature_embedding": False}, {"ema_decay": 0.998}, {}),
+    # an informative latent space (the package default collapses it, README "Known limitation"):
+    # the paper's decoder input z alone, with a KL weight low enough that the posterior survives
+    "z-only+kl-0.1": ({"normalize_feature_embedding": False, "decoder_sees_features": False},
+                      {}, {"kl": 0.1}),
+    "z-only+kl-0.03": ({"normalize_feature_embedding": False, "decoder_sees_features": False},
+                       {}, {"kl": 0.03}),
 }
 
 
@@ -71,9 +77,13 @@ def run(dataset: str, setting: str, seed: int, data, split, device: str = "cpu")
     model_config = replace(ModelConfig(), **{**AUTHORS_CODE, **model_changes})
     model = fit(data, split, model_config=model_config, train_config=train_config)
     scores = model.evaluate(data.features[split.val], data.labels[split.val])["per_metric"]
+    label_means, _ = model.label_gaussians()
     return {"dataset": dataset, "setting": setting, "seed": seed, "epochs": len(model.history),
             "best_epoch": model.best_epoch, "seconds": round(time.perf_counter() - started, 1),
-            **{k: round(v, 4) for k, v in scores.items()}}
+            **{k: round(v, 4) for k, v in scores.items()},
+            # spread across validation samples / labels (mean over latent dims); ~0 = collapsed
+            "posterior_mean_sd": float(model.latent_means(data.features[split.val]).std(0).mean()),
+            "label_mean_sd": float(label_means.std(0).mean())}
 
 
 def main() -> None:
