@@ -15,6 +15,7 @@ from cgmvae.explore import cluster_labels, group_recovery, suggest_n_groups
 from cgmvae.model import ModelConfig
 from cgmvae.simulate import DEFAULT_NAME, DEFAULT_SITES, simulate_checklists, species_groups
 from cgmvae.train import TrainConfig, fit
+from cgmvae.variants import apply_variant
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_CHECKPOINT = ASSETS / f"{DEFAULT_NAME}.pt"
@@ -22,10 +23,16 @@ DEFAULT_SEED = 0  # data, split and training seed; the app regenerates the data 
 # Smaller than the paper's sizes (E=512): 7 features and 42 labels need no more, and the
 # shipped checkpoint stays ~1 MB. L2-normalised feature embeddings (authors' code), pinned:
 # measured on this data, guild ARI 1.00 vs 0.86 unnormalised, test micro-F1 0.583 vs 0.585.
-MODEL_CONFIG = ModelConfig(embedding_dim=128, latent_dim=32, feature_hidden=(128, 256, 128),
-                           label_hidden=(256, 128), decoder_hidden=(256, 256), dropout=0.3,
-                           normalize_feature_embedding=True)
-TRAIN_CONFIG = TrainConfig(max_epochs=60, patience=15, seed=DEFAULT_SEED, device="auto")
+# The informative-latent variant (decoder sees z alone, KL weight 0.03), so that the Label
+# Gaussians and Latent space pages show a real latent space: on validation, 3 training seeds,
+# micro-F1 0.559-0.566 against 0.583 with [x, z] (which collapses), macro-F1 0.566-0.570
+# against 0.562, guild ARI 1.00 either way.
+MODEL_CONFIG, TRAIN_CONFIG = apply_variant(
+    "cgmvae-informative-latent",
+    ModelConfig(embedding_dim=128, latent_dim=32, feature_hidden=(128, 256, 128),
+                label_hidden=(256, 128), decoder_hidden=(256, 256), dropout=0.3,
+                normalize_feature_embedding=True),
+    TrainConfig(max_epochs=60, patience=15, seed=DEFAULT_SEED, device="auto"))
 
 
 def default_data_and_split():
@@ -57,6 +64,10 @@ def main(out: Path = DEFAULT_CHECKPOINT, max_epochs: int | None = None) -> int:
     test = model.evaluate(data.features[split.test], data.labels[split.test])["per_metric"]
     print("test:", {k: round(v, 4) for k, v in test.items()})
     print("guild recovery:", {k: round(v, 3) for k, v in guild_recovery(model).items()})
+    mean, _ = model.label_gaussians()
+    print(f"spread (sd, mean over latent dims): posterior means "
+          f"{model.latent_means(data.features).std(0).mean():.3f}, label Gaussians' means "
+          f"{mean.std(0).mean():.3f}")
     print(f"wrote {out} ({out.stat().st_size / 2**20:.2f} MB)")
     return 0
 

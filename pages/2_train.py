@@ -12,6 +12,13 @@ from cgmvae.losses import LossWeights
 from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
 from cgmvae.train import TrainConfig
+from cgmvae.variants import apply_variant
+
+MODEL_CHOICES = {  # README, "The model": measured trade-off
+    "cgmvae": "Default: decoder input [x, z] as in the authors' code (the latent space collapses)",
+    "cgmvae-informative-latent": "Informative latent space: decoder input z alone, KL weight 0.03 "
+                                 "(accuracy differs by data set)",
+}
 
 
 def hyper_parameters() -> tuple[ModelConfig, TrainConfig] | None:
@@ -27,6 +34,8 @@ def hyper_parameters() -> tuple[ModelConfig, TrainConfig] | None:
         dropout = right.slider("Dropout", 0.0, 0.9, 0.3)
         alpha = right.number_input("Contrastive weight alpha", 0.0, 10.0, 1.0)
         seed = right.number_input("Seed", 0, 2**31 - 1, 0)
+        variant = st.radio("Model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get,
+                           horizontal=True)
         if not st.form_submit_button("Train", type="primary"):
             return None
     model_config = replace(ModelConfig(), embedding_dim=int(embedding), latent_dim=int(latent),
@@ -34,7 +43,7 @@ def hyper_parameters() -> tuple[ModelConfig, TrainConfig] | None:
     train_config = replace(TrainConfig(), max_epochs=int(epochs), patience=int(patience),
                            learning_rate=float(lr), batch_size=int(batch), seed=int(seed),
                            loss=replace(LossWeights(), contrastive=float(alpha)))
-    return model_config, train_config
+    return apply_variant(variant, model_config, train_config)
 
 
 def show_progress(job) -> None:

@@ -1,35 +1,41 @@
-"""Latent space: samples' posterior means in 2-D; select points to see those samples."""
+"""Latent space: the samples in 2-D; select points to see those samples."""
 
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace, require_data
+from ui.widgets import projection_choice
 
 from cgmvae import explore
 
 st.title("Latent space")
-st.caption("Each point is a sample's posterior mean mu_phi(x) from the feature encoder. "
-           "Drag a box or lasso around points to list those samples below.")
+st.caption("Each point is a sample: its posterior mean mu(x) from the feature encoder (the VAE's "
+           "latent space), or its decoded feature embedding w_x (the space where the contrastive "
+           "loss compares it with the label embeddings; its label probabilities are "
+           "sigmoid(w_x . w_i)). Drag a box or lasso around points to list those samples below.")
 workspace = current_workspace()
 choice = require_data(workspace)
 data = choice.data
-left, right = st.columns([1, 2])
-method = left.radio("Projection", explore.PROJECTIONS, horizontal=True,
-                    format_func=lambda m: {"pca": "PCA", "umap": "UMAP (slower)"}[m],
-                    help="UMAP separates clusters better; on a small CPU its first run takes "
-                         "a minute. Above 50,000 samples a random subsample is shown.")
-if method == "umap" and not explore.umap_available():
-    st.warning("umap-learn is not installed: showing PCA.")
-    method = "pca"
+key = f"{workspace.key}-{choice.key}"
+collapse = cached.latent_collapse(workspace.model, data, key)
+left, middle, right = st.columns([1, 1, 2])
+space = left.radio("Show", list(explore.SAMPLE_SPACES), index=1 if collapse else 0,
+                   format_func=explore.SAMPLE_SPACES.get,
+                   help="Opens on the feature embeddings when the posterior has collapsed.")
+with middle:
+    method = projection_choice()
 colour_by = right.selectbox(
     "Colour by", ["number of labels", *(f"label: {n}" for n in data.label_names),
                   *(f"feature: {n}" for n in data.feature_names)])
+if collapse:
+    st.warning(collapse if space == "posterior" else
+               f"{collapse} Showing the feature embeddings instead.")
 with st.spinner(f"Projecting {data.n_samples:,} samples with {method.upper()}..."):
-    frame, notices = cached.latent(workspace.model, data, f"{workspace.key}-{choice.key}", method)
-for notice in notices:
-    st.warning(notice)
+    frame, notice = cached.sample_map(workspace.model, data, key, method, space)
+if notice:
+    st.info(notice)
 colour = explore.sample_values(data, frame["sample"].to_numpy(), colour_by)
 figure = explore.figures.latent_scatter(frame, colour, colour_by.partition(": ")[2] or colour_by,
-                                        method)
+                                        method, explore.SAMPLE_SPACES[space].capitalize())
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
                         key="latent_plot")
 selected = sorted({int(point["customdata"][0]) for point in event.selection.points

@@ -1,6 +1,5 @@
 """The Streamlit app with AppTest: every page on the built-in model, data/checkpoint/CSV flows."""
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +173,20 @@ def test_train_page_trains_in_the_background_and_installs_the_model(tiny):
     assert_clean(app)
     assert app.session_state[MODEL_KEY].model is job.model and len(job.records) == 2
     assert any("Trained" in text for text in texts(app, "success"))
+    assert job.model.model_config.decoder_sees_features  # the default model unless asked
+
+
+def test_train_page_can_train_the_informative_latent_variant(tiny):
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    by_label(app.number_input, "Max epochs").set_value(1)
+    by_label(app.radio, "Model").set_value("cgmvae-informative-latent")
+    by_label(app.button, "Train").click()
+    app.run()
+    job = app.session_state["training_job"]
+    job.thread.join(timeout=120)
+    assert job.model is not None and not job.model.model_config.decoder_sees_features
+    assert job.model.train_config.loss.kl == 0.03
 
 
 def test_train_page_cancel_stops_after_the_current_epoch(tiny):
@@ -248,13 +261,51 @@ def test_predict_page_refuses_a_huge_csv_whole(tmp_path, monkeypatch):
     assert "11 rows; the limit is 10" in " ".join(texts(app, "error"))
 
 
-def test_latent_and_gaussian_pages_draw_one_chart_each():
-    for page in ("4_label_gaussians.py", "5_latent_space.py"):
-        started = time.perf_counter()
-        app = run_page(page)
-        assert_clean(app)
-        assert len(app.get("plotly_chart")) == 1, page
-        assert time.perf_counter() - started < TIMEOUT
+MAP_PAGES = {"4_label_gaussians.py": ("gaussian", "embedding"),
+             "5_latent_space.py": ("posterior", "embedding")}
+
+
+def chart_title(app: AppTest) -> str:
+    import json
+
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1, [c.proto for c in charts]
+    return json.loads(charts[0].proto.spec)["layout"]["title"]["text"]
+
+
+@pytest.mark.parametrize("page", MAP_PAGES)
+def test_map_pages_open_on_the_latent_space_of_the_built_in_model_and_switch_to_embeddings(page):
+    """The shipped model's latent space is informative: no collapse warning, latent map first."""
+    latent, embedding = MAP_PAGES[page]
+    app = run_page(page)
+    assert_clean(app)
+    assert by_label(app.radio, "Show").value == latent and not app.warning
+    assert "mean" in chart_title(app)
+    by_label(app.radio, "Show").set_value(embedding).run()
+    assert_clean(app)
+    assert "embeddings" in chart_title(app)
+
+
+def collapsed(model: TrainedModel) -> TrainedModel:
+    """A copy whose posterior means and label Gaussians' means no longer depend on the input."""
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        model.network.feature_encoder.mean.weight.zero_()
+        model.network.label_encoder.mean.weight.zero_()
+    return model
+
+
+@pytest.mark.parametrize("page", MAP_PAGES)
+def test_map_pages_open_on_the_embeddings_with_a_warning_when_the_latent_space_collapsed(page, tiny):
+    model, choice = tiny
+    app = run_page(page, {MODEL_KEY: Workspace(collapsed(model), choice, "trained", "flat")})
+    assert_clean(app)
+    assert by_label(app.radio, "Show").value == "embedding"
+    assert "collapsed" in " ".join(texts(app, "warning")) and "embeddings" in chart_title(app)
 
 
 class Upload:

@@ -158,8 +158,8 @@ def test_pca_projection_puts_the_main_spread_on_the_first_axis():
 def test_label_gaussians_with_isotropic_sigma_have_that_sd_on_both_axes():
     rng = np.random.default_rng(1)
     mean, sigma = rng.normal(size=(6, 4)), np.full((6, 4), 0.5)
-    frame = explore.label_gaussian_frame(mean, sigma, list("abcdef"), np.linspace(0.1, 0.6, 6),
-                                         np.array([1, 1, 2, 2, 3, 3]))
+    frame = explore.label_point_frame(mean, sigma, list("abcdef"), np.linspace(0.1, 0.6, 6),
+                                      np.array([1, 1, 2, 2, 3, 3]))
     np.testing.assert_allclose(frame[["sd_x", "sd_y"]].to_numpy(), 0.5)
     np.testing.assert_allclose(frame["spread"], 0.5)
 

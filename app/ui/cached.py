@@ -32,11 +32,11 @@ def cooccurrence(_labels, key: str, kind: str) -> np.ndarray:
 
 
 @st.cache_data(**CACHE)
-def label_gaussians(_model, key: str, n_groups: int, method: str) -> pd.DataFrame:
-    mean, sigma = _model.label_gaussians()
+def label_map(_model, key: str, n_groups: int, method: str, space: str) -> pd.DataFrame:
+    points, sigma = explore.label_points(_model, space)
     groups = clustering(_model, key, n_groups).groups
-    return explore.label_gaussian_frame(mean, sigma, _model.label_names,
-                                        _model.label_prevalence, groups, method)
+    return explore.label_point_frame(points, sigma, _model.label_names, _model.label_prevalence,
+                                     groups, method)
 
 
 @st.cache_data(**CACHE)
@@ -46,12 +46,16 @@ def label_gaussians_collapse(_model, key: str) -> str | None:
 
 
 @st.cache_data(**CACHE)
-def latent(_model, _data, key: str, method: str) -> tuple[pd.DataFrame, list[str]]:
-    """The projected posterior means and notices (subsampling, collapse)."""
-    means = _model.latent_means(_data.features)
-    frame, notice = explore.latent_frame(means, _data.labels, method=method)
-    collapse = explore.collapse_notice(means, 1.0, "samples' posterior means")
-    return frame, [n for n in (notice, collapse) if n]
+def latent_collapse(_model, _data, key: str) -> str | None:
+    return explore.collapse_notice(_model.latent_means(_data.features), 1.0,
+                                   "samples' posterior means")
+
+
+@st.cache_data(**CACHE)
+def sample_map(_model, _data, key: str, method: str, space: str) -> tuple[pd.DataFrame, str | None]:
+    """The samples projected to 2-D, and a notice when they are a subsample."""
+    points = explore.sample_points(_model, _data.features, space)
+    return explore.latent_frame(points, _data.labels, method=method)
 
 
 @st.cache_data(**CACHE)

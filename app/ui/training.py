@@ -70,4 +70,5 @@ def device_description() -> str:
     device = resolve_device("auto")
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({torch.get_num_threads()} threads); no CUDA GPU visible to PyTorch"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''}); no CUDA GPU visible to PyTorch"

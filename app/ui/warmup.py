@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 
-MODULES = ("cgmvae.explore", "plotly.express", "cgmvae.formats")
+MODULES = ("cgmvae.explore", "scipy.stats", "sklearn.metrics", "cgmvae.formats")
 _started = threading.Event()
 
 

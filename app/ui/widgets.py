@@ -37,3 +37,17 @@ def csv_download(make_frame, label: str, file_name: str, *, index: bool = False,
     """A download button for the DataFrame `make_frame()` as CSV, built only when clicked."""
     st.download_button(label, lambda: make_frame().to_csv(index=index).encode(),
                        file_name=file_name, mime="text/csv", key=key, on_click="ignore")
+
+
+def projection_choice() -> str:
+    """PCA or UMAP for the 2-D maps; PCA (with a warning) when umap-learn is missing."""
+    from cgmvae import explore
+
+    method = st.radio("Projection", explore.PROJECTIONS, horizontal=True,
+                      format_func=lambda m: {"pca": "PCA", "umap": "UMAP (slower)"}[m],
+                      help="UMAP separates clusters better; on a small CPU its first run takes "
+                           "a minute. Above 50,000 samples a random subsample is shown.")
+    if method == "umap" and not explore.umap_available():
+        st.warning("umap-learn is not installed: showing PCA.")
+        return "pca"
+    return method
