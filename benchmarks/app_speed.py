@@ -105,8 +105,10 @@ def main() -> int:
         page = browser.new_page(viewport={"width": 1500, "height": height})
         started = time.perf_counter()
         page.goto(url)
+        page.wait_for_selector('h1:has-text("C-GMVAE")', timeout=120_000)
+        print(f"first render, title and text shown: {time.perf_counter() - started:.2f} s")
         wait_idle(page)
-        print(f"first render: {time.perf_counter() - started:.2f} s")
+        print(f"first render, page complete: {time.perf_counter() - started:.2f} s")
         for round_ in (1, 2):
             for title in PAGES[1:] + PAGES[:1]:
                 print(f"switch to {title} (visit {round_}): {open_page(page, title):.2f} s")
