@@ -9,7 +9,8 @@ import numpy as np
 
 from benchmarks import datasets
 
-CGMVAE_METHODS = ("cgmvae", "cgmvae-unigaussian", "cgmvae-gm-only", "cgmvae-contrastive-only")
+CGMVAE_METHODS = ("cgmvae", "cgmvae-unigaussian", "cgmvae-gm-only", "cgmvae-contrastive-only",
+                  "cgmvae-informative-latent")
 BASELINE_METHODS = ("br", "mlknn", "cc", "mlp")
 METHODS = CGMVAE_METHODS + BASELINE_METHODS
 SCORES = ("hamming_accuracy", "example_f1", "micro_f1", "macro_f1", "precision_at_1", "lrap",
