@@ -24,6 +24,8 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
     embedding_dim, latent_dim, dropout : model sizes (see `cgmvae.model.ModelConfig`).
     learning_rate, batch_size, max_epochs, patience : optimisation (see `cgmvae.train.TrainConfig`).
     kl_weight, contrastive_weight, cross_entropy_weight : the weights of Eq. 7.
+    decoder_sees_features : decoder input [x, z] (True, the authors' code) or z alone (False);
+        z alone with kl_weight=0.03 is the informative-latent variant (README, "The model").
     validation_fraction : share of the training rows used for validation.
     device : "auto" (CUDA when available), "cpu" or "cuda".
     random_state : seed for the split, the initialisation and the batches.
@@ -31,8 +33,8 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, embedding_dim=512, latent_dim=64, dropout=0.5, learning_rate=0.002,
                  batch_size=128, max_epochs=100, patience=20, kl_weight=6.0,
-                 contrastive_weight=1.0, cross_entropy_weight=0.5, validation_fraction=0.1,
-                 device="auto", random_state=0):
+                 contrastive_weight=1.0, cross_entropy_weight=0.5, decoder_sees_features=True,
+                 validation_fraction=0.1, device="auto", random_state=0):
         self.embedding_dim = embedding_dim
         self.latent_dim = latent_dim
         self.dropout = dropout
@@ -43,6 +45,7 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         self.kl_weight = kl_weight
         self.contrastive_weight = contrastive_weight
         self.cross_entropy_weight = cross_entropy_weight
+        self.decoder_sees_features = decoder_sees_features
         self.validation_fraction = validation_fraction
         self.device = device
         self.random_state = random_state
@@ -64,7 +67,8 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _model_config(self) -> ModelConfig:
-        return ModelConfig(embedding_dim=self.embedding_dim, latent_dim=self.latent_dim, dropout=self.dropout)
+        return ModelConfig(embedding_dim=self.embedding_dim, latent_dim=self.latent_dim, dropout=self.dropout,
+                           decoder_sees_features=self.decoder_sees_features)
 
     def _train_config(self) -> TrainConfig:
         loss = LossWeights(kl=self.kl_weight, contrastive=self.contrastive_weight,

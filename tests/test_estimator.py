@@ -38,6 +38,13 @@ def test_works_in_a_pipeline_and_in_cross_val_score(xy):
     assert scores.shape == (2,) and np.all(scores > 0.5)
 
 
+def test_the_informative_latent_variant_through_the_estimator(xy):
+    X, Y = xy
+    model = CGMVAEClassifier(**FAST, decoder_sees_features=False, kl_weight=0.03).fit(X, Y)
+    assert not model.model_.model_config.decoder_sees_features
+    assert model.model_.train_config.loss.kl == 0.03 and model.score(X, Y) > 0.5
+
+
 def test_get_set_params_and_clone():
     model = CGMVAEClassifier(**FAST)
     assert model.get_params()["latent_dim"] == 4
