@@ -72,6 +72,7 @@ def test_home_builds_the_navigation_and_opens_the_overview():
     assert_clean(app)
     assert texts(app, "title") == ["C-GMVAE label explorer"]
     assert any("sim_birds" in text for text in texts(app, "markdown"))  # the sidebar status
+    assert len(app.get("plotly_chart")) == 1  # training curves, last: plotly loads while one reads
 
 
 @pytest.mark.parametrize("page", [p.name for p in PAGE_FILES])
