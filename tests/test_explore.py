@@ -270,3 +270,27 @@ def test_training_curves_put_loss_and_validation_in_two_panels():
     assert [t.name for t in figure.data] == ["training loss", "validation loss (BCE)",
                                              "validation micro_f1"]
     assert len(explore.figures.training_curves([]).data) == 0
+
+
+def test_label_points_are_unit_embeddings_or_the_gaussians_and_sample_points_pick_the_space():
+    class Model:
+        def label_embeddings(self):
+            return np.array([[3.0, 4.0], [0.0, 2.0]])
+
+        def label_gaussians(self):
+            return np.zeros((2, 5)), np.ones((2, 5))
+
+        def latent_means(self, features):
+            return np.zeros((len(features), 5))
+
+        def feature_embeddings(self, features):
+            return np.ones((len(features), 2))
+
+    points, sigma = explore.label_points(Model(), "embedding")
+    np.testing.assert_allclose(points, [[0.6, 0.8], [0.0, 1.0]])
+    assert sigma is None
+    assert explore.label_points(Model(), "gaussian")[1].shape == (2, 5)
+    assert explore.sample_points(Model(), np.zeros((3, 7)), "posterior").shape == (3, 5)
+    assert explore.sample_points(Model(), np.zeros((3, 7)), "embedding").shape == (3, 2)
+    frame = explore.label_point_frame(points, None, ["a", "b"], np.array([0.1, 0.2]), np.array([1, 2]))
+    assert "spread" not in frame and "sd_x" not in frame
