@@ -75,7 +75,7 @@ class TrainedModel:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """(N, L) probabilities sigmoid(w_x . w_i) from the posterior mean (section 2.2.4)."""
-        return 1.0 / (1.0 + np.exp(-self.predict_logits(features)))
+        return np.exp(-np.logaddexp(0.0, -self.predict_logits(features)))  # no overflow
 
     def predict(self, features: np.ndarray, *, per_label: bool = False) -> np.ndarray:
         """(N, L) 0/1 predictions at the deployed threshold (or the per-label ones)."""

@@ -63,3 +63,14 @@ def test_feature_embeddings_times_label_embeddings_are_the_logits(model):
     assert embeddings.shape == (7, 16)
     assert np.allclose(embeddings @ model.label_embeddings().T, model.predict_logits(features), atol=1e-5)
     assert model.latent_means(features).shape == (7, 4)
+
+
+def test_probabilities_of_extreme_logits_are_exact_and_warning_free(model, monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(model, "predict_logits", lambda features: np.array([[-1000.0, 0.0, 1000.0]],
+                                                                            dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = model.predict_proba(np.zeros((1, 6)))
+    np.testing.assert_allclose(proba, [[0.0, 0.5, 1.0]])
