@@ -65,10 +65,7 @@ def main(out: Path = DEFAULT_CHECKPOINT, max_epochs: int | None = None) -> int:
     test = model.evaluate(data.features[split.test], data.labels[split.test])["per_metric"]
     print("test:", {k: round(v, 4) for k, v in test.items()})
     print("guild recovery:", {k: round(v, 3) for k, v in guild_recovery(model).items()})
-    mean, _ = model.label_gaussians()
-    print(f"spread (sd, mean over latent dims): posterior means "
-          f"{model.latent_means(data.features).std(0).mean():.3f}, label Gaussians' means "
-          f"{mean.std(0).mean():.3f}")
+    print("latent spread:", {k: round(v, 3) for k, v in model.latent_spread(data.features).items()})
     print(f"wrote {out} ({out.stat().st_size / 2**20:.2f} MB)")
     return 0
 

@@ -77,13 +77,10 @@ def run(dataset: str, setting: str, seed: int, data, split, device: str = "cpu")
     model_config = replace(ModelConfig(), **{**AUTHORS_CODE, **model_changes})
     model = fit(data, split, model_config=model_config, train_config=train_config)
     scores = model.evaluate(data.features[split.val], data.labels[split.val])["per_metric"]
-    label_means, _ = model.label_gaussians()
     return {"dataset": dataset, "setting": setting, "seed": seed, "epochs": len(model.history),
             "best_epoch": model.best_epoch, "seconds": round(time.perf_counter() - started, 1),
             **{k: round(v, 4) for k, v in scores.items()},
-            # spread across validation samples / labels (mean over latent dims); ~0 = collapsed
-            "posterior_mean_sd": float(model.latent_means(data.features[split.val]).std(0).mean()),
-            "label_mean_sd": float(label_means.std(0).mean())}
+            **model.latent_spread(data.features[split.val])}
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ class CGMVAE(nn.Module):
     @torch.no_grad()
     def feature_embedding(self, x: torch.Tensor) -> torch.Tensor:
         """Test-time feature embedding w_x: the posterior mean decoded (no sampling), 2.2.4."""
-        return self.decode(self.feature_encoder(x)[0], x)
+        return self.decode(self.posterior_mean(x), x)
 
     @torch.no_grad()
     def predict_logits(self, x: torch.Tensor) -> torch.Tensor:

@@ -91,6 +91,13 @@ class TrainedModel:
         compares a sample with the label embeddings (its logits are w_x . w_i)."""
         return self._in_batches(self.network.feature_embedding, features, batch_size)
 
+    def latent_spread(self, features: np.ndarray) -> dict[str, float]:
+        """How far the latent space is from collapse (~0 = collapsed): the sd across `features`'
+        posterior means and across the label Gaussians' means, each averaged over latent dims."""
+        label_means, _ = self.label_gaussians()
+        return {"posterior_mean_sd": float(self.latent_means(features).std(axis=0).mean()),
+                "label_mean_sd": float(label_means.std(axis=0).mean())}
+
     def prediction_frame(self, features: np.ndarray) -> pd.DataFrame:
         """One `<label>_probability` and one 0/1 `<label>_predicted` column per label."""
         proba = self.predict_proba(features)

@@ -3,7 +3,7 @@
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace
-from ui.widgets import group_count_slider, projection_choice
+from ui.widgets import collapse_warning, group_count_slider, projection_choice, space_choice
 
 from cgmvae import explore
 
@@ -21,14 +21,11 @@ left, middle, right = st.columns([2, 1, 1])
 with left:
     n_groups = group_count_slider(len(model.label_names),
                                   cached.suggested_groups(model, workspace.key))
-space = middle.radio("Show", list(explore.LABEL_SPACES), index=1 if collapse else 0,
-                     format_func=explore.LABEL_SPACES.get,
-                     help="Opens on the embeddings when the Gaussians have collapsed.")
+with middle:
+    space = space_choice(explore.LABEL_SPACES, collapse)
 with right:
     method = projection_choice()
-if collapse:
-    st.warning(collapse if space == "gaussian" else
-               f"{collapse} Showing the label embeddings instead.")
+collapse_warning(collapse, explore.LABEL_SPACES, space)
 with st.spinner("Projecting..."):
     frame = cached.label_map(model, workspace.key, n_groups, method, space)
 st.plotly_chart(explore.figures.label_map_scatter(frame, method,

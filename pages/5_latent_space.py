@@ -3,7 +3,7 @@
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace, require_data
-from ui.widgets import projection_choice
+from ui.widgets import collapse_warning, projection_choice, space_choice
 
 from cgmvae import explore
 
@@ -18,17 +18,14 @@ data = choice.data
 key = f"{workspace.key}-{choice.key}"
 collapse = cached.latent_collapse(workspace.model, data, key)
 left, middle, right = st.columns([1, 1, 2])
-space = left.radio("Show", list(explore.SAMPLE_SPACES), index=1 if collapse else 0,
-                   format_func=explore.SAMPLE_SPACES.get,
-                   help="Opens on the feature embeddings when the posterior has collapsed.")
+with left:
+    space = space_choice(explore.SAMPLE_SPACES, collapse)
 with middle:
     method = projection_choice()
 colour_by = right.selectbox(
     "Colour by", ["number of labels", *(f"label: {n}" for n in data.label_names),
                   *(f"feature: {n}" for n in data.feature_names)])
-if collapse:
-    st.warning(collapse if space == "posterior" else
-               f"{collapse} Showing the feature embeddings instead.")
+collapse_warning(collapse, explore.SAMPLE_SPACES, space)
 with st.spinner(f"Projecting {data.n_samples:,} samples with {method.upper()}..."):
     frame, notice = cached.sample_map(workspace.model, data, key, method, space)
 if notice:

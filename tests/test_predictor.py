@@ -74,3 +74,10 @@ def test_probabilities_of_extreme_logits_are_exact_and_warning_free(model, monke
         warnings.simplefilter("error")
         proba = model.predict_proba(np.zeros((1, 6)))
     np.testing.assert_allclose(proba, [[0.0, 0.5, 1.0]])
+
+
+def test_latent_spread_is_zero_for_identical_samples_and_positive_otherwise(model):
+    same = np.repeat(toy_data(1).features, 5, axis=0)
+    assert model.latent_spread(same)["posterior_mean_sd"] < 1e-6
+    spread = model.latent_spread(toy_data(50).features)
+    assert spread["posterior_mean_sd"] > 0 and spread["label_mean_sd"] > 0

@@ -39,6 +39,21 @@ def csv_download(make_frame, label: str, file_name: str, *, index: bool = False,
                        file_name=file_name, mime="text/csv", key=key, on_click="ignore")
 
 
+def space_choice(spaces: dict[str, str], collapse: str | None) -> str:
+    """Which space a 2-D map shows (`spaces`: the latent one first, then the embeddings): the
+    latent one, unless `collapse` (a collapse notice) says it collapsed."""
+    _, embeddings = spaces
+    return st.radio("Show", list(spaces), index=1 if collapse else 0, format_func=spaces.get,
+                    help=f"Opens on the {spaces[embeddings]} when the latent space has collapsed.")
+
+
+def collapse_warning(collapse: str | None, spaces: dict[str, str], space: str) -> None:
+    """The collapse notice, if any, saying what the map shows instead."""
+    if collapse:
+        latent = next(iter(spaces))
+        st.warning(collapse if space == latent else f"{collapse} Showing the {spaces[space]} instead.")
+
+
 def projection_choice() -> str:
     """PCA or UMAP for the 2-D maps; PCA (with a warning) when umap-learn is missing."""
     from cgmvae import explore
