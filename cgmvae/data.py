@@ -52,6 +52,7 @@ class MultiLabelData:
     name: str = "data"
     notices: list[str] = field(default_factory=list)  # e.g. "counts -> presence", said to the user
     split: Split | None = None  # a split that comes with the data (e.g. a predefined train/test)
+    sample_ids: list[str] | None = None  # each row's id (site, checklist), to join predictions back
 
     def __post_init__(self):
         object.__setattr__(self, "features", np.ascontiguousarray(self.features, dtype=np.float32))

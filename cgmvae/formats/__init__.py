@@ -10,10 +10,18 @@ from cgmvae.formats.csv_table import load_csv, read_feature_table, read_sidecar
 from cgmvae.formats.mulan import load_arff, load_mulan_folder, read_label_names
 from cgmvae.formats.norberg import is_norberg_folder, load_norberg, parse_norberg_path
 from cgmvae.formats.npy import is_npy_folder, load_npy_folder
+from cgmvae.formats.tables import (
+    guess_roles,
+    load_frame_with_roles,
+    load_two_tables,
+    read_csv_table,
+    sidecar_for,
+)
 
 __all__ = [
-    "find_split", "load_arff", "load_csv", "load_dataset", "load_mulan_folder", "load_norberg",
-    "load_npy_folder", "read_feature_table", "read_label_names", "read_sidecar",
+    "find_split", "guess_roles", "load_arff", "load_csv", "load_dataset", "load_frame_with_roles",
+    "load_mulan_folder", "load_norberg", "load_npy_folder", "load_two_tables", "read_csv_table",
+    "read_feature_table", "read_label_names", "read_sidecar", "sidecar_for",
 ]
 
 _ARFF_SUFFIXES = (".arff", ".arff.bz2", ".arff.gz")
@@ -26,6 +34,7 @@ def load_dataset(
     label_prefix: str | None = None,
     impute: str | None = None,
     n_labels: int | None = None,
+    ids: Sequence[str] | None = None,
 ) -> MultiLabelData:
     """Load a multi-label data set from whatever `path` is.
 
@@ -42,6 +51,7 @@ def load_dataset(
         - `<norberg folder>/<taxon>[_<mode>][_coords]`, e.g. `.../norberg2019/birds_2` (mode 1 when
           omitted; `_coords` adds the site coordinates to the features).
     labels, label_prefix : the label columns of a CSV (default: its sidecar's `labels`).
+    ids : the id column(s) of a CSV (default: its sidecar's `id`); kept as `sample_ids`.
     impute : None (missing values are an error naming column and row) or "median".
     n_labels : how many leading columns of an npy `_data.npy` are labels (default: its meta file).
 
@@ -55,8 +65,9 @@ def load_dataset(
     """
     path = Path(path)
     kind = _kind(path)
-    if kind != "csv" and (labels is not None or label_prefix is not None):
-        raise DataError(f"labels / label_prefix choose columns of a CSV; {path.name} is {kind} data")
+    if kind != "csv" and (labels is not None or label_prefix is not None or ids):
+        raise DataError(f"labels / label_prefix / ids choose columns of a CSV; {path.name} is "
+                        f"{kind} data")
     if kind != "npy" and n_labels is not None:
         raise DataError(f"n_labels is for npy data (<name>_data.npy); {path.name} is {kind} data")
     if kind == "norberg":
@@ -69,7 +80,7 @@ def load_dataset(
     if kind == "npy":
         return load_npy_folder(path, n_labels=n_labels, impute=impute)
     csv_path = path / f"{path.name}.csv" if path.is_dir() else path
-    return load_csv(csv_path, labels=labels, label_prefix=label_prefix, impute=impute)
+    return load_csv(csv_path, labels=labels, label_prefix=label_prefix, impute=impute, ids=ids)
 
 
 def find_split(path: str | Path, **options) -> Split | None:

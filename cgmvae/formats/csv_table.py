@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cgmvae.data import DataError, MultiLabelData
-from cgmvae.formats.encode import binarize_labels, check_impute, fill_missing, short_list
+from cgmvae.formats.columns import build_data, coded_numbers, id_columns
+from cgmvae.formats.encode import check_impute, short_list
+from cgmvae.formats.text_table import (
+    describe_row,
+    is_missing,
+    non_numeric,
+    read_cells,
+    source_name,
+    to_number,
+)
 
-_MISSING = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
-_ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed: 0"}
+ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed: 0"}
 
 
 def read_sidecar(path: str | Path) -> dict:
@@ -36,61 +45,88 @@ def load_csv(
     labels: Sequence[str] | None = None,
     label_prefix: str | None = None,
     impute: str | None = None,
+    ids: Sequence[str] | None = None,
 ) -> MultiLabelData:
     """Load a CSV with one row per sample and one 0/1 (or count) column per label.
 
     Parameters
     ----------
-    path : the CSV file.
+    path : the CSV file; separated by `,`, `;` or tabs, decimal point or (not with `,`) comma.
     labels, label_prefix : the label columns by name or by name prefix (e.g. "sp_"); default the
         `labels` of the sidecar `<name>.json`. Features are the sidecar's `features`, else every
-        other column except an id-like one (id, site, sample, ..., *_id). Other sidecar keys (title,
-        source, notes, groups...) are not part of the data: read them with `read_sidecar(path)`.
-        A sidecar `categorical` list names numeric-coded columns to one-hot encode.
+        other column except the id column(s). Other sidecar keys (title, source, notes, groups...)
+        are not part of the data: read them with `read_sidecar(path)`. A sidecar `categorical`
+        list names columns to one-hot encode, `ordinal` columns whose values are codes with a
+        number (`A0600` -> 600); a column of one-letter class codes is read that way by itself.
     impute : None (a missing feature value is an error) or "median" (features only; labels never).
+    ids : the id column(s); default the sidecar's `id` (a name or a list), else the columns
+        named like an id (id, site, sample, plot, ..., *_id). Their values become `sample_ids`.
 
     Returns
     -------
     MultiLabelData named after the file; `notices` say what was converted (counts -> presence,
-    text columns -> one-hot `column=value`, imputed values, dropped id column).
+    text columns -> one-hot `column=value`, class codes -> numbers, imputed values, id columns).
     """
     check_impute(impute)
     path = Path(path)
-    header, body = _read_table(path, path.name)
+    header, body = read_cells(path, path.name)
     meta = read_sidecar(path)
     label_names = _label_columns(header, labels, label_prefix, meta, path.name)
-    feature_names, notices = _feature_columns(header, body, label_names, meta, path.name)
-    features, names, more = _encode_features(body, feature_names, meta, impute, path.name)
-    label_matrix = np.column_stack([_label_numbers(body, c, path.name) for c in label_names])
-    label_matrix, label_notices = binarize_labels(label_matrix, label_names, where=path.name,
-                                                  describe_row=_describe_row)
-    return MultiLabelData(features, label_matrix, names, list(label_names), name=path.stem,
-                          notices=notices + more + label_notices)
+    chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
+    _check_columns(chosen_ids, header, "id", path.name)
+    feature_names, notices = _feature_columns(header, label_names, chosen_ids, meta, path.name)
+    data = build_data(body, ids=chosen_ids or _guessed_ids(header, label_names, feature_names),
+                      labels=label_names, features=feature_names, meta=meta, impute=impute,
+                      where=path.name, name=path.stem)
+    return replace(data, notices=notices + data.notices)
 
 
-def read_feature_table(source, feature_names: Sequence[str]) -> np.ndarray:
-    """Read a CSV (path or file-like) as the (N, D) float32 features a model expects.
+def _check_columns(names, header, role, where) -> None:
+    unknown = [c for c in names if c not in header]
+    if unknown:
+        raise DataError(f"{where}: {role} column(s) {short_list(unknown)} not found; the columns "
+                        f"are {short_list(header, 12)}")
+
+
+def _guessed_ids(header, label_names, feature_names) -> list[str]:
+    """The one unused column named like an id, if there is exactly one."""
+    used = set(label_names) | set(feature_names)
+    ids = [h for h in header if h not in used and is_id_name(h)]
+    return ids if len(ids) == 1 else []
+
+
+def is_id_name(name: str) -> bool:
+    """A column named like an identifier: id, site, sample, plot, ..., *_id, id_*."""
+    lower = name.strip().lower()
+    return lower in ID_NAMES or lower.endswith("_id") or lower.startswith("id_")
+
+
+def read_feature_table(source, feature_names: Sequence[str], *, name: str | None = None) -> np.ndarray:
+    """Read a CSV (path or file-like; `name`: an upload's display name for messages) as the
+    (N, D) float32 features a model expects; separator and decimal comma are detected.
 
     Columns are matched by name, extra columns ignored; a feature `col=value` is rebuilt as the
-    one-hot of a raw text column `col`. Raises DataError listing every missing column, every
-    non-numeric column (first bad row and value), unseen categories and rows with missing values.
+    one-hot of a raw text column `col`; class codes (`A0600`) are read as their numbers.
+    Raises DataError listing every missing column, every non-numeric column (first bad row and
+    value), unseen categories and rows with missing values.
     """
-    where = _source_name(source)
-    header, body = _read_table(source, where)
+    where = source_name(source, name)
+    header, body = read_cells(source, where)
     present = set(header)
     columns, problems, missing, one_hot_sources = [], [], [], {}
-    for name in feature_names:
-        source_column = None if name in present else _one_hot_source(name, present)
-        if name in present:
-            values, bad = _numeric(body[name])
+    for feature in feature_names:
+        source_column = None if feature in present else _one_hot_source(feature, present)
+        if feature in present:
+            values, bad = _feature_numbers(body[feature])
             if bad.size or np.isnan(values).all():
-                problems.append(_non_numeric(body[name], name, bad) if bad.size
-                                else f"column '{name}' is empty")
+                problems.append(non_numeric(body[feature], feature, bad) if bad.size
+                                else f"column '{feature}' is empty")
         elif source_column is not None:
-            values = _one_hot_values(body[source_column], name[len(source_column) + 1:])
-            one_hot_sources.setdefault(source_column, []).append(name[len(source_column) + 1:])
+            value = feature[len(source_column) + 1:]
+            values = _one_hot_values(body[source_column], value)
+            one_hot_sources.setdefault(source_column, []).append(value)
         else:
-            missing.append(name)
+            missing.append(feature)
             continue
         columns.append(values)
     problems += [_unseen(body[c], c, known) for c, known in one_hot_sources.items()]
@@ -106,55 +142,6 @@ def read_feature_table(source, feature_names: Sequence[str]) -> np.ndarray:
     if problems:
         raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
     return matrix
-
-
-def _source_name(source) -> str:
-    if isinstance(source, (str, Path)):
-        return Path(source).name
-    return str(getattr(source, "name", None) or "the CSV")
-
-
-def _read_table(source, where: str) -> tuple[list[str], pd.DataFrame]:
-    try:
-        raw = pd.read_csv(source, header=None, dtype=str, keep_default_na=False,
-                          skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{where} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
-        raise DataError(f"cannot read {where} as CSV: {err}") from err
-    header = [str(h).strip() for h in raw.iloc[0]]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
-    body = raw.iloc[1:].reset_index(drop=True)
-    body.columns = header
-    if body.empty:
-        raise DataError(f"{where} has a header but no data rows")
-    return header, body
-
-
-def _describe_row(row: int) -> str:
-    return f"data row {row + 1} (line {row + 2})"
-
-
-def _is_missing(column: pd.Series) -> np.ndarray:
-    return column.isna().to_numpy() | column.str.strip().str.lower().isin(_MISSING).to_numpy()
-
-
-def _numeric(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers with NaN where missing, and the rows holding something non-numeric (or infinite)."""
-    numbers = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    missing = _is_missing(column)
-    bad = np.flatnonzero(~np.isfinite(numbers) & ~missing)
-    numbers[missing] = np.nan
-    return numbers, bad
-
-
-def _non_numeric(column: pd.Series, name: str, bad: np.ndarray) -> str:
-    value = column.iat[bad[0]]
-    kind = "infinite" if np.isinf(pd.to_numeric(value, errors="coerce")) else "non-numeric"
-    return (f"column '{name}' has the {kind} value {value!r} at "
-            f"{_describe_row(bad[0])} ({bad.size} such rows)")
 
 
 def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
@@ -176,7 +163,7 @@ def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
     return chosen
 
 
-def _feature_columns(header, body, label_names, meta, where) -> tuple[list[str], list[str]]:
+def _feature_columns(header, label_names, ids, meta, where) -> tuple[list[str], list[str]]:
     taken = set(label_names)
     if meta.get("features"):
         chosen = [c for c in meta["features"] if c not in taken]  # labels=[...] may take some
@@ -186,61 +173,18 @@ def _feature_columns(header, body, label_names, meta, where) -> tuple[list[str],
                             "columns of the CSV")
         return chosen, []
     rest = [h for h in header if h not in taken]
-    ids = [h for h in rest if h.lower() in _ID_NAMES or h.lower().endswith("_id")]
-    chosen = [h for h in rest if h not in ids]
+    ignored = [h for h in rest if h in ids or is_id_name(h)]
+    chosen = [h for h in rest if h not in ignored]
     if not chosen:
         raise DataError(f"{where}: no feature columns left besides the labels")
-    return chosen, [f"ignored id column(s) {short_list(ids)}"] if ids else []
+    return chosen, [f"ignored id column(s) {short_list(ignored)}"] if ignored else []
 
 
-def _encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
-    """Numeric columns as they are, text (or sidecar `categorical`) columns one-hot."""
-    categorical = set(meta.get("categorical", []))
-    numeric, numeric_names, blocks, block_names, encoded = [], [], [], [], []
-    for name in names:
-        values, bad = _numeric(body[name])
-        text_share = bad.size / max(1, (~_is_missing(body[name])).sum())
-        if name in categorical or text_share > 0.5:  # a typo in numbers is an error, below
-            block, labels = _one_hot(body[name], name, impute, where)
-            blocks.append(block)
-            block_names += labels
-            encoded.append(f"{name} ({len(labels)} values)")
-        elif bad.size:
-            raise DataError(f"{where}: {_non_numeric(body[name], name, bad)}")
-        else:
-            numeric.append(values)
-            numeric_names.append(name)
-    matrix = np.column_stack(numeric) if numeric else np.zeros((len(body), 0))
-    note = fill_missing(matrix, numeric_names, impute=impute, describe_row=_describe_row,
-                        where=where)
-    notices = [note] if note else []
-    if encoded:
-        notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
-                       "columns after the numeric ones")
-    features = np.hstack([matrix] + blocks) if blocks else matrix
-    return features.astype(np.float32), numeric_names + block_names, notices
-
-
-def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, list[str]]:
-    text = column.str.strip()
-    missing = _is_missing(column)
-    if missing.any():
-        if impute is None:
-            row = int(np.flatnonzero(missing)[0])
-            raise DataError(f"{where}: missing value in column '{name}' at {_describe_row(row)}; "
-                            "fix the file or load with impute='median' (text: most frequent)")
-        text = text.where(~missing, text[~missing].mode().iat[0])
-    categories = sorted(text.unique())
-    block = (text.to_numpy()[:, None] == np.array(categories, dtype=object)).astype(np.float32)
-    return block, [f"{name}={c}" for c in categories]
-
-
-def _label_numbers(body, name, where) -> np.ndarray:
-    values, bad = _numeric(body[name])
-    if bad.size:
-        raise DataError(f"{where}: label {_non_numeric(body[name], name, bad)}: labels must be "
-                        "0/1 or counts")
-    return values
+def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A model input column's numbers (class codes `A0600` as 600) and its non-numeric rows."""
+    values, bad = to_number(column)
+    codes = coded_numbers(column) if bad.size else None
+    return (codes, bad[:0]) if codes is not None else (values, bad)
 
 
 def _one_hot_source(feature: str, present: set[str]) -> str | None:
@@ -253,14 +197,14 @@ def _one_hot_source(feature: str, present: set[str]) -> str | None:
 
 def _one_hot_values(column: pd.Series, value: str) -> np.ndarray:
     values = (column.str.strip() == value).to_numpy(dtype=np.float64)
-    values[_is_missing(column)] = np.nan
+    values[is_missing(column)] = np.nan
     return values
 
 
 def _unseen(column: pd.Series, name: str, known: list[str]) -> str | None:
     text = column.str.strip()
-    unseen = np.flatnonzero(~text.isin(known).to_numpy() & ~_is_missing(column))
+    unseen = np.flatnonzero(~text.isin(known).to_numpy() & ~is_missing(column))
     if unseen.size == 0:
         return None
-    return (f"column '{name}' has the value {text.iat[unseen[0]]!r} at {_describe_row(unseen[0])} "
+    return (f"column '{name}' has the value {text.iat[unseen[0]]!r} at {describe_row(unseen[0])} "
             f"that the model never saw (known: {short_list(sorted(known))})")

@@ -1,0 +1,152 @@
+"""Text columns into model inputs: numeric, coded (`A0600` -> 600), one-hot features; labels; ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cgmvae.data import DataError, MultiLabelData
+from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
+from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
+
+# A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
+# Short codes (region R1, R2) are categories, so they stay text and are one-hot encoded.
+_CODED = re.compile(r"^([A-Za-z])(\d{3,})$")
+# An ordinal value forced by the sidecar: an optional text prefix then a number (A0600, cls_3, 7).
+_ORDINAL = re.compile(r"^[A-Za-z_ .-]*?([-+]?\d+(?:\.\d+)?)$")
+ID_SEPARATOR = "|"  # joins the values of several id columns into one sample id
+
+
+def id_columns(value, where: str = "the sidecar") -> list[str]:
+    """The id column(s) named by a sidecar's `id` (a name or a list of names), [] when absent."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise DataError(f"{where}: 'id' must be a column name or a list of names, not {value!r}")
+
+
+def sample_ids(body: pd.DataFrame, ids: Sequence[str]) -> list[str] | None:
+    """Each row's id (several id columns joined by '|'), or None without id columns."""
+    if not ids:
+        return None
+    return body[list(ids)].astype(str).agg(ID_SEPARATOR.join, axis=1).tolist()
+
+
+def coded_numbers(column: pd.Series) -> np.ndarray | None:
+    """The numbers of a class-code column (`A0600`, `A1500`: one shared letter then 3+ digits),
+    NaN where missing; None when the column is not such a code."""
+    present = column[~is_missing(column)]
+    if present.empty:
+        return None
+    parts = present.str.extract(_CODED)
+    if parts[0].isna().any() or parts[0].nunique() != 1:
+        return None
+    numbers = np.full(len(column), np.nan)
+    numbers[~is_missing(column)] = parts[1].astype(float).to_numpy()
+    return numbers
+
+
+def ordinal_numbers(column: pd.Series, name: str, where: str) -> np.ndarray:
+    """The number in each value of a column the sidecar calls `ordinal`; DataError naming the row
+    of a value without one."""
+    missing = is_missing(column)
+    parts = column.str.extract(_ORDINAL)[0]
+    bad = np.flatnonzero(parts.isna().to_numpy() & ~missing)
+    if bad.size:
+        raise DataError(f"{where}: ordinal column '{name}' has the value {column.iat[bad[0]]!r} "
+                        f"without a number at {describe_row(bad[0])}")
+    numbers = pd.to_numeric(parts, errors="coerce").to_numpy(dtype=np.float64)
+    numbers[missing] = np.nan
+    return numbers
+
+
+def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
+    """Numeric columns as they are, class codes and sidecar `ordinal` columns as their numbers,
+    text (or sidecar `categorical`) columns one-hot after them."""
+    categorical, ordinal = set(meta.get("categorical", [])), set(meta.get("ordinal", []))
+    numeric, numeric_names, blocks, block_names, encoded, coded = [], [], [], [], [], []
+    for name in names:
+        values, code_note = (None, None) if name in categorical else _numbers(
+            body[name], name, name in ordinal, where)
+        if values is None:
+            block, labels = _one_hot(body[name], name, impute, where)
+            blocks.append(block)
+            block_names += labels
+            encoded.append(f"{name} ({len(labels)} values)")
+        else:
+            numeric.append(values)
+            numeric_names.append(name)
+            coded += [code_note] if code_note else []
+    matrix = np.column_stack(numeric) if numeric else np.zeros((len(body), 0))
+    note = fill_missing(matrix, numeric_names, impute=impute, describe_row=describe_row,
+                        where=where)
+    notices = [note] if note else []
+    if coded:
+        notices.append(f"read class-code column(s) {short_list(coded)} as numbers; name them in "
+                       "the sidecar's 'categorical' to one-hot encode them instead")
+    if encoded:
+        notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
+                       "columns after the numeric ones")
+    features = np.hstack([matrix] + blocks) if blocks else matrix
+    return features.astype(np.float32), numeric_names + block_names, notices
+
+
+def _numbers(column, name, ordinal, where) -> tuple[np.ndarray | None, str | None]:
+    """(numbers, a note when read from class codes), or (None, None) for a text column to one-hot."""
+    if ordinal:
+        return ordinal_numbers(column, name, where), None
+    values, bad = to_number(column)
+    if not bad.size:
+        return values, None
+    codes = coded_numbers(column)
+    if codes is not None:
+        example = column[~is_missing(column)].iat[0]
+        return codes, f"{name} ({example} -> {codes[~np.isnan(codes)][0]:g})"
+    if bad.size > 0.5 * (~is_missing(column)).sum():  # mostly text; a typo in numbers is an error
+        return None, None
+    raise DataError(f"{where}: {non_numeric(column, name, bad)}")
+
+
+def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, list[str]]:
+    text = column.str.strip()
+    missing = is_missing(column)
+    if missing.any():
+        if impute is None:
+            row = int(np.flatnonzero(missing)[0])
+            raise DataError(f"{where}: missing value in column '{name}' at {describe_row(row)}; "
+                            "fix the file or load with impute='median' (text: most frequent)")
+        text = text.where(~missing, text[~missing].mode().iat[0])
+    categories = sorted(text.unique())
+    block = (text.to_numpy()[:, None] == np.array(categories, dtype=object)).astype(np.float32)
+    return block, [f"{name}={c}" for c in categories]
+
+
+def label_matrix(body, names, where) -> tuple[np.ndarray, list[str]]:
+    """(N, L) 0/1 labels from 0/1 or count columns, with notices; DataError naming column and row."""
+    columns = []
+    for name in names:
+        values, bad = to_number(body[name])
+        if bad.size:
+            raise DataError(f"{where}: label {non_numeric(body[name], name, bad)}: labels must be "
+                            "0/1 or counts")
+        columns.append(values)
+    return binarize_labels(np.column_stack(columns), list(names), where=where,
+                           describe_row=describe_row)
+
+
+def build_data(body, *, ids, labels, features, meta, impute, where, name) -> MultiLabelData:
+    """MultiLabelData from a text body and the roles of its columns."""
+    if not labels:
+        raise DataError(f"{where}: no label (species) columns chosen")
+    if not features:
+        raise DataError(f"{where}: no feature (covariate) columns chosen")
+    matrix, feature_names, notices = encode_features(body, features, meta, impute, where)
+    label_values, label_notices = label_matrix(body, labels, where)
+    return MultiLabelData(matrix, label_values, feature_names, list(labels), name=name,
+                          notices=notices + label_notices, sample_ids=sample_ids(body, ids))

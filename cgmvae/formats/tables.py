@@ -1,0 +1,229 @@
+"""Your own tables: a CSV read for the app, guessed column roles, and species + covariate tables joined."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cgmvae.data import DataError, MultiLabelData
+from cgmvae.formats.columns import (
+    build_data,
+    encode_features,
+    id_columns,
+    label_matrix,
+    sample_ids,
+)
+from cgmvae.formats.csv_table import is_id_name, read_sidecar
+from cgmvae.formats.encode import check_impute, short_list
+from cgmvae.formats.text_table import (
+    is_missing,
+    read_cells,
+    source_name,
+    text_frame,
+    to_number,
+    typed_frame,
+)
+
+_MAX_COUNT_VALUES = 20  # a count column with more distinct values is a covariate (e.g. % forest)
+
+
+def read_csv_table(source, name: str | None = None) -> pd.DataFrame:
+    """A CSV (path or file-like upload) as a DataFrame: separator (`,` `;` tab) and decimal comma
+    detected, numeric columns as float64 (NaN where missing), the others as text.
+
+    `name` is the upload's display name used in messages (default: the path's file name).
+    """
+    where = source_name(source, name)
+    _, body = read_cells(source, where)
+    return typed_frame(body)
+
+
+def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Guess which columns are ids, labels (species) and features (covariates).
+
+    - id: named like an id (id, site, sample, plot, *_id, ...), or text with a different value on
+      every row;
+    - labels: 0/1 columns, and non-negative whole-number (count) columns that hold a 0 and either
+      few distinct values (<= 20) or mostly zeros;
+    - features: everything else (numbers, class codes like `A0600`, categories).
+
+    Returns
+    -------
+    {"id": [...], "labels": [...], "features": [...]}, each in the frame's column order.
+    """
+    body = text_frame(frame)
+    roles = {"id": [], "labels": [], "features": []}
+    for name in body.columns:
+        roles[_guess_role(body[name], name)].append(name)
+    return roles
+
+
+def _guess_role(column: pd.Series, name: str) -> str:
+    if is_id_name(name):
+        return "id"
+    numbers, bad = to_number(column)
+    present = numbers[~np.isnan(numbers)]
+    if bad.size or present.size == 0:
+        texts = column[~is_missing(column)]
+        unique = texts.size > 1 and texts.nunique() == len(column)
+        return "id" if unique and bad.size == texts.size else "features"
+    if np.isin(present, (0, 1)).all():
+        return "labels"
+    counts = (present >= 0).all() and (present == np.round(present)).all() and (present == 0).any()
+    if counts and (np.unique(present).size <= _MAX_COUNT_VALUES or (present == 0).mean() >= 0.5):
+        return "labels"
+    return "features"
+
+
+def sidecar_for(roles: dict, **extra) -> dict:
+    """The sidecar JSON (as a dict) that makes the CLI read a CSV with these roles:
+    `{"id": ..., "labels": [...], "features": [...]}` plus `categorical`/`ordinal` lists when
+    given in `roles` and any `extra` keys (title, source...)."""
+    meta = dict(extra)
+    ids = list(roles.get("id") or [])
+    if ids:
+        meta["id"] = ids[0] if len(ids) == 1 else ids
+    meta["labels"] = list(roles.get("labels") or [])
+    meta["features"] = list(roles.get("features") or [])
+    for key in ("categorical", "ordinal"):
+        if roles.get(key):
+            meta[key] = list(roles[key])
+    return meta
+
+
+def load_frame_with_roles(
+    frame: pd.DataFrame,
+    *,
+    ids: Sequence[str] = (),
+    labels: Sequence[str],
+    features: Sequence[str],
+    name: str = "data",
+    impute: str | None = None,
+    categorical: Sequence[str] = (),
+    ordinal: Sequence[str] = (),
+) -> MultiLabelData:
+    """MultiLabelData from a DataFrame (e.g. `read_csv_table`) and chosen column roles.
+
+    Parameters
+    ----------
+    frame : one row per sample (site).
+    ids, labels, features : column names; each column has at most one role.
+    name : the data set's name, also used in messages (e.g. the upload's file name).
+    impute : None (missing feature values are an error) or "median".
+    categorical, ordinal : feature columns to one-hot encode, or to read as the number in a code.
+
+    Raises
+    ------
+    DataError naming `name`, the column and the row of a bad value, unknown or doubly used columns.
+    """
+    check_impute(impute)
+    body = text_frame(frame)
+    where = source_name(None, name)
+    chosen = [*ids, *labels, *features]
+    unknown = [c for c in chosen if c not in body.columns]
+    if unknown:
+        raise DataError(f"{where}: no column(s) {short_list(unknown)}; the columns are "
+                        f"{short_list(list(body.columns), 12)}")
+    twice = sorted({c for c in chosen if chosen.count(c) > 1})
+    if twice:
+        raise DataError(f"{where}: column(s) {short_list(twice)} chosen for more than one role")
+    meta = {"categorical": list(categorical), "ordinal": list(ordinal)}
+    return build_data(body, ids=list(ids), labels=list(labels), features=list(features),
+                      meta=meta, impute=impute, where=where, name=Path(where).stem)
+
+
+def load_two_tables(
+    species,
+    features,
+    id_column: str | Sequence[str],
+    *,
+    impute: str | None = None,
+    species_name: str | None = None,
+    features_name: str | None = None,
+) -> MultiLabelData:
+    """Join a site x species table (labels) and a site x covariates table (features) on an id.
+
+    Parameters
+    ----------
+    species, features : paths or file-like objects (uploads), CSV with `,` `;` or tabs.
+    id_column : the id column(s) present in both tables.
+    impute : None or "median" (features only).
+    species_name, features_name : display names of uploads, used in messages.
+
+    Returns
+    -------
+    MultiLabelData in the row order of the species table, named after it, with `sample_ids`.
+    Labels: every species column except the id (or the `labels` of a sidecar beside it);
+    features: every covariate column except the id (or the `features` of a sidecar beside it).
+
+    Raises
+    ------
+    DataError naming the file for a missing id column, duplicated ids, ids found in only one
+    table (up to 10 listed), bad values (column and row) and columns in both tables.
+    """
+    check_impute(impute)
+    ids = id_columns(id_column, "id_column")
+    if not ids:
+        raise DataError("name the id column that joins the species and the covariate tables")
+    y_where, x_where = source_name(species, species_name), source_name(features, features_name)
+    y_header, y_body = read_cells(species, y_where)
+    x_header, x_body = read_cells(features, x_where)
+    y_keys, x_keys = _keys(y_body, y_header, ids, y_where), _keys(x_body, x_header, ids, x_where)
+    _check_same_ids(y_keys, x_keys, y_where, x_where)
+    label_names = _role_columns(species, y_header, ids, "labels", y_where)
+    feature_names = _role_columns(features, x_header, ids, "features", x_where)
+    both = [c for c in label_names if c in feature_names]
+    if both:
+        raise DataError(f"column(s) {short_list(both)} are in both {y_where} and {x_where}: "
+                        "rename them or list the features in a sidecar")
+    x_meta = read_sidecar(features) if isinstance(features, (str, Path)) else {}
+    x_matrix, x_names, notices = encode_features(x_body, feature_names, x_meta, impute, x_where)
+    order = pd.Index(x_keys).get_indexer(y_keys)  # each species row's covariate row
+    labels, label_notices = label_matrix(y_body, label_names, y_where)
+    data = MultiLabelData(x_matrix[order], labels, x_names, label_names,
+                          name=Path(y_where).stem, sample_ids=sample_ids(y_body, ids))
+    joined = f"joined {y_where} and {x_where} on {', '.join(ids)}: {len(y_keys)} sites"
+    return replace(data, notices=[joined, *notices, *label_notices])
+
+
+def _keys(body: pd.DataFrame, header: list[str], ids: list[str], where: str) -> list[str]:
+    absent = [c for c in ids if c not in header]
+    if absent:
+        raise DataError(f"{where} has no id column {short_list(absent)}; its columns are "
+                        f"{short_list(header, 12)}")
+    keys = sample_ids(body, ids)
+    counts = pd.Series(keys).value_counts()
+    duplicated = counts[counts > 1]
+    if len(duplicated):
+        shown = short_list([f"{k} ({n} rows)" for k, n in duplicated.items()], 10)
+        raise DataError(f"{where}: {len(duplicated)} duplicated id(s) in {', '.join(ids)}: {shown}")
+    return keys
+
+
+def _check_same_ids(y_keys, x_keys, y_where, x_where) -> None:
+    problems = []
+    for where, keys, other, other_keys in ((y_where, y_keys, x_where, x_keys),
+                                           (x_where, x_keys, y_where, y_keys)):
+        known = set(other_keys)
+        only = [k for k in keys if k not in known]
+        if only:
+            problems.append(f"{len(only)} id(s) only in {where}, not in {other}: "
+                            f"{short_list(only, 10)}")
+    if problems:
+        raise DataError("; ".join(problems))
+
+
+def _role_columns(source, header: list[str], ids: list[str], role: str, where: str) -> list[str]:
+    """A sidecar's `labels`/`features` beside the file, else every column but the ids."""
+    meta = read_sidecar(source) if isinstance(source, (str, Path)) else {}
+    chosen = list(meta.get(role) or [c for c in header if c not in ids])
+    unknown = [c for c in chosen if c not in header]
+    if unknown:
+        raise DataError(f"{where}: sidecar {role} {short_list(unknown)} are not columns of it")
+    if not chosen:
+        raise DataError(f"{where} has no {role} columns besides the id")
+    return chosen

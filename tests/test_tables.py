@@ -1,0 +1,205 @@
+"""Your own tables: separators and decimal commas, sidecar ids, two joined tables, guessed roles,
+class-code covariates."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cgmvae.data import DataError
+from cgmvae.formats import (
+    guess_roles,
+    load_csv,
+    load_dataset,
+    load_frame_with_roles,
+    load_two_tables,
+    read_csv_table,
+    read_feature_table,
+    sidecar_for,
+)
+from cgmvae.formats.text_table import detect_format
+
+SITES = "site,temp,region,sp_a,sp_b\nS1,1.5,north,0,1\nS2,2.0,south,1,0\nS3,-4.25,north,1,1\n"
+EUROPEAN = SITES.replace(",", ";").replace("1.5", "1,5").replace("2.0", "2,0").replace("4.25", "4,25")
+TABBED = SITES.replace(",", "\t")
+SPECIES = "site,sp_a,sp_b\nS3,1,1\nS1,0,1\nS2,1,0\n"
+COVARIATES = "site;temp;alti\nS1;1,5;A0600\nS2;2,0;A1500\nS3;-4,25;A0900\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- separators and decimal marks
+@pytest.mark.parametrize("text, expected", [
+    (SITES, (",", ".")),
+    (EUROPEAN, (";", ",")),
+    (TABBED, ("\t", ".")),
+    ("a;b\n1.5;2\n", (";", ".")),
+    ('name,note\nx,"a;b;c"\ny,"d;e"\n', (",", ".")),
+])
+def test_separator_and_decimal_mark_are_detected(text, expected):
+    assert detect_format(text) == expected
+
+
+@pytest.mark.parametrize("text", [EUROPEAN, TABBED, "\ufeff" + EUROPEAN])
+def test_load_csv_reads_semicolon_decimal_comma_and_tab_files_like_plain_csv(tmp_path, text):
+    data = load_csv(write(tmp_path / "sites.csv", text), label_prefix="sp_")
+    assert data.feature_names == ["temp", "region=north", "region=south"]
+    np.testing.assert_allclose(data.features[:, 0], [1.5, 2.0, -4.25])
+    np.testing.assert_array_equal(data.labels, [[0, 1], [1, 0], [1, 1]])
+
+
+def test_read_feature_table_reads_a_european_excel_export():
+    upload = io.BytesIO(EUROPEAN.encode("utf-8-sig"))
+    features = read_feature_table(upload, ["temp", "region=north", "region=south"])
+    np.testing.assert_allclose(features, [[1.5, 1, 0], [2.0, 0, 1], [-4.25, 1, 0]])
+
+
+def test_read_feature_table_names_the_upload_not_a_temporary_path(tmp_path):
+    path = write(tmp_path / "tmpab12cd.csv", "a\nxyz\n")
+    with pytest.raises(DataError, match=r"^my sites\.csv does not match.*'xyz' at data row 1") as err:
+        read_feature_table(path, ["a"], name="my sites.csv")
+    assert str(tmp_path) not in str(err.value)
+
+
+def test_read_csv_table_types_numeric_columns_and_keeps_text():
+    frame = read_csv_table(io.StringIO(EUROPEAN), "upload.csv")
+    assert frame["temp"].dtype == np.float64 and frame["temp"].tolist() == [1.5, 2.0, -4.25]
+    assert frame["site"].tolist() == ["S1", "S2", "S3"] and frame["sp_a"].sum() == 2
+
+
+# ---------------------------------------------------------------- ids
+def test_sidecar_id_is_kept_as_sample_ids_and_not_a_feature(tmp_path):
+    path = write(tmp_path / "plots.csv", SITES.replace("site,", "code,"))
+    write(tmp_path / "plots.json", json.dumps({"id": "code", "labels": ["sp_a", "sp_b"]}))
+    data = load_dataset(path)
+    assert data.sample_ids == ["S1", "S2", "S3"]
+    assert "code" not in " ".join(data.feature_names)
+
+
+def test_several_id_columns_are_joined_into_one_sample_id(tmp_path):
+    text = "plot,year,t,sp\n007,2020,1,0\n007,2021,2,1\n"
+    path = write(tmp_path / "p.csv", text)
+    write(tmp_path / "p.json", json.dumps({"id": ["plot", "year"], "labels": ["sp"]}))
+    data = load_csv(path)
+    assert data.sample_ids == ["007|2020", "007|2021"] and data.feature_names == ["t"]
+
+
+def test_unknown_sidecar_id_column_is_named(tmp_path):
+    path = write(tmp_path / "p.csv", SITES)
+    write(tmp_path / "p.json", json.dumps({"id": "plot", "labels": ["sp_a"]}))
+    with pytest.raises(DataError, match="p.csv: id column.*plot.*not found"):
+        load_csv(path)
+
+
+# ---------------------------------------------------------------- two tables
+def test_two_tables_are_joined_on_the_id_in_species_order(tmp_path):
+    species = write(tmp_path / "species.csv", SPECIES)
+    sites = write(tmp_path / "sites.csv", COVARIATES)
+    data = load_two_tables(species, sites, "site")
+    assert data.sample_ids == ["S3", "S1", "S2"] and data.name == "species"
+    assert data.label_names == ["sp_a", "sp_b"] and data.feature_names == ["temp", "alti"]
+    np.testing.assert_allclose(data.features, [[-4.25, 900], [1.5, 600], [2.0, 1500]])
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 1], [1, 0]])
+
+
+@pytest.mark.parametrize("species, sites, message", [
+    (SPECIES, COVARIATES.replace("S3", "S9"),
+     r"1 id\(s\) only in species.csv, not in sites.csv: S3; 1 id\(s\) only in sites.csv.*: S9"),
+    (SPECIES + "S1,1,1\n", COVARIATES, r"species.csv: 1 duplicated id.*S1 \(2 rows\)"),
+    (SPECIES, COVARIATES.replace("site;", "plot;"), "sites.csv has no id column site"),
+    (SPECIES, COVARIATES.replace("2,0;", "abc;"), r"sites.csv: column 'temp'.*'abc' at data row 2"),
+    (SPECIES.replace("S2,1,0", "S2,x,0"), COVARIATES, r"species.csv: label column 'sp_a'.*'x'"),
+])
+def test_two_table_errors_name_the_file_and_the_ids(tmp_path, species, sites, message):
+    with pytest.raises(DataError, match=message):
+        load_two_tables(write(tmp_path / "species.csv", species),
+                        write(tmp_path / "sites.csv", sites), "site")
+
+
+def test_two_table_ids_only_in_one_table_are_listed_up_to_ten(tmp_path):
+    many = "site,sp\n" + "".join(f"X{i},1\n" for i in range(15)) + "S1,0\n"
+    with pytest.raises(DataError, match=r"15 id\(s\) only in species.csv.*X9, \.\.\. \(\+5 more\)"):
+        load_two_tables(write(tmp_path / "species.csv", many), io.StringIO(COVARIATES), "site")
+
+
+def test_two_tables_from_uploads_use_their_display_names():
+    with pytest.raises(DataError, match="^species upload.csv has no id column plot"):
+        load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(COVARIATES.encode()), "plot",
+                        species_name="/tmp/x/species upload.csv", features_name="covariates.csv")
+    with pytest.raises(DataError, match="^covariates.csv has no id column site"):
+        load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(b"plot,t\nS1,1\n"), "site",
+                        features_name="covariates.csv")
+    data = load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(COVARIATES.encode()), "site",
+                           species_name="birds.csv")
+    assert data.name == "birds" and data.n_samples == 3
+
+
+# ---------------------------------------------------------------- roles
+def test_guess_roles_finds_ids_species_and_covariates():
+    frame = pd.DataFrame({
+        "plot": ["a", "b", "c", "d"], "code": ["k1", "k2", "k3", "k4"],
+        "elev": [600, 1500, 900, 600], "forest": [0.5, 0.1, 0.0, 0.9], "habitat": list("xxyy"),
+        "alti": ["A0600", "A1500", "A0900", "A0600"],
+        "Parus major": [0, 1, 1, 0], "Sitta europaea": [0, 3, 2, 0],
+    })
+    assert guess_roles(frame) == {
+        "id": ["plot", "code"], "labels": ["Parus major", "Sitta europaea"],
+        "features": ["elev", "forest", "habitat", "alti"],
+    }
+
+
+def test_roles_load_a_frame_and_round_trip_through_the_sidecar(tmp_path):
+    frame = read_csv_table(io.StringIO(SITES))
+    roles = guess_roles(frame)
+    data = load_frame_with_roles(frame, ids=roles["id"], labels=roles["labels"],
+                                 features=roles["features"], name="upload.csv")
+    assert data.sample_ids == ["S1", "S2", "S3"] and data.name == "upload"
+    write(tmp_path / "sites.csv", SITES)
+    write(tmp_path / "sites.json", json.dumps(sidecar_for(roles, title="t")))
+    assert json.loads((tmp_path / "sites.json").read_text())["id"] == "site"
+    again = load_csv(tmp_path / "sites.csv")
+    np.testing.assert_array_equal(again.features, data.features)
+    assert again.feature_names == data.feature_names and again.sample_ids == data.sample_ids
+
+
+def test_load_frame_with_roles_refuses_a_column_with_two_roles():
+    frame = read_csv_table(io.StringIO(SITES))
+    with pytest.raises(DataError, match="up.csv: column.*sp_a.*more than one role"):
+        load_frame_with_roles(frame, labels=["sp_a"], features=["sp_a", "temp"], name="up.csv")
+
+
+# ---------------------------------------------------------------- class-code covariates
+def test_class_codes_become_numbers_with_a_notice(tmp_path):
+    path = write(tmp_path / "c.csv", "alti,sp\nA0600,1\nA1500,0\nA0600,1\n")
+    data = load_csv(path, labels=["sp"])
+    assert data.feature_names == ["alti"]
+    np.testing.assert_array_equal(data.features[:, 0], [600, 1500, 600])
+    assert any("A0600 -> 600" in n for n in data.notices)
+
+
+def test_sidecar_ordinal_forces_numbers_and_categorical_forces_one_hot(tmp_path):
+    text = "cls,alti,sp\nc1,A0600,1\nc3,A1500,0\nc2,A0600,1\n"
+    path = write(tmp_path / "c.csv", text)
+    meta = {"labels": ["sp"], "ordinal": ["cls"], "categorical": ["alti"]}
+    write(tmp_path / "c.json", json.dumps(meta))
+    data = load_csv(path)
+    assert data.feature_names == ["cls", "alti=A0600", "alti=A1500"]
+    np.testing.assert_array_equal(data.features, [[1, 1, 0], [3, 0, 1], [2, 1, 0]])
+
+
+def test_ordinal_value_without_a_number_names_column_and_row(tmp_path):
+    path = write(tmp_path / "c.csv", "cls,sp\nc1,1\nhigh,0\n")
+    write(tmp_path / "c.json", json.dumps({"labels": ["sp"], "ordinal": ["cls"]}))
+    with pytest.raises(DataError, match=r"c.csv: ordinal column 'cls'.*'high'.*data row 2"):
+        load_csv(path)
+
+
+def test_prediction_input_reads_class_codes_too():
+    features = read_feature_table(io.StringIO("alti\nA0900\n"), ["alti"])
+    np.testing.assert_array_equal(features, [[900]])
