@@ -2,6 +2,24 @@
 
 import streamlit as st
 from ui.state import current_workspace
+from ui.widgets import other_data_hint
+
+from cgmvae.model_store import describe
+
+
+def provenance(about: dict, info: dict) -> str:
+    """Which variant and settings produced the model, on which data, when (when known)."""
+    settings = ", ".join(f"{name} {value:g}" for name, value in about["settings"].items())
+    lines = [f"- **Variant**: `{about['variant']}`",
+             f"- **Settings**: {settings}",
+             f"- **Training**: best epoch {about['best_epoch']} of {about['epochs']} run",
+             f"- **Data set**: {about['dataset']}"
+             + (f" ({info['data_source']})" if info.get("data_source") else ""),
+             f"- **Date**: {str(info.get('date', 'not recorded')).replace('T', ' ')}"]
+    if info.get("name"):
+        lines.append(f"- **Kept as** `{info['name']}` (link: `?model={info['name']}`)")
+    return "\n".join(lines)
+
 
 st.title("C-GMVAE label explorer")
 st.markdown(
@@ -15,17 +33,18 @@ st.markdown(
     "- **Label Gaussians** and **Latent space**: the model's latent space in 2-D.\n"
     "- **Predictions** and **Predict from CSV**: test metrics, species responses, new sites."
 )
+other_data_hint()
 workspace = current_workspace()
 model = workspace.model
 st.subheader(f"Model in use: {model.dataset_name} ({workspace.source})")
+st.markdown(provenance(describe(model), workspace.info or {}))
 if workspace.data is not None:  # plain counts: this first page imports no plotting libraries
     data = workspace.data.data
     for column, (name, value) in zip(st.columns(3), [("samples", data.n_samples),
                                                      ("features", data.n_features),
                                                      ("labels", data.n_labels)]):
         column.metric(name, f"{value:,}")
-st.caption(f"Trained for {len(model.history)} epochs (best: epoch {model.best_epoch}); "
-           f"decision threshold {model.threshold:.2f}.")
+st.caption(f"Decision threshold {model.threshold:.2f}.")
 if workspace.source == "built-in model":
     st.info("The built-in data set is simulated: real bird species names in habitat guilds "
             "(water, forest, residential birds and generalists) whose occurrence depends on the "

@@ -1,13 +1,15 @@
 """Train: fit C-GMVAE on the chosen data set in the background, or load a checkpoint."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import streamlit as st
 from ui.loading import USER_ERRORS, checkpoint_bytes, load_checkpoint_bytes
-from ui.state import current_data, use_model
+from ui.model_store import keep_model, kept_table, open_kept
+from ui.state import current_data, flash, show_flash
 from ui.training import JOB_KEY, adopt_finished_training, device_description, start_training
 
-from cgmvae import explore
+from cgmvae import explore, model_store
 from cgmvae.losses import LossWeights
 from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
@@ -21,29 +23,42 @@ MODEL_CHOICES = {  # README, "The model": measured trade-off
 }
 
 
-def hyper_parameters() -> tuple[ModelConfig, TrainConfig] | None:
-    """The form; returns the configs when submitted."""
+SETTINGS_KEY = "train_settings"  # the form's last submitted values: the form comes back with them
+DEFAULTS = {"epochs": 50, "patience": 10, "lr": 0.002, "batch": 128, "embedding": 128,
+            "latent": 32, "dropout": 0.3, "alpha": 1.0, "seed": 0, "variant": "cgmvae"}
+
+
+def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
+    """The form, filled with the last submitted values; returns the variant and configs when
+    submitted."""
+    last = {**DEFAULTS, **st.session_state.get(SETTINGS_KEY, {})}
     with st.form("hyper_parameters"):
         left, middle, right = st.columns(3)
-        epochs = left.number_input("Max epochs", 1, 1000, 50)
-        patience = left.number_input("Early stopping patience (epochs)", 1, 200, 10)
-        lr = left.number_input("Learning rate", 1e-5, 1.0, 0.002, format="%.4f")
-        batch = middle.number_input("Batch size", 8, 4096, 128)
-        embedding = middle.number_input("Embedding size E", 8, 1024, 128)
-        latent = middle.number_input("Latent size d", 2, 256, 32)
-        dropout = right.slider("Dropout", 0.0, 0.9, 0.3)
-        alpha = right.number_input("Contrastive weight alpha", 0.0, 10.0, 1.0)
-        seed = right.number_input("Seed", 0, 2**31 - 1, 0)
-        variant = st.radio("Model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get,
-                           horizontal=True)
+        chosen = {
+            "epochs": left.number_input("Max epochs", 1, 1000, last["epochs"]),
+            "patience": left.number_input("Early stopping patience (epochs)", 1, 200,
+                                          last["patience"]),
+            "lr": left.number_input("Learning rate", 1e-5, 1.0, last["lr"], format="%.4f"),
+            "batch": middle.number_input("Batch size", 8, 4096, last["batch"]),
+            "embedding": middle.number_input("Embedding size E", 8, 1024, last["embedding"]),
+            "latent": middle.number_input("Latent size d", 2, 256, last["latent"]),
+            "dropout": right.slider("Dropout", 0.0, 0.9, last["dropout"]),
+            "alpha": right.number_input("Contrastive weight alpha", 0.0, 10.0, last["alpha"]),
+            "seed": right.number_input("Seed", 0, 2**31 - 1, last["seed"]),
+            "variant": st.radio("Model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get,
+                                index=list(MODEL_CHOICES).index(last["variant"]),
+                                horizontal=True),
+        }
         if not st.form_submit_button("Train", type="primary"):
             return None
-    model_config = replace(ModelConfig(), embedding_dim=int(embedding), latent_dim=int(latent),
-                           dropout=float(dropout))
-    train_config = replace(TrainConfig(), max_epochs=int(epochs), patience=int(patience),
-                           learning_rate=float(lr), batch_size=int(batch), seed=int(seed),
-                           loss=replace(LossWeights(), contrastive=float(alpha)))
-    return apply_variant(variant, model_config, train_config)
+    st.session_state[SETTINGS_KEY] = chosen
+    model_config = replace(ModelConfig(), embedding_dim=int(chosen["embedding"]),
+                           latent_dim=int(chosen["latent"]), dropout=float(chosen["dropout"]))
+    train_config = replace(TrainConfig(), max_epochs=int(chosen["epochs"]),
+                           patience=int(chosen["patience"]), learning_rate=float(chosen["lr"]),
+                           batch_size=int(chosen["batch"]), seed=int(chosen["seed"]),
+                           loss=replace(LossWeights(), contrastive=float(chosen["alpha"])))
+    return (chosen["variant"], *apply_variant(chosen["variant"], model_config, train_config))
 
 
 def show_progress(job) -> None:
@@ -72,8 +87,31 @@ def save_or_download(model: TrainedModel) -> None:
             st.error(f"Cannot save to {target}: {err}")
 
 
+def kept_models() -> None:
+    """The models kept in the model folder, and a way to reopen one."""
+    kept = model_store.list_models()
+    st.caption(f"Every trained or loaded model is kept in `{model_store.model_dir()}` "
+               f"(${model_store.MODEL_DIR_ENV}); open one here, or on any page with the link "
+               "`?model=NAME`.")
+    if not kept:
+        st.info("No kept models yet: train or load one.")
+        return
+    st.dataframe(kept_table(kept), hide_index=True)
+    name = st.selectbox("Kept model", [info["name"] for info in kept])
+    if st.button("Open this model"):
+        try:
+            open_kept(name)
+        except USER_ERRORS as err:
+            st.error(f"Cannot open {name}: {err}")
+        else:
+            st.query_params["model"] = name  # the address bar is now a link to it
+            flash(f"Opened the kept model {name}.")
+            st.rerun()
+
+
 st.title("Train")
-train_tab, load_tab = st.tabs(["Train a model", "Load a checkpoint"])
+show_flash()
+train_tab, load_tab, kept_tab = st.tabs(["Train a model", "Load a checkpoint", "Kept models"])
 with train_tab:
     choice = current_data()
     st.write(f"Data: **{choice.data.name}** ({choice.source}): {choice.split.train.size:,} "
@@ -84,7 +122,9 @@ with train_tab:
     if job is None or not job.running:
         configs = hyper_parameters()
         if configs is not None:
-            st.session_state[JOB_KEY] = start_training(choice, *configs)
+            variant, model_config, train_config = configs
+            st.session_state[JOB_KEY] = start_training(
+                choice, model_config, train_config, name_hint=f"{choice.data.name}-{variant}")
             st.rerun()  # redraw without the form while the job runs
     if job is not None:
         if job.running:
@@ -105,15 +145,20 @@ with load_tab:
     if clicked and upload is None and not path.strip():
         st.warning("Upload a checkpoint or type its path first.")
     elif clicked:
+        source = upload.name if upload else path.strip()
         try:
             if upload is not None:
                 model = load_checkpoint_bytes(upload.getvalue(), upload.name)
             else:
-                model = TrainedModel.load(path.strip())
+                model = TrainedModel.load(source)
         except USER_ERRORS as err:
             st.error(f"Cannot load the checkpoint: {err}")
         else:
-            workspace = use_model(model, f"loaded from {upload.name if upload else path}")
-            st.success(f"Loaded a model of {model.dataset_name}."
-                       + ("" if workspace.data else " Pick its data set on the Data page to "
-                          "see metrics and the latent space."))
+            workspace = keep_model(model, f"loaded from {source}", None,
+                                   name_hint=Path(source).stem or model.dataset_name)
+            flash(f"Loaded a model of {model.dataset_name}."
+                  + ("" if workspace.data else " Pick its data set on the Data page to "
+                     "see metrics and the latent space."))
+            st.rerun()  # the sidebar, drawn before this page, now names the new model
+with kept_tab:
+    kept_models()

@@ -3,11 +3,18 @@
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace
-from ui.widgets import collapse_warning, group_count_slider, projection_choice, space_choice
+from ui.widgets import (
+    collapse_warning,
+    group_count_slider,
+    other_data_hint,
+    projection_choice,
+    space_choice,
+)
 
 from cgmvae import explore
 
 st.title("Label Gaussians")
+other_data_hint()
 st.caption("Every label i owns a Gaussian N(mu_i, diag(sigma_i^2)) in the latent space; a "
            "sample's prior is the mixture of its labels' Gaussians (paper Eq. 1). Shown: the "
            "means mu_i in 2-D, marker size = prevalence, bars = spread (PCA-projected sd), "

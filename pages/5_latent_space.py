@@ -3,11 +3,12 @@
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace, require_data
-from ui.widgets import collapse_warning, projection_choice, space_choice
+from ui.widgets import collapse_warning, other_data_hint, projection_choice, space_choice
 
 from cgmvae import explore
 
 st.title("Latent space")
+other_data_hint()
 st.caption("Each point is a sample: its posterior mean mu(x) from the feature encoder (the VAE's "
            "latent space), or its decoded feature embedding w_x (the space where the contrastive "
            "loss compares it with the label embeddings; its label probabilities are "
@@ -35,8 +36,8 @@ figure = explore.figures.latent_scatter(frame, colour, colour_by.partition(": ")
                                         method, explore.SAMPLE_SPACES[space].capitalize())
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
                         key="latent_plot")
-selected = sorted({int(point["customdata"][0]) for point in event.selection.points
-                   if point.get("customdata")})
+selected = explore.projections.selected_samples(
+    event.selection.get("points", []), explore.figures.trace_samples(figure), data.n_samples)
 if selected:
     st.subheader(f"{len(selected):,} selected samples")
     st.dataframe(explore.samples_frame(data, selected), hide_index=True, height=320)

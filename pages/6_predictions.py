@@ -4,11 +4,12 @@ import numpy as np
 import streamlit as st
 from ui import cached
 from ui.state import current_workspace, require_data
-from ui.widgets import GROUPS_KEY
+from ui.widgets import other_data_hint, remembered_groups
 
 from cgmvae import explore
 
 st.title("Predictions")
+other_data_hint()
 workspace = current_workspace()
 choice = require_data(workspace)
 model, data, split = workspace.model, choice.data, choice.split
@@ -18,7 +19,19 @@ features, labels = data.features[rows], data.labels[rows]
 
 st.subheader(f"Metrics on the {len(rows):,} {part} rows")
 st.dataframe(cached.test_metrics(model, features, labels, key), hide_index=True)
-st.plotly_chart(explore.figures.label_f1_bars(cached.label_f1(model, features, labels, key)))
+per_label = cached.label_f1(model, features, labels, key)
+mean_auc, one_class = explore.summaries.mean_auc_summary(per_label)
+no_positives = int((per_label["positives"] == 0).sum())
+left, middle, right = st.columns(3)
+left.metric("Mean species ROC-AUC", f"{mean_auc:.3f}",
+            help="Mean over species of the area under the ROC curve of their probabilities "
+                 "(threshold-free); species with one class only in these rows are skipped.")
+middle.metric("Species skipped for ROC-AUC (one class)", f"{one_class:,}")
+right.metric("Species without positives here", f"{no_positives:,}",
+             help="Their F1 counts as 0 in macro-F1 (never true, never predicted).")
+st.plotly_chart(explore.figures.label_f1_bars(per_label))
+with st.expander("Per-species F1 and ROC-AUC (table)"):
+    st.dataframe(explore.summaries.label_score_table(per_label), hide_index=True)
 
 st.subheader("One sample")
 position = st.number_input(f"{part.capitalize()} row (0-{len(rows) - 1})", 0, len(rows) - 1, 0)
@@ -32,8 +45,8 @@ st.caption("Predicted occurrence as one feature varies over its range in the tra
 train_features = data.features[split.train]
 left, right = st.columns([1, 2])
 feature = left.selectbox("Feature", model.feature_names)
-groups = cached.clustering(model, workspace.key, st.session_state.get(
-    GROUPS_KEY, cached.suggested_groups(model, workspace.key))).groups
+groups = cached.clustering(model, workspace.key, remembered_groups(
+    cached.suggested_groups(model, workspace.key))).groups
 chosen = right.multiselect("Labels", model.label_names, default=explore.representative_labels(
     list(model.label_names), groups, model.label_prevalence))
 if chosen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -20,6 +21,7 @@ BUILD_COMMAND = "python app/build_default_model.py"
 # session_state keys (one place, so pages cannot drift apart)
 MODEL_KEY = "user_workspace"  # a Workspace the user trained or loaded in this session
 DATA_KEY = "user_data"  # a DataChoice picked on the Data page
+FLASH_KEY = "flash_message"  # a message to show after the st.rerun that follows a change
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Workspace:
     data: DataChoice | None
     source: str
     key: str
+    info: dict | None = None  # what the model store knows (name, date, test metrics), if kept
 
 
 @st.cache_resource(show_spinner="Loading the built-in model...")
@@ -63,8 +66,10 @@ def default_workspace() -> Workspace:
                  f"`{BUILD_COMMAND}`, or train/load a model on the Train page.")
         st.stop()
     mtime = DEFAULT_CHECKPOINT.stat().st_mtime
-    return Workspace(default_model(mtime), default_data(), "built-in model",
-                     f"builtin-{mtime}")
+    data = default_data()
+    built = datetime.fromtimestamp(mtime).isoformat(timespec="seconds")
+    return Workspace(default_model(mtime), data, "built-in model", f"builtin-{mtime}",
+                     {"date": built, "data_source": data.source})
 
 
 def current_workspace() -> Workspace:
@@ -86,10 +91,11 @@ def use_data(data: MultiLabelData, split: Split, source: str) -> DataChoice:
     return choice
 
 
-def use_model(model: TrainedModel, source: str, data: DataChoice | None = None) -> Workspace:
+def use_model(model: TrainedModel, source: str, data: DataChoice | None = None,
+              info: dict | None = None) -> Workspace:
     """Make `model` this session's model, paired with `data` or any compatible data at hand."""
     data = data if data is not None else compatible_data(model)
-    workspace = Workspace(model, data, source, f"model-{uuid.uuid4().hex}")
+    workspace = Workspace(model, data, source, f"model-{uuid.uuid4().hex}", info)
     st.session_state[MODEL_KEY] = workspace
     return workspace
 
@@ -105,6 +111,29 @@ def compatible_data(model: TrainedModel) -> DataChoice | None:
 def _fits(model: TrainedModel, data: MultiLabelData) -> bool:
     return (list(model.feature_names) == list(data.feature_names)
             and list(model.label_names) == list(data.label_names))
+
+
+def other_data_note(workspace: Workspace) -> str | None:
+    """A hint when the data set picked on the Data page is not the one the model was trained
+    on (the model pages keep showing the model with its own data), else None."""
+    picked = st.session_state.get(DATA_KEY)
+    if picked is None or (workspace.data is not None and workspace.data.key == picked.key):
+        return None
+    return (f"The model in use was trained on **{workspace.model.dataset_name}**, not on "
+            f"**{picked.data.name}** that you loaded on the Data page; the model pages show it "
+            "with its own data. Train a model on the new data on the **Train** page.")
+
+
+def flash(message: str) -> None:
+    """Show `message` on the next run (after the st.rerun that makes a change visible)."""
+    st.session_state[FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    """The message left by `flash`, once."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)
 
 
 def forget_model() -> None:

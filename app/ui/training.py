@@ -21,6 +21,7 @@ class TrainingJob:
 
     data: object  # ui.state.DataChoice
     max_epochs: int
+    name_hint: str = "model"  # the kept model's name: data set and variant
     records: list[dict] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     model: TrainedModel | None = None
@@ -36,9 +37,10 @@ class TrainingJob:
         return len(self.records) / max(1, self.max_epochs)
 
 
-def start_training(choice, model_config: ModelConfig, train_config: TrainConfig) -> TrainingJob:
+def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
+                   name_hint: str = "model") -> TrainingJob:
     """Start fit() on `choice` (a DataChoice) in a daemon thread and return its job."""
-    job = TrainingJob(data=choice, max_epochs=train_config.max_epochs)
+    job = TrainingJob(data=choice, max_epochs=train_config.max_epochs, name_hint=name_hint)
 
     def run() -> None:
         try:
@@ -55,13 +57,13 @@ def start_training(choice, model_config: ModelConfig, train_config: TrainConfig)
 
 def adopt_finished_training() -> bool:
     """Make a just-finished training the session's model (once); True when it happened now."""
-    from ui.state import use_model
+    from ui.model_store import keep_model
 
     job = st.session_state.get(JOB_KEY)
     if job is None or job.running or job.model is None or job.installed:
         return False
-    use_model(job.model, "trained in this session", job.data)
-    job.installed = True
+    job.installed = True  # first: keeping it writes files, and reruns must not keep it twice
+    keep_model(job.model, "trained in this session", job.data, name_hint=job.name_hint)
     return True
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.state import MODEL_KEY, current_workspace, forget_model
+from ui.state import MODEL_KEY, current_workspace, forget_model, other_data_note
 
-GROUPS_KEY = "n_groups"  # shared by the correlation and Gaussian pages (not a widget key)
+GROUPS_KEY = "n_groups"  # + the model's key: shared by the pages, one value per model
 
 
 def model_status() -> None:
@@ -16,21 +16,41 @@ def model_status() -> None:
     st.caption("Model in use")
     st.markdown(f"**{model.dataset_name}** · {len(model.label_names)} labels · "
                 f"{len(model.feature_names)} features  \n_{workspace.source}_")
+    if other_data_note(workspace):
+        st.caption(":orange[Not the model of the data set loaded on the Data page.]")
     if st.session_state.get(MODEL_KEY) is not None:
         st.button("Back to the built-in model", on_click=forget_model, key="forget_model")
 
 
 def group_count_slider(n_labels: int, suggested: int) -> int:
-    """The number of correlation groups, remembered across pages of this session."""
+    """The number of correlation groups of the model in use, remembered across pages; a new
+    model starts at its own `suggested` number."""
     upper = min(40, n_labels - 1)
     if upper <= 2:
         return 2
-    value = min(st.session_state.get(GROUPS_KEY, suggested), upper)
-    chosen = st.slider("Number of groups", 2, upper, value,
+    value = min(remembered_groups(suggested), upper)
+    chosen = st.slider("Number of groups", 2, upper, value, key=f"{groups_key()}-slider",
                        help=f"Where to cut the dendrogram. Suggested: {suggested} "
                             "(best silhouette of the cosine distances between label embeddings).")
-    st.session_state[GROUPS_KEY] = chosen
+    st.session_state[groups_key()] = chosen
     return chosen
+
+
+def groups_key() -> str:
+    """The session_state key of the number of groups chosen for the model in use."""
+    return f"{GROUPS_KEY}-{current_workspace().key}"
+
+
+def remembered_groups(suggested: int) -> int:
+    """The number of groups chosen for the model in use, else `suggested`."""
+    return st.session_state.get(groups_key(), suggested)
+
+
+def other_data_hint() -> None:
+    """An info box when the model in use was not trained on the data set of the Data page."""
+    note = other_data_note(current_workspace())
+    if note:
+        st.info(note, icon=":material/info:")
 
 
 def csv_download(make_frame, label: str, file_name: str, *, index: bool = False, key=None) -> None:

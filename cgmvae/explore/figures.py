@@ -90,12 +90,22 @@ def latent_scatter(frame: pd.DataFrame, colour: pd.Series, colour_name: str,
     return figure.update_layout(height=560, dragmode="lasso")
 
 
+def trace_samples(figure: go.Figure) -> list[np.ndarray]:
+    """The sample rows of each trace of a `latent_scatter`, in point order (for selections)."""
+    return [np.asarray(trace.customdata)[:, 0].astype(np.int64) for trace in figure.data]
+
+
 def label_f1_bars(frame: pd.DataFrame) -> go.Figure:
-    """Per-label F1 bars (the `label_f1_frame`), coloured by prevalence."""
-    shown = frame.head(MAX_BARS) if len(frame) > MAX_BARS else frame
-    title = "Per-label F1 on the test rows" + (f" (top {MAX_BARS} of {len(frame)})"
-                                               if len(frame) > MAX_BARS else "")
+    """Per-label F1 bars (the `label_f1_frame`), coloured by prevalence; labels without test
+    positives have no F1 to show and are left out (the title says how many)."""
+    scored = frame[frame["positives"] > 0] if "positives" in frame else frame
+    shown = scored.head(MAX_BARS)
+    notes = [f"top {MAX_BARS} of {len(scored)}"] if len(scored) > MAX_BARS else []
+    if len(scored) < len(frame):
+        notes.append(f"{len(frame) - len(scored)} without test positives left out")
+    title = "Per-label F1 on the test rows" + (f" ({'; '.join(notes)})" if notes else "")
     figure = px.bar(shown, x="label", y="F1", color="prevalence", title=title,
+                    hover_data=[c for c in ("ROC-AUC", "positives") if c in shown],
                     color_continuous_scale="Viridis")
     return figure.update_layout(height=420, xaxis_tickangle=-60, xaxis_title=None)
 

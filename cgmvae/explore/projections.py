@@ -125,3 +125,42 @@ def latent_frame(points: np.ndarray, labels: np.ndarray, *, method: str = "pca",
     frame = pd.DataFrame({"sample": rows, "dim 1": xy[:, 0], "dim 2": xy[:, 1],
                           "labels": np.asarray(labels)[rows].sum(axis=1).astype(int)})
     return frame, notice
+
+
+def selected_samples(points: list[dict], trace_samples: list[np.ndarray],
+                     n_samples: int) -> list[int]:
+    """The sorted sample rows of the points in a Streamlit plotly selection event.
+
+    Each point's `customdata` holds its sample row first, but Streamlit hands it over as a list,
+    a scalar or, when plotly.js decoded the figure's typed array, a dict ``{"0": row, ...}``;
+    without it, `point_index` into its trace (`curve_number`) is looked up in `trace_samples`,
+    the sample rows of each trace. Rows outside 0..n_samples-1 are dropped.
+    """
+    rows = set()
+    for point in points:
+        row = _first_value(point.get("customdata"))
+        if row is None:
+            row = _row_by_index(point, trace_samples)
+        if row is not None and 0 <= row < n_samples:
+            rows.add(row)
+    return sorted(rows)
+
+
+def _first_value(customdata) -> int | None:
+    if isinstance(customdata, dict):
+        customdata = customdata.get("0", next(iter(customdata.values()), None))
+    elif isinstance(customdata, (list, tuple)):
+        customdata = customdata[0] if customdata else None
+    try:
+        return None if customdata is None else int(customdata)
+    except (TypeError, ValueError):
+        return None
+
+
+def _row_by_index(point: dict, trace_samples: list[np.ndarray]) -> int | None:
+    curve = point.get("curve_number", 0)
+    index = point.get("point_index", point.get("point_number"))
+    if not isinstance(curve, int) or not isinstance(index, int) or not 0 <= curve < len(trace_samples):
+        return None
+    samples = trace_samples[curve]
+    return int(samples[index]) if 0 <= index < len(samples) else None

@@ -79,20 +79,62 @@ def metrics_table(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFra
 
 
 def per_label_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """(L,) F1 of each label; a label neither present nor predicted scores 1 (nothing to miss)."""
+    """(L,) F1 of each label; a label neither present nor predicted scores 0, the convention of
+    `cgmvae.metrics` macro-F1 (so that their mean is the macro-F1)."""
     truth, predicted = np.asarray(y_true) > 0.5, np.asarray(y_pred) > 0.5
     tp = (truth & predicted).sum(axis=0)
     wrong = (truth ^ predicted).sum(axis=0)
     denominator = 2 * tp + wrong
-    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 1.0)
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
+def per_label_auc(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """(L,) ROC-AUC of each label (sklearn `roc_auc_score`); NaN where the rows hold one class."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.asarray(y_true) > 0.5
+    auc = np.full(truth.shape[1], np.nan)
+    for label in np.flatnonzero(truth.any(axis=0) & ~truth.all(axis=0)):
+        auc[label] = roc_auc_score(truth[:, label], proba[:, label])
+    return auc
+
+
+NO_POSITIVES = "no test positives"
 
 
 def label_f1_frame(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """Per-label F1 at the deployed threshold with each label's prevalence, best first."""
-    f1 = per_label_f1(labels, model.predict(features))
-    frame = pd.DataFrame({"label": list(model.label_names), "F1": f1,
-                          "prevalence": np.asarray(labels).mean(axis=0)})
-    return frame.sort_values("F1", ascending=False, kind="stable").reset_index(drop=True)
+    """Per label at the deployed threshold: F1 (0 without true and predicted positives, as in
+    macro-F1), ROC-AUC (NaN with one class), positives and prevalence in these rows.
+
+    Labels with positives come first, best F1 first; those without any come last.
+    """
+    proba = model.predict_proba(features)
+    labels = np.asarray(labels)
+    frame = pd.DataFrame({"label": list(model.label_names),
+                          "F1": per_label_f1(labels, proba >= model.threshold),
+                          "ROC-AUC": per_label_auc(labels, proba),
+                          "positives": (labels > 0.5).sum(axis=0).astype(int),
+                          "prevalence": labels.mean(axis=0)})
+    frame = frame.sort_values("F1", ascending=False, kind="stable")
+    return frame.sort_values("positives", key=lambda p: p == 0, kind="stable").reset_index(drop=True)
+
+
+def label_score_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The `label_f1_frame` for reading: F1 and ROC-AUC as text, NO_POSITIVES instead of a number
+    for labels without positives (their F1 of 0 is a convention, not a score)."""
+    table = frame.copy()
+    absent = table["positives"] == 0
+    table["F1"] = np.where(absent, NO_POSITIVES, table["F1"].map("{:.3f}".format))
+    table["ROC-AUC"] = np.where(table["ROC-AUC"].isna(), "one class only",
+                                table["ROC-AUC"].map("{:.3f}".format))
+    table["prevalence"] = table["prevalence"].round(4)
+    return table
+
+
+def mean_auc_summary(frame: pd.DataFrame) -> tuple[float, int]:
+    """Mean species ROC-AUC over labels with both classes, and how many labels were skipped."""
+    auc = frame["ROC-AUC"]
+    return float(auc.mean()) if auc.notna().any() else float("nan"), int(auc.isna().sum())
 
 
 def sample_prediction_frame(model, features_row: np.ndarray,

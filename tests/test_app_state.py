@@ -1,0 +1,191 @@
+"""The app's rough edges (issue 9): selections, per-label scores, session state, kept models."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app import (
+    APP_DIR,
+    DEFAULT_CHECKPOINT,
+    TIMEOUT,
+    assert_clean,
+    by_label,
+    run_page,
+    texts,
+    tiny_model_and_data,
+)
+from ui.state import DATA_KEY, MODEL_KEY, Workspace
+
+from cgmvae import explore, metrics, model_store
+from cgmvae.predictor import TrainedModel
+
+pytestmark = pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(),
+                                reason=f"{DEFAULT_CHECKPOINT} missing")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_model_and_data()
+
+
+@pytest.fixture(autouse=True)
+def model_dir(tmp_path, monkeypatch):
+    """Every test keeps its models in its own folder, not in the repository's runs/."""
+    folder = tmp_path / "kept"
+    monkeypatch.setenv(model_store.MODEL_DIR_ENV, str(folder))
+    return folder
+
+
+def test_selection_lists_the_samples_whatever_shape_streamlit_gives_customdata():
+    traces = [np.array([10, 11, 12]), np.array([20, 21])]
+    points = [{"customdata": [12, 3]},  # a list: plotly.js plain arrays
+              {"customdata": {"0": 21, "1": 2}},  # a typed array turned into a dict: KeyError 0
+              {"customdata": 11},  # a scalar
+              {"curve_number": 1, "point_index": 0},  # no customdata: index into its trace
+              {"curve_number": 5, "point_index": 0}, {"customdata": 999}, {}]  # unusable
+    assert explore.projections.selected_samples(points, traces, n_samples=100) == [11, 12, 20, 21]
+
+
+def test_latent_scatter_sends_customdata_as_a_typed_array_and_knows_each_traces_samples():
+    frame = pd.DataFrame({"sample": [4, 5, 6, 7], "dim 1": [0.0, 1, 2, 3],
+                          "dim 2": [1.0, 0, 1, 0], "labels": [1, 0, 2, 1]})
+    figure = explore.figures.latent_scatter(frame, pd.Series([1, 0, 1, 0]), "up", "pca", "t")
+    # the cause of the KeyError: plotly.js decodes this into a typed array, not a list
+    assert "bdata" in json.loads(figure.to_json())["data"][0]["customdata"]
+    samples = explore.figures.trace_samples(figure)
+    assert sorted(np.concatenate(samples).tolist()) == [4, 5, 6, 7]
+    point = {"curve_number": 1, "point_index": 1}
+    assert explore.projections.selected_samples([point], samples, 8) == [int(samples[1][1])]
+
+
+class FixedModel:
+    """Probabilities fixed in advance, as far as `label_f1_frame` uses a model."""
+
+    def __init__(self, proba):
+        self.proba = np.asarray(proba)
+        self.label_names, self.threshold = ["seen", "never", "other"], 0.5
+
+    def predict_proba(self, features):
+        return self.proba
+
+
+def test_a_species_without_test_positives_scores_zero_is_listed_last_and_says_so():
+    truth = np.array([[1, 0, 0], [0, 0, 1], [1, 0, 1], [0, 0, 0]])
+    proba = np.array([[0.9, 0.1, 0.2], [0.2, 0.1, 0.8], [0.4, 0.2, 0.3], [0.1, 0.3, 0.6]])
+    frame = explore.label_f1_frame(FixedModel(proba), None, truth)
+    assert frame["label"].tolist() == ["seen", "other", "never"]
+    assert frame["F1"].iloc[-1] == 0.0  # not 1.0: the macro-F1 convention of cgmvae.metrics
+    assert frame["F1"].mean() == pytest.approx(metrics.evaluate(truth, proba, 0.5)["macro_f1"])
+    assert frame["ROC-AUC"].tolist()[:2] == [1.0, 0.75] and np.isnan(frame["ROC-AUC"].iloc[-1])
+    table = explore.summaries.label_score_table(frame)
+    assert table["F1"].tolist() == ["0.667", "0.500", "no test positives"]
+    assert explore.summaries.mean_auc_summary(frame) == (pytest.approx(0.875), 1)
+
+
+def test_predictions_page_shows_the_mean_species_roc_auc_beside_the_f1s():
+    app = run_page("6_predictions.py")
+    assert_clean(app)
+    values = {m.label: m.value for m in app.metric}
+    assert 0.6 < float(values["Mean species ROC-AUC"]) <= 1.0
+    assert "no test positives" not in " ".join(texts(app, "markdown"))
+
+
+def home() -> AppTest:
+    return AppTest.from_file(str(APP_DIR / "Home.py"), default_timeout=TIMEOUT)
+
+
+def sidebar_text(app: AppTest) -> str:
+    return " ".join(str(m.value) for m in app.sidebar.markdown)
+
+
+def test_loading_a_checkpoint_renames_the_sidebar_model_at_once_and_keeps_it(model_dir):
+    app = home().run()
+    app.switch_page("../pages/2_train.py").run()
+    by_label(app.text_input, "...or a checkpoint path on disk").input(str(DEFAULT_CHECKPOINT))
+    by_label(app.button, "Load checkpoint").click()
+    app.run()
+    assert_clean(app)
+    assert "loaded from" in sidebar_text(app)
+    assert any("Loaded a model" in text for text in texts(app, "success"))
+    assert [info["name"] for info in model_store.list_models()] == ["sim_birds"]
+
+
+def test_train_form_keeps_the_last_choices_after_a_run(tiny):
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    by_label(app.number_input, "Max epochs").set_value(2)
+    by_label(app.number_input, "Embedding size E").set_value(8)
+    by_label(app.number_input, "Latent size d").set_value(4)
+    by_label(app.button, "Train").click()
+    app.run()
+    app.session_state["training_job"].thread.join(timeout=120)
+    app.run()
+    app.run()  # the form is back
+    assert_clean(app)
+    assert by_label(app.number_input, "Max epochs").value == 2
+    assert by_label(app.number_input, "Latent size d").value == 4
+    kept = model_store.list_models()
+    assert len(kept) == 1 and kept[0]["name"].startswith("tiny-cgmvae")
+    assert set(kept[0]["test_metrics"]) >= {"macro_f1", "mean_species_auc"}
+
+
+def test_overview_says_which_variant_settings_data_and_date_made_the_model(tiny):
+    app = run_page("0_overview.py")
+    text = " ".join(texts(app, "markdown"))
+    assert "cgmvae-informative-latent" in text and "latent size d" in text
+    assert "best epoch" in text and "Date" in text and "not recorded" not in text
+    model, choice = tiny
+    app = run_page("0_overview.py", {MODEL_KEY: Workspace(model, choice, "trained", "k")})
+    text = " ".join(texts(app, "markdown"))
+    assert "`cgmvae`" in text and "not recorded" in text
+
+
+def test_number_of_groups_starts_at_the_suggestion_for_each_new_model():
+    app = run_page("4_label_gaussians.py")
+    suggested = by_label(app.slider, "Number of groups").value
+    by_label(app.slider, "Number of groups").set_value(suggested + 3).run()
+    assert by_label(app.slider, "Number of groups").value == suggested + 3
+    same_model_new_load = Workspace(TrainedModel.load(DEFAULT_CHECKPOINT), None, "loaded", "new")
+    app.session_state[MODEL_KEY] = same_model_new_load
+    app.run()
+    assert_clean(app)
+    assert by_label(app.slider, "Number of groups").value == suggested
+
+
+def test_model_pages_say_when_the_model_is_not_the_loaded_datas(tiny):
+    _, choice = tiny
+    for page in ("0_overview.py", "4_label_gaussians.py", "6_predictions.py"):
+        app = run_page(page, {DATA_KEY: choice})
+        assert "not on **tiny**" in " ".join(texts(app, "info")), page
+    assert not any("not on" in text for text in texts(run_page("6_predictions.py"), "info"))
+
+
+def test_kept_models_are_listed_on_the_train_page_and_reopen(tiny):
+    model, _ = tiny
+    name, _ = model_store.save(model, "tiny run", data_source="test",
+                               test_metrics={"macro_f1": 0.5})
+    app = run_page("2_train.py")
+    table = app.dataframe[0].value
+    assert table["name"].tolist() == [name] and table["macro_f1"].tolist() == [0.5]
+    assert table["variant"].tolist() == ["cgmvae"]
+    by_label(app.button, "Open this model").click()
+    app.run()
+    assert_clean(app)
+    assert app.session_state[MODEL_KEY].info["name"] == name
+    assert app.query_params["model"] in (name, [name])  # the address bar links to it
+
+
+def test_a_model_link_opens_the_kept_model_on_any_page_and_a_bad_name_is_refused(tiny):
+    model, _ = tiny
+    name, _ = model_store.save(model, "linked")
+    app = home()
+    app.query_params["model"] = name
+    app.run()
+    assert_clean(app)
+    assert f"kept model {name}" in sidebar_text(app)
+    app = home()
+    app.query_params["model"] = "../../etc/passwd"
+    app.run()
+    assert not app.exception and "not a model name" in " ".join(texts(app, "error"))
