@@ -21,12 +21,23 @@ from cgmvae.variants import VARIANTS, apply_variant
 
 
 def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
-    """The data set and its split: --split file, else the one it came with, else seeded 80/10/10."""
-    from cgmvae.formats import load_dataset
+    """The data set (--data, or --data SPECIES.csv --features SITES.csv --id COLUMN joined) and its
+    split: --split file, else the one it came with, else seeded 80/10/10."""
+    from cgmvae.formats import load_dataset, load_two_tables
 
     labels = args.labels.split(",") if getattr(args, "labels", None) else None
-    data = load_dataset(args.data, labels=labels, label_prefix=getattr(args, "label_prefix", None),
-                        impute=getattr(args, "impute", None), n_labels=getattr(args, "n_labels", None))
+    ids = args.id.split(",") if getattr(args, "id", None) else None
+    if getattr(args, "features", None):
+        if not ids:
+            raise DataError("--features needs --id COLUMN: the site id column of both tables")
+        if labels or getattr(args, "label_prefix", None):
+            raise DataError("with --features, the species are every column of --data but the id "
+                            "(or a sidecar's 'labels'): --labels/--label-prefix do not apply")
+        data = load_two_tables(args.data, args.features, ids, impute=getattr(args, "impute", None))
+    else:
+        data = load_dataset(args.data, labels=labels, label_prefix=getattr(args, "label_prefix", None),
+                            impute=getattr(args, "impute", None),
+                            n_labels=getattr(args, "n_labels", None), ids=ids)
     for notice in data.notices:
         print(f"note: {notice}", file=sys.stderr)
     if args.split:
@@ -131,12 +142,16 @@ def model_path(path: str) -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cgmvae.formats import read_feature_table
+    from cgmvae.formats import read_feature_table, read_id_columns
 
+    output = Path(args.output)
+    if output.resolve() == Path(args.input).resolve():
+        raise DataError(f"--output {args.output} is the --input file: choose another name, so that "
+                        "the input is kept")
     model = TrainedModel.load(model_path(args.model))
     features = read_feature_table(args.input, model.feature_names)  # DataError before any output
-    frame = model.prediction_frame(features)
-    output = Path(args.output)
+    ids = read_id_columns(args.input, args.id.split(",") if args.id else None)
+    frame = model.prediction_frame(features, ids=ids)
     partial = output.with_name(output.name + ".partial")
     frame.to_csv(partial, index=False)
     partial.replace(output)
@@ -178,7 +193,9 @@ def cmd_correlations(args: argparse.Namespace) -> int:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar)")
+    parser.add_argument("--data", required=True, help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar); with --features: the site x species CSV")
+    parser.add_argument("--features", help="a site x covariates CSV joined to the --data species table on --id")
+    parser.add_argument("--id", help="CSV only: the site id column(s), comma-separated (default: the sidecar's 'id')")
     parser.add_argument("--split", help="split JSON {train, val, test} of row indices")
     parser.add_argument("--labels", help="CSV only: comma-separated label columns")
     parser.add_argument("--label-prefix", help="CSV only: label columns start with this prefix")
@@ -209,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict labels for a CSV of features")
     predict.add_argument("--model", required=True)
     predict.add_argument("--input", required=True)
-    predict.add_argument("--output", required=True)
+    predict.add_argument("--output", required=True, help="the predictions CSV (not the input)")
+    predict.add_argument("--id", help="id column(s) of the input to keep, comma-separated (default: the sidecar's 'id', else columns named like an id)")
     predict.set_defaults(run=cmd_predict)
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("--model", required=True)

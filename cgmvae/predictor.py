@@ -98,14 +98,26 @@ class TrainedModel:
         return {"posterior_mean_sd": float(self.latent_means(features).std(axis=0).mean()),
                 "label_mean_sd": float(label_means.std(axis=0).mean())}
 
-    def prediction_frame(self, features: np.ndarray) -> pd.DataFrame:
-        """One `<label>_probability` and one 0/1 `<label>_predicted` column per label."""
+    def prediction_frame(self, features: np.ndarray, ids=None) -> pd.DataFrame:
+        """A table an ecologist can use, one row per sample: the id column(s) first (when `ids`
+        is given: a DataFrame keeps its columns, a Series its name, a list becomes `id`), then
+        one `<label>_probability` and one 0/1 `<label>_predicted` column per label, then
+        `richness_expected` (sum of the probabilities) and `richness_predicted` (labels predicted)."""
         proba = self.predict_proba(features)
         predicted = (proba >= self.threshold).astype(np.int8)
-        return pd.concat([
+        parts = [
             pd.DataFrame(proba, columns=[f"{n}_probability" for n in self.label_names]),
             pd.DataFrame(predicted, columns=[f"{n}_predicted" for n in self.label_names]),
-        ], axis=1)
+            pd.DataFrame({"richness_expected": proba.sum(axis=1, dtype=np.float64),
+                          "richness_predicted": predicted.sum(axis=1, dtype=np.int64)}),
+        ]
+        if ids is not None:
+            id_frame = ids.to_frame() if isinstance(ids, pd.Series) else pd.DataFrame(
+                ids if isinstance(ids, pd.DataFrame) else {"id": list(ids)})
+            if len(id_frame) != len(proba):
+                raise ValueError(f"{len(id_frame)} ids for {len(proba)} rows of features")
+            parts.insert(0, id_frame.reset_index(drop=True))
+        return pd.concat(parts, axis=1)
 
     def label_embeddings(self) -> np.ndarray:
         """(L, E) learned label embeddings w_i."""

@@ -15,13 +15,14 @@ from cgmvae.formats.tables import (
     load_frame_with_roles,
     load_two_tables,
     read_csv_table,
+    read_id_columns,
     sidecar_for,
 )
 
 __all__ = [
     "find_split", "guess_roles", "load_arff", "load_csv", "load_dataset", "load_frame_with_roles",
     "load_mulan_folder", "load_norberg", "load_npy_folder", "load_two_tables", "read_csv_table",
-    "read_feature_table", "read_label_names", "read_sidecar", "sidecar_for",
+    "read_feature_table", "read_id_columns", "read_label_names", "read_sidecar", "sidecar_for",
 ]
 
 _ARFF_SUFFIXES = (".arff", ".arff.bz2", ".arff.gz")

@@ -42,6 +42,30 @@ def read_csv_table(source, name: str | None = None) -> pd.DataFrame:
     return typed_frame(body)
 
 
+def read_id_columns(source, ids: Sequence[str] | None = None, *,
+                    name: str | None = None) -> pd.DataFrame | None:
+    """The id column(s) of a CSV of new sites, as text exactly as written (`007` stays `007`).
+
+    Parameters
+    ----------
+    source : the CSV (path or file-like upload) that predictions are made for.
+    ids : the id column(s); default the `id` of a sidecar beside the file, else every column
+        named like an id (id, site, plot, sample, *_id, ...); None when there is none.
+    name : the upload's display name for messages.
+    """
+    where = source_name(source, name)
+    header, body = read_cells(source, where)
+    if not ids:
+        meta = read_sidecar(source) if isinstance(source, (str, Path)) else {}
+        ids = [c for c in id_columns(meta.get("id")) if c in header] or [
+            h for h in header if is_id_name(h) and h]
+    absent = [c for c in ids if c not in header]
+    if absent:
+        raise DataError(f"{where} has no id column {short_list(absent)}; its columns are "
+                        f"{short_list(header, 12)}")
+    return body[list(ids)].copy() if ids else None
+
+
 def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     """Guess which columns are ids, labels (species) and features (covariates).
 

@@ -1,0 +1,123 @@
+"""Predictions an ecologist can use: ids kept, richness columns, safe output; two-table training."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from toy import toy_data, toy_split
+
+from cgmvae.cli import main
+from cgmvae.model import ModelConfig
+from cgmvae.train import TrainConfig, fit
+
+TINY = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
+                   decoder_hidden=(16,))
+
+
+@pytest.fixture(scope="module")
+def model():
+    data = toy_data(120)
+    return fit(data, toy_split(data), model_config=TINY,
+               train_config=TrainConfig(max_epochs=2, device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    return model.save(tmp_path_factory.mktemp("model") / "model.pt")
+
+
+def sites_csv(folder, ids, separator=",", sidecar=None):
+    """Toy features for len(ids) sites with a `site` column, written as text (ids verbatim)."""
+    features = toy_data(len(ids), seed=3).features
+    lines = [separator.join(["site"] + [f"f{i}" for i in range(6)])]
+    lines += [separator.join([site] + [f"{v:.3f}" for v in row]) for site, row in zip(ids, features)]
+    path = folder / "new_sites.csv"
+    path.write_text("\n".join(lines) + "\n")
+    if sidecar:
+        path.with_suffix(".json").write_text(json.dumps(sidecar))
+    return path
+
+
+def test_prediction_frame_puts_ids_first_and_richness_last(model):
+    features = toy_data(5).features
+    frame = model.prediction_frame(features, ids=pd.Series(list("abcde"), name="site"))
+    names = model.label_names
+    assert list(frame.columns) == (["site"] + [f"{n}_probability" for n in names]
+                                   + [f"{n}_predicted" for n in names]
+                                   + ["richness_expected", "richness_predicted"])
+    proba = model.predict_proba(features)
+    np.testing.assert_allclose(frame["richness_expected"], proba.sum(axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(frame["richness_predicted"],
+                                  (proba >= model.threshold).sum(axis=1))
+    assert frame["site"].tolist() == list("abcde")
+
+
+def test_prediction_frame_takes_a_list_or_a_frame_of_ids(model):
+    features = toy_data(2).features
+    assert model.prediction_frame(features, ids=["x", "y"])["id"].tolist() == ["x", "y"]
+    two = pd.DataFrame({"plot": ["p1", "p2"], "year": ["2020", "2021"]}, index=[7, 9])
+    frame = model.prediction_frame(features, ids=two)
+    assert list(frame.columns[:2]) == ["plot", "year"] and frame["year"].tolist() == ["2020", "2021"]
+    with pytest.raises(ValueError, match="3 ids for 2 rows"):
+        model.prediction_frame(features, ids=["a", "b", "c"])
+
+
+def test_predict_keeps_the_site_ids_verbatim(model_file, tmp_path):
+    ids = ["007", "Lac de Joux, north shore " + "x" * 80, "S3"]
+    path = tmp_path / "in.csv"
+    frame = pd.read_csv(sites_csv(tmp_path, ["a", "b", "c"]))
+    frame["site"] = ids
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(model_file), "--input", str(path),
+                 "--output", str(out)]) == 0
+    result = pd.read_csv(out, dtype={"site": str})
+    assert result["site"].tolist() == ids and result.columns[0] == "site"
+    assert "richness_expected" in result and "richness_predicted" in result
+
+
+def test_predict_id_comes_from_the_option_or_the_sidecar(model_file, tmp_path):
+    path = sites_csv(tmp_path, ["a", "b"], separator=";", sidecar={"id": "f0"})
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(model_file), "--input", str(path),
+                 "--output", str(out)]) == 0
+    assert pd.read_csv(out).columns[0] == "f0"  # the sidecar's id, not the `site` column
+    assert main(["predict", "--model", str(model_file), "--input", str(path), "--output", str(out),
+                 "--id", "site,f1"]) == 0
+    assert list(pd.read_csv(out).columns[:2]) == ["site", "f1"]
+
+
+def test_predict_refuses_to_overwrite_its_input(model_file, tmp_path, capsys):
+    path = sites_csv(tmp_path, ["a", "b"])
+    before = path.read_text()
+    assert main(["predict", "--model", str(model_file), "--input", str(path),
+                 "--output", str(tmp_path / "." / path.name)]) == 2
+    assert "is the --input file" in capsys.readouterr().err and path.read_text() == before
+
+
+def test_predict_names_a_missing_id_column(model_file, tmp_path, capsys):
+    path = sites_csv(tmp_path, ["a"])
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(model_file), "--input", str(path), "--output", str(out),
+                 "--id", "plot"]) == 2
+    assert "new_sites.csv has no id column plot" in capsys.readouterr().err and not out.exists()
+
+
+def test_train_and_evaluate_on_a_species_and_a_covariate_table(tmp_path, capsys):
+    data = toy_data(60)
+    ids = [f"S{i:03d}" for i in range(60)]
+    species = pd.DataFrame(data.labels.astype(int), columns=data.label_names)
+    species.insert(0, "site", ids)
+    covariates = pd.DataFrame(data.features, columns=data.feature_names).round(4)
+    covariates.insert(0, "site", ids)
+    species.to_csv(tmp_path / "species.csv", index=False)
+    covariates.iloc[::-1].to_csv(tmp_path / "sites.csv", sep=";", decimal=",", index=False)
+    tables = ["--data", str(tmp_path / "species.csv"), "--features", str(tmp_path / "sites.csv"),
+              "--id", "site"]
+    assert main(["train", *tables, "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--embedding-dim", "8", "--device", "cpu"]) == 0
+    assert "joined species.csv and sites.csv on site: 60 sites" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(tmp_path / "run"), *tables]) == 0
+    assert main(["train", *tables[:4], "--out", str(tmp_path / "x")]) == 2
+    assert "--features needs --id" in capsys.readouterr().err
