@@ -35,5 +35,11 @@ with right:
 collapse_warning(collapse, explore.LABEL_SPACES, space)
 with st.spinner("Projecting..."):
     frame = cached.label_map(model, workspace.key, n_groups, method, space)
-st.plotly_chart(explore.figures.label_map_scatter(frame, method,
-                                                  explore.LABEL_SPACES[space].capitalize()))
+find = st.selectbox("Find a label on the map (type to search)", sorted(model.label_names),
+                    index=None, placeholder="any label...",
+                    help="Rings it on the map. Names are written beside the points up to "
+                         f"{explore.figures.MAX_TEXT_LABELS} labels; beyond, hover shows them.")
+st.plotly_chart(explore.figures.label_map_scatter(
+    frame, method, explore.LABEL_SPACES[space].capitalize(), highlight=find))
+with st.expander(f"All {len(frame):,} labels: group, prevalence (searchable table)"):
+    st.dataframe(frame[["label", "group", "prevalence"]].sort_values("label"), hide_index=True)

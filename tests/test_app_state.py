@@ -189,3 +189,42 @@ def test_a_model_link_opens_the_kept_model_on_any_page_and_a_bad_name_is_refused
     app.query_params["model"] = "../../etc/passwd"
     app.run()
     assert not app.exception and "not a model name" in " ".join(texts(app, "error"))
+
+
+def many_labels_heatmap(n_labels: int):
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(n_labels, 6))
+    similarity = embeddings @ embeddings.T
+    names = [f"species {i}" for i in range(n_labels)]
+    return explore.similarity_heatmap(similarity, names, explore.cluster_labels(similarity, 5))
+
+
+def test_heatmap_names_120_species_in_a_smaller_font_and_leaves_983_to_hover():
+    axis = many_labels_heatmap(120).layout.yaxis2
+    assert axis.showticklabels and 6 <= axis.tickfont.size < 10
+    assert not many_labels_heatmap(400).layout.yaxis2.showticklabels
+
+
+def label_frame(n_labels: int) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"label": [f"species {i}" for i in range(n_labels)],
+                         "x": rng.normal(size=n_labels), "y": rng.normal(size=n_labels),
+                         "prevalence": rng.uniform(0.01, 0.5, n_labels),
+                         "group": [str(1 + i % 3) for i in range(n_labels)]})
+
+
+def test_label_map_writes_names_where_they_fit_and_rings_a_searched_label():
+    named = explore.figures.label_map_scatter(label_frame(120), "pca", "Means")
+    assert all(trace.mode and "text" in trace.mode for trace in named.data)
+    crowded = explore.figures.label_map_scatter(label_frame(400), "pca", "Means",
+                                                highlight="species 7")
+    assert not any(trace.mode and "text" in trace.mode for trace in crowded.data)
+    assert [a.text for a in crowded.layout.annotations] == ["<b>species 7</b>"]
+
+
+def test_label_gaussians_page_finds_a_label_on_the_map():
+    app = run_page("4_label_gaussians.py")
+    by_label(app.selectbox, "Find a label on the map (type to search)").set_value("Osprey").run()
+    assert_clean(app)
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [a["text"] for a in spec["layout"]["annotations"]] == ["<b>Osprey</b>"]

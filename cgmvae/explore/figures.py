@@ -52,23 +52,45 @@ def training_curves(history: list[dict]) -> go.Figure:
                                 legend={"orientation": "h", "y": -0.3})
 
 
-def label_map_scatter(frame: pd.DataFrame, method: str, title: str) -> go.Figure:
+MAX_TEXT_LABELS = 150  # names written beside the points up to here; beyond, hover and search
+
+
+def label_map_scatter(frame: pd.DataFrame, method: str, title: str,
+                      highlight: str | None = None) -> go.Figure:
     """Each label as a point in 2-D (`label_point_frame`): size = prevalence, colour = group,
-    error bars = spread when the points are Gaussian means."""
+    error bars = spread when the points are Gaussian means; names beside the points when they
+    fit (MAX_TEXT_LABELS), and the label `highlight` ringed and named."""
     has_sd = "sd_x" in frame
     hover = {"x": False, "y": False, "prevalence": ":.3f", "group": True}
     if "spread" in frame:
         hover["spread"] = ":.3f"
+    named = len(frame) <= MAX_TEXT_LABELS
     figure = px.scatter(
         frame, x="x", y="y", size="prevalence", color="group", hover_name="label",
         hover_data=hover, error_x="sd_x" if has_sd else None, error_y="sd_y" if has_sd else None,
-        size_max=28, title=f"{title} ({method.upper()})",
+        text="label" if named else None, size_max=28, title=f"{title} ({method.upper()})",
         category_orders={"group": sorted(frame["group"].unique(), key=int)},
     )
+    if named:
+        size = max(7, min(11, 1100 // max(len(frame), 1)))
+        figure.update_traces(textposition="top center", textfont={"size": size})
     if has_sd:
         figure.update_traces(error_x={"thickness": 0.6}, error_y={"thickness": 0.6})
+    if highlight is not None and highlight in set(frame["label"]):
+        _ring(figure, frame[frame["label"] == highlight].iloc[0])
     axis = "PC" if method == "pca" else "UMAP "
-    return figure.update_layout(height=600, xaxis_title=f"{axis}1", yaxis_title=f"{axis}2")
+    return figure.update_layout(height=600 if len(frame) <= 60 else 800,
+                                xaxis_title=f"{axis}1", yaxis_title=f"{axis}2")
+
+
+def _ring(figure: go.Figure, row: pd.Series) -> None:
+    """A black ring and an arrow with the name at one label's point."""
+    figure.add_trace(go.Scatter(x=[row["x"]], y=[row["y"]], mode="markers", showlegend=False,
+                                hoverinfo="skip", name="highlight",
+                                marker={"size": 30, "color": "rgba(0,0,0,0)",
+                                        "line": {"color": "black", "width": 3}}))
+    figure.add_annotation(x=row["x"], y=row["y"], text=f"<b>{row['label']}</b>", showarrow=True,
+                          arrowhead=2, ax=40, ay=-40, bgcolor="rgba(255,255,255,0.85)")
 
 
 def latent_scatter(frame: pd.DataFrame, colour: pd.Series, colour_name: str,

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from cgmvae.explore.correlations import LabelClustering, dendrogram_lines, without_diagonal
 
-MAX_TICK_LABELS = 80  # beyond this the names overlap; hover still shows them
+MAX_TICK_LABELS = 150  # names on the rows up to here (smaller font, taller figure); then hover
 # Beyond this, axes are positions 0..L-1 instead of label names: 983 category ticks cost plotly.js
 # ~1.5 s more per heatmap (measured in Chromium: 1.7-1.9 s vs 0.5 s at 983 labels).
 MAX_NAMED_LABELS = 300
@@ -51,15 +51,21 @@ def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: L
     for shape in group_outlines(clustering.groups[order]):
         figure.add_shape(shape, row=heat_row, col=1)
     show_ticks = len(names) <= MAX_TICK_LABELS
-    ticks = {"showticklabels": show_ticks, "tickfont": {"size": 10}}
+    font = tick_font_size(len(names))
+    ticks = {"showticklabels": show_ticks, "tickfont": {"size": font}}
     ticks.update({"dtick": 1} if show_ticks else {"showgrid": False, "zeroline": False})
     # the matrix is symmetric: names on the rows suffice (hover shows both)
     figure.update_xaxes(**{**ticks, "showticklabels": False}, row=heat_row, col=1)
     figure.update_yaxes(autorange="reversed", **ticks, row=heat_row, col=1)
-    side = 320 + (14 * len(names) if show_ticks else 480)
-    figure.update_layout(title=title, height=min(side, 1100), margin={"l": 10, "r": 10, "t": 40},
+    side = 320 + ((font + 4) * len(names) if show_ticks else 480)  # a row per name, readable
+    figure.update_layout(title=title, height=min(side, 1800), margin={"l": 10, "r": 10, "t": 40},
                          plot_bgcolor="white")
     return figure
+
+
+def tick_font_size(n_names: int) -> int:
+    """Font size (px) of `n_names` names on an axis: 10 up to 80 names, down to 6 at 150."""
+    return max(6, min(10, 800 // max(n_names, 1)))
 
 
 def _add_dendrogram(figure: go.Figure, clustering: LabelClustering, n_labels: int) -> None:
