@@ -1,0 +1,94 @@
+"""eBird Basic Dataset zero-filling on a hand-written 6-checklist, 5-species extract
+(tests/fixtures/ebird: one incomplete checklist, one `X` count, one shared group, an issf, a spuh)."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cgmvae.cli import main
+from cgmvae.data import DataError
+from cgmvae.formats import load_dataset
+from cgmvae.formats.ebird import COVARIATES, write_ebird_table, zero_fill
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ebird"
+OBSERVATIONS, SAMPLING = FIXTURES / "observations.txt", FIXTURES / "sampling.txt"
+
+
+@pytest.fixture(scope="module")
+def table():
+    return zero_fill(OBSERVATIONS, SAMPLING).set_index("checklist_id")
+
+
+def test_only_complete_checklists_are_kept_and_a_shared_one_once(table):
+    # S100000005 is incomplete; S100000003/4 are the group G9000001 (auk's checklist_id)
+    assert table.index.tolist() == ["S100000001", "S100000002", "G9000001", "S100000006"]
+
+
+def test_species_are_zero_filled_in_taxonomic_order_without_spuhs(table):
+    species = [c for c in table.columns if c not in COVARIATES]
+    assert species == ["Mallard", "Blue Jay", "Black-capped Chickadee", "American Robin",
+                       "Song Sparrow"]  # "duck sp." dropped; the issf is its species
+    assert table.loc["S100000001", "Black-capped Chickadee"] == 1  # an X count is presence
+    assert table.loc["S100000001", "Song Sparrow"] == 0  # not reported: absent
+    # the group: Robin and Mallard from one copy, Song Sparrow from the other
+    assert table.loc["G9000001", ["Mallard", "American Robin", "Song Sparrow"]].tolist() == [1, 1, 1]
+    assert table[species].sum().tolist() == [1, 1, 2, 2, 3]
+
+
+def test_effort_covariates(table):
+    first = table.loc["S100000001"]
+    assert (first["duration_minutes"], first["effort_distance_km"], first["number_observers"]) == (
+        60, 2.5, 1)
+    assert first["time_started_hours"] == 6.5 and first["day_of_year"] == 121
+    assert table.loc["S100000006", "time_started_hours"] == 18.75
+    assert table.loc["S100000002", "effort_distance_km"] == 0  # stationary: no distance
+    assert table["protocol"].tolist() == ["Traveling", "Stationary", "Traveling", "Stationary"]
+    assert (table.loc["S100000002", "latitude"], table.loc["S100000002", "longitude"]) == (
+        42.4801, -76.4513)
+
+
+def test_species_min_keeps_species_seen_on_enough_checklists():
+    kept = zero_fill(OBSERVATIONS, SAMPLING, species_min=2)
+    assert [c for c in kept.columns if c not in COVARIATES][1:] == [
+        "Black-capped Chickadee", "American Robin", "Song Sparrow"]
+    assert any("kept 3 of 5 species" in n for n in kept.attrs["notices"])
+
+
+def test_written_table_loads_with_ids_and_one_hot_protocol(tmp_path):
+    path = write_ebird_table(io.BytesIO(OBSERVATIONS.read_bytes()),
+                             io.BytesIO(SAMPLING.read_bytes()), tmp_path, name="ny",
+                             observations_name="ebd_upload.txt", sampling_name="sed_upload.txt")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["id"] == "checklist_id" and meta["features"] == COVARIATES
+    assert "ebd_upload.txt" in meta["source"] and meta["title"].startswith("eBird: 4 complete")
+    data = load_dataset(path)
+    assert data.sample_ids[2] == "G9000001" and data.n_labels == 5
+    assert data.feature_names[-2:] == ["protocol=Stationary", "protocol=Traveling"]
+    np.testing.assert_array_equal(data.labels.sum(axis=0), [1, 1, 2, 2, 3])
+
+
+def test_cli_writes_csv_and_sidecar(tmp_path, capsys):
+    assert main(["ebird", "--observations", str(OBSERVATIONS), "--sampling", str(SAMPLING),
+                 "--out", str(tmp_path), "--species-min", "3"]) == 0
+    assert (tmp_path / "ebird.csv").read_text().splitlines()[0].endswith("protocol,Song Sparrow")
+    assert "dropped 1 incomplete checklist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, message", [
+    (("OBSERVATION COUNT", "COUNT"), r"observations.txt: no column\(s\) OBSERVATION COUNT"),
+    (("\t2\t\tUnited", "\tmany\t\tUnited"), r"OBSERVATION COUNT has the value 'many' at data row 1"),
+])
+def test_bad_observation_files_name_file_column_and_row(tmp_path, change, message):
+    bad = tmp_path / "observations.txt"
+    bad.write_text(OBSERVATIONS.read_text().replace(*change, 1))
+    with pytest.raises(DataError, match=message):
+        zero_fill(bad, SAMPLING)
+
+
+def test_bad_sampling_value_names_the_upload_and_row():
+    text = SAMPLING.read_text().replace("2023-05-02", "02/05/2023")
+    with pytest.raises(DataError, match=r"^sed.txt: OBSERVATION DATE.*'02/05/2023' at data row 2"):
+        zero_fill(OBSERVATIONS, io.StringIO(text), sampling_name="/tmp/upload123/sed.txt")
