@@ -82,3 +82,23 @@ def test_training_shows_live_progress_and_hands_the_model_to_the_session(page):
     assert "trained in this session" in page.locator('[data-testid="stSidebar"]').inner_text()
     page.get_by_role("button", name="Back to the built-in model").click()
     wait_idle(page)
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
+def test_box_selection_on_the_latent_space_lists_the_selected_samples(page):
+    open_page(page, "Latent space")
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.hover()
+    chart.locator('.modebar-btn[data-title="Box Select"]').click()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
+    page.mouse.move(x - area["width"] / 4, y - area["height"] / 4)
+    page.mouse.down()
+    page.mouse.move(x, y, steps=5)
+    page.mouse.move(x + area["width"] / 4, y + area["height"] / 4, steps=5)
+    page.mouse.up()
+    page.get_by_text(re.compile(r"[\d,]+ selected samples")).wait_for(timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page, "Latent space after a box selection")
+    table = page.locator('[data-testid="stDataFrame"]')
+    assert table.count() == 1 and table.first.is_visible()
