@@ -73,6 +73,13 @@ def test_read_csv_table_types_numeric_columns_and_keeps_text():
     assert frame["site"].tolist() == ["S1", "S2", "S3"] and frame["sp_a"].sum() == 2
 
 
+def test_read_csv_table_keeps_codes_with_leading_zeros_as_text():
+    frame = read_csv_table(io.StringIO("plot,t,sp\n007,0.5,1\n012,1.5,0\n"))
+    assert frame["plot"].tolist() == ["007", "012"] and frame["t"].dtype == np.float64
+    data = load_frame_with_roles(frame, ids=["plot"], labels=["sp"], features=["t"])
+    assert data.sample_ids == ["007", "012"]
+
+
 # ---------------------------------------------------------------- ids
 def test_sidecar_id_is_kept_as_sample_ids_and_not_a_feature(tmp_path):
     path = write(tmp_path / "plots.csv", SITES.replace("site,", "code,"))

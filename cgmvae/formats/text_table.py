@@ -147,12 +147,13 @@ def non_numeric(column: pd.Series, name: str, bad: np.ndarray) -> str:
 
 
 def typed_frame(body: pd.DataFrame) -> pd.DataFrame:
-    """A text body with every fully numeric column as float64 (missing = NaN), the rest as text."""
+    """A text body with every fully numeric column as float64 (missing = NaN), the rest as text;
+    codes with leading zeros (`007`) stay text, so ids keep their spelling."""
     typed = {}
     for name in body.columns:
         numbers, bad = to_number(body[name])
-        all_missing = np.isnan(numbers).all()
-        typed[name] = numbers if bad.size == 0 and not all_missing else body[name]
+        keep_text = bad.size or np.isnan(numbers).all() or body[name].str.match(r"[-+]?0\d").any()
+        typed[name] = body[name] if keep_text else numbers
     return pd.DataFrame(typed, index=body.index)
 
 
