@@ -20,6 +20,8 @@ def test_scores(model: TrainedModel, choice: DataChoice | None) -> dict:
     if choice is None:
         return {}
     rows = choice.split.test if choice.split.test.size else choice.split.val
+    if rows.size == 0:
+        return {}
     features, labels = choice.data.features[rows], choice.data.labels[rows]
     scores = dict(model.evaluate(features, labels)["deployed"])
     scores["mean_species_auc"] = metrics.macro_roc_auc(labels, model.predict_proba(features))
