@@ -36,8 +36,9 @@ def write_checkpoint(model: TrainedModel, path: Path) -> Path:
         "standardizer_mean": model.standardizer.mean, "standardizer_scale": model.standardizer.scale,
         "label_prevalence": model.label_prevalence,
     }
-    if model.label_thresholds is not None:
-        arrays["label_thresholds"] = model.label_thresholds
+    for name in ("label_thresholds", "learned_association", "environmental_association"):
+        if getattr(model, name) is not None:
+            arrays[name] = getattr(model, name)
     payload = {
         "meta": json.dumps(meta),
         "weights": {k: v.detach().cpu() for k, v in model.network.state_dict().items()},
@@ -95,6 +96,8 @@ def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
             threshold=float(meta["threshold"]), metric_thresholds=dict(meta["metric_thresholds"]),
             label_thresholds=arrays.get("label_thresholds"),
             macro_per_label=bool(meta.get("macro_per_label", False)),
+            learned_association=arrays.get("learned_association"),
+            environmental_association=arrays.get("environmental_association"),
         )
     except (KeyError, TypeError, RuntimeError, AssertionError) as err:
         raise CheckpointError(f"{path}: checkpoint content does not fit this version of cgmvae: {err}") from err

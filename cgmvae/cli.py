@@ -1,4 +1,4 @@
-"""Command line: train, evaluate, predict, info, simulate, correlations (`python -m cgmvae ...`)."""
+"""Command line: train, evaluate, predict, info, simulate, correlations, associations (`python -m cgmvae ...`)."""
 
 from __future__ import annotations
 
@@ -184,11 +184,47 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_correlations(args: argparse.Namespace) -> int:
-    from cgmvae.explore import similarity_frame
+    from cgmvae.associations import square_frame
 
     model = TrainedModel.load(model_path(args.model))
-    similarity_frame(model).to_csv(args.out)
-    print(f"wrote the {len(model.label_names)} x {len(model.label_names)} label similarity matrix to {args.out}")
+    if model.learned_association is None:
+        raise ValueError(f"{args.model} was saved before models stored their learned association; "
+                         "use `python -m cgmvae associations --model M --data PATH --out DIR`")
+    square_frame(model.learned_association, model.label_names).to_csv(args.out)
+    print(f"wrote the {len(model.label_names)} x {len(model.label_names)} learned association "
+          f"(co-occurrence the model implies across its training sites) to {args.out}")
+    return 0
+
+
+def cmd_associations(args: argparse.Namespace) -> int:
+    """Every association layer of one or several models (an ensemble) on their training rows."""
+    from cgmvae import associations
+
+    models = [TrainedModel.load(model_path(path)) for path in args.model]
+    data, split = load_data(args)
+    for model in models:
+        model.check_compatible(data)
+    train_x, train_y = data.features[split.train], data.labels[split.train]
+    print(f"associations of {len(models)} model(s) over {split.train.size} training rows, "
+          f"{data.n_labels} species", file=sys.stderr)
+    result = associations.compute_associations(models, train_x, train_y, n_boot=args.bootstrap,
+                                               seed=args.seed)
+    keep = associations.well_observed(train_y, data.labels[split.test]) if split.test.size else None
+    maps = [associations.model_layers(m, train_x)[0] for m in models]
+    summary = {
+        "data": data.name, "models": list(args.model), "training_rows": int(split.train.size),
+        "stability": associations.stability(maps, keep),
+        "heldout_agreement": (associations.heldout_agreement(result.learned, train_y,
+                                                             data.labels[split.test])
+                              if split.test.size else None),
+        "supported_fraction": {layer: float(result.supported(layer)[np.triu_indices(
+            data.n_labels, 1)].mean()) for layer in associations.LAYERS},
+        "notes": "learned = co-occurrence (phi) the models imply across the training sites; "
+                 "residual = correlation of observed minus 5-fold cross-fitted covariate-model "
+                 "predictions; cooccurrence_p = Veech (2013) p in the observed direction.",
+    }
+    written = associations.write_associations(result, args.out, summary)
+    print(f"wrote {len(written)} files to {args.out}: " + ", ".join(p.name for p in written))
     return 0
 
 
@@ -249,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--sites", type=int, default=4000, help="number of sites (the app's built-in set has 4000)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.set_defaults(run=cmd_simulate)
-    correlations = commands.add_parser("correlations", help="export the label-label similarity CSV")
+    correlations = commands.add_parser("correlations", help="export the learned association CSV (stored in the model)")
     correlations.add_argument("--model", required=True)
     correlations.add_argument("--out", required=True)
     correlations.set_defaults(run=cmd_correlations)
@@ -260,6 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
     ebird.add_argument("--name", default="ebird", help="file name of the table (default: ebird)")
     ebird.add_argument("--species-min", type=int, default=1, help="keep species seen on at least N checklists")
     ebird.set_defaults(run=cmd_ebird)
+    associations = commands.add_parser(
+        "associations", help="species associations: learned, environmental, residual and "
+                             "co-occurrence, with spread, significance and held-out agreement")
+    add_data_arguments(associations)
+    associations.add_argument("--model", required=True, action="append",
+                              help="a trained model; repeat for an ensemble (seeds)")
+    associations.add_argument("--out", required=True, help="output folder")
+    associations.add_argument("--bootstrap", type=int, default=50,
+                              help="site bootstrap draws for the sd of each layer")
+    associations.set_defaults(run=cmd_associations)
     return parser
 
 

@@ -51,6 +51,11 @@ class TrainedModel:
     metric_thresholds: dict[str, float] = field(default_factory=dict)  # best on val, per metric
     label_thresholds: np.ndarray | None = None  # (L,) best validation F1 per label
     macro_per_label: bool = False  # macro-F1 uses label_thresholds (when cross-fitting on val says so)
+    # (L, L) maps over the training sites, set by fit() (cgmvae.associations.model_layers), so a
+    # checkpoint alone can show them: the co-occurrence the model implies, and the correlation of
+    # its predicted responses (None for checkpoints written before they existed)
+    learned_association: np.ndarray | None = None
+    environmental_association: np.ndarray | None = None
 
     @property
     def device(self) -> torch.device:

@@ -39,8 +39,8 @@ def model():
 def test_prediction_frame_has_a_probability_and_a_label_column_per_label(model):
     frame = model.prediction_frame(toy_data(5).features)
     assert list(frame.columns[:4]) == [f"{n}_probability" for n in model.label_names]
-    assert list(frame.columns[4:]) == [f"{n}_predicted" for n in model.label_names]
-    assert ((frame.iloc[:, :4] >= model.threshold).astype(int).values == frame.iloc[:, 4:].values).all()
+    assert list(frame.columns[4:8]) == [f"{n}_predicted" for n in model.label_names]
+    assert ((frame.iloc[:, :4] >= model.threshold).astype(int).values == frame.iloc[:, 4:8].values).all()
 
 
 def test_wrong_feature_count_is_a_clear_error(model):

@@ -1,0 +1,325 @@
+"""Species associations in four layers, each with its uncertainty (the app's headline view).
+
+- **learned**: the co-occurrence (phi) a trained model implies across the survey's training sites:
+  each site's predicted occurrence probabilities, treated as independent Bernoulli draws, give
+  the expected joint occurrence of every pair. Computed from the model, never from the labels.
+- **environmental**: correlation across sites of the model's predicted responses (logits), the
+  "environmental correlation" of joint species distribution models (Pollock et al. 2014).
+- **residual**: correlation of observed minus predicted occurrence where every site is predicted
+  by a covariate model NOT fitted on it (5-fold cross-fitted logistic regression on the
+  covariates and their squares): the JSDM "residual correlation", association beyond the covariates.
+- **co-occurrence**: phi of the training rows, with the probabilistic co-occurrence model of
+  Veech (2013) as its significance (the hypergeometric null of R's `cooccur`).
+
+Uncertainty: `spread` is the sd across several models; every model-based layer also gets a
+bootstrap sd over sites. A pair is "supported" when both species were recorded at >= 5 training
+sites and its value is at least 1.96 sd from 0 (the models' and the sites' variation together)
+or, for co-occurrence, Veech's p < alpha.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+LAYERS = ("learned", "environmental", "residual", "cooccurrence")
+LAYER_TITLES = {
+    "learned": "Learned: co-occurrence the model expects",
+    "environmental": "Environmental: shared response to the covariates",
+    "residual": "Residual: association beyond the covariates",
+    "cooccurrence": "Co-occurrence in the training rows (phi)",
+}
+LAYER_EXPLANATIONS = {
+    "learned": "How often two species are expected together across the survey's sites, on the "
+               "phi scale, from the model's predicted occurrence at each site (not from the "
+               "recorded lists).",
+    "environmental": "Whether two species respond alike to the covariates: the correlation of "
+                     "the model's predicted responses across sites, the environmental "
+                     "correlation of joint species distribution models.",
+    "residual": "Whether two species co-occur more (red) or less (blue) than their habitats "
+                "predict: the correlation of observed minus predicted occurrence, each site "
+                "predicted by a covariate model not fitted on it (JSDM residual correlation).",
+    "cooccurrence": "How often the two species were recorded together at the training sites "
+                    "(phi), significant when Veech's (2013) probabilistic model, as in R's "
+                    "cooccur, says chance would rarely give as many or as few joint records.",
+}
+Z_SUPPORT = 1.96  # two-sided 95% for "the value is not zero"
+MIN_RECORDS = 5  # a species seen at fewer training sites supports no pair (too few to tell)
+BOOTSTRAP_ROWS = 4000  # resample at most this many sites (sd rescaled to all sites)
+
+
+def implied_cooccurrence(proba: np.ndarray) -> np.ndarray:
+    """(L, L) phi implied by independent Bernoulli(p_si) occurrences at every site s.
+
+    E[y_i y_j] = mean_s p_si p_sj (i != j) and E[y_i] = mean_s p_si, so the covariance across
+    sites is cov_s(p_i, p_j); each species' variance is pbar_i (1 - pbar_i). Diagonal 1.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    mean = p.mean(axis=0)
+    covariance = p.T @ p / len(p) - np.outer(mean, mean)
+    return _scale_to_correlation(covariance, mean * (1.0 - mean))
+
+
+def column_correlation(values: np.ndarray) -> np.ndarray:
+    """(L, L) Pearson correlation of the columns; constant columns get 0 off the diagonal."""
+    centred = np.asarray(values, dtype=np.float64)
+    centred = centred - centred.mean(axis=0)
+    covariance = centred.T @ centred / max(len(centred), 1)
+    return _scale_to_correlation(covariance, np.diag(covariance).copy())
+
+
+def _scale_to_correlation(covariance: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    scale = np.sqrt(np.outer(np.clip(variance, 0.0, None), np.clip(variance, 0.0, None)))
+    out = np.divide(covariance, scale, out=np.zeros_like(covariance), where=scale > 1e-12)
+    out = np.clip((out + out.T) / 2.0, -1.0, 1.0)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def covariate_design(features: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Standardised covariates and the squares of the non-binary ones (curved responses)."""
+    x = (np.asarray(features, dtype=np.float64) - mean) / scale
+    binary = np.array([np.unique(col).size <= 2 for col in np.asarray(features).T], dtype=bool)
+    return np.column_stack([x, x[:, ~binary] ** 2]) if (~binary).any() else x
+
+
+def fit_logistic(design: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """(D + 1, L) weights of one L2-penalised logistic regression per label, fitted jointly
+    (the loss is a sum over labels) by L-BFGS; the last row is the unpenalised intercept."""
+    from scipy.optimize import minimize
+
+    x = np.column_stack([design, np.ones(len(design))])
+    y = np.asarray(labels, dtype=np.float64)
+    n_in, n_out = x.shape[1], y.shape[1]
+    prevalence = np.clip(y.mean(axis=0), 1e-3, 1 - 1e-3)
+    start = np.zeros((n_in, n_out))
+    start[-1] = np.log(prevalence / (1 - prevalence))
+    penalty = np.full((n_in, 1), l2)
+    penalty[-1] = 0.0
+
+    def loss_and_gradient(flat):
+        w = flat.reshape(n_in, n_out)
+        logits = x @ w
+        loss = np.logaddexp(0.0, logits).sum() - (y * logits).sum() + 0.5 * (penalty * w**2).sum()
+        gradient = x.T @ (_sigmoid(logits) - y) + penalty * w
+        return loss, gradient.ravel()
+
+    result = minimize(loss_and_gradient, start.ravel(), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 500})
+    return result.x.reshape(n_in, n_out)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -logits))
+
+
+def crossfit_covariate_probabilities(features: np.ndarray, labels: np.ndarray, *, folds: int = 5,
+                                     seed: int = 0) -> np.ndarray:
+    """(N, L) occurrence probabilities from the covariates, each row predicted by a logistic
+    model fitted on the other folds only (so its residual is out of sample)."""
+    n = len(features)
+    folds = max(2, min(folds, n))
+    assignment = np.random.default_rng(seed).permutation(n) % folds
+    proba = np.empty(np.shape(labels), dtype=np.float64)
+    for fold in range(folds):
+        held, fitted = assignment == fold, assignment != fold
+        mean = features[fitted].mean(axis=0)
+        scale = features[fitted].std(axis=0)
+        scale[scale == 0] = 1.0
+        weights = fit_logistic(covariate_design(features[fitted], mean, scale), labels[fitted])
+        design = covariate_design(features[held], mean, scale)
+        proba[held] = _sigmoid(np.column_stack([design, np.ones(len(design))]) @ weights)
+    return proba
+
+
+def cooccurrence_pvalues(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Veech (2013): P(K <= observed) and P(K >= observed) joint sites of every pair, where K is
+    hypergeometric (N sites, n_i sites with species i, n_j draws): R cooccur's p_lt and p_gt."""
+    from scipy.stats import hypergeom
+
+    y = (np.asarray(labels) > 0.5).astype(np.int64)
+    n_sites = len(y)
+    together = y.T @ y
+    counts = np.diag(together)
+    n_i, n_j = np.meshgrid(counts, counts, indexing="ij")
+    p_lower = hypergeom.cdf(together, n_sites, n_i, n_j)
+    p_upper = hypergeom.sf(together - 1, n_sites, n_i, n_j)
+    for p in (p_lower, p_upper):
+        np.fill_diagonal(p, 1.0)
+    return np.clip(p_lower, 0.0, 1.0), np.clip(p_upper, 0.0, 1.0)
+
+
+def directional_pvalue(labels: np.ndarray) -> np.ndarray:
+    """One p per pair: p_gt where the pair co-occurs at least as often as expected, else p_lt
+    (how R's cooccur classifies pairs as positive, negative or random)."""
+    y = (np.asarray(labels) > 0.5).astype(np.float64)
+    p_lower, p_upper = cooccurrence_pvalues(y)
+    counts = y.sum(axis=0)
+    expected = np.outer(counts, counts) / max(len(y), 1)
+    return np.where(y.T @ y >= expected, p_upper, p_lower)
+
+
+def bootstrap_sd(statistic, rows: np.ndarray, *, n_boot: int = 50, seed: int = 0) -> np.ndarray:
+    """sd of `statistic(rows[resample])` over site bootstraps (at most BOOTSTRAP_ROWS sites per
+    draw; the sd is rescaled by sqrt(draw / N) to all N sites)."""
+    rng = np.random.default_rng(seed)
+    n = len(rows)
+    draw = min(n, BOOTSTRAP_ROWS)
+    values = [statistic(rows[rng.integers(0, n, size=draw)]) for _ in range(n_boot)]
+    return np.std(values, axis=0) * np.sqrt(draw / n)
+
+
+@dataclass(frozen=True)
+class Associations:
+    """The four layers (L, L), their uncertainty, and what they were computed from."""
+
+    label_names: list[str]
+    learned: np.ndarray
+    spread: np.ndarray  # sd of `learned` across the models (zeros for one)
+    learned_sd: np.ndarray  # models' and sites' variation together
+    environmental: np.ndarray
+    environmental_sd: np.ndarray
+    residual: np.ndarray
+    residual_sd: np.ndarray
+    cooccurrence: np.ndarray
+    cooccurrence_p: np.ndarray
+    n_models: int
+    n_sites: int
+    train_counts: np.ndarray  # (L,) training sites with each species
+
+    def reliable_pairs(self) -> np.ndarray:
+        """(L, L) bool: both species were recorded at >= MIN_RECORDS training sites."""
+        frequent = self.train_counts >= MIN_RECORDS
+        return np.outer(frequent, frequent)
+
+    def layer(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+    def supported(self, name: str, alpha: float = 0.05) -> np.ndarray:
+        """(L, L) bool: the pair's value stands out from 0 (or is significant, co-occurrence)."""
+        if name == "cooccurrence":
+            return (self.cooccurrence_p < alpha) & self.reliable_pairs()
+        return (np.abs(self.layer(name)) > Z_SUPPORT * self.uncertainty(name)) & self.reliable_pairs()
+
+    def uncertainty(self, name: str) -> np.ndarray:
+        return self.cooccurrence_p if name == "cooccurrence" else getattr(self, f"{name}_sd")
+
+
+def model_layers(model, train_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A model's learned (implied co-occurrence) and environmental maps over training sites."""
+    logits = model.predict_logits(train_features).astype(np.float64)
+    return implied_cooccurrence(_sigmoid(logits)), column_correlation(logits)
+
+
+def compute_associations(models: list, features: np.ndarray, labels: np.ndarray, *,
+                         n_boot: int = 50, seed: int = 0) -> Associations:
+    """All four layers from trained `models` and the TRAINING rows (`features`, `labels`)."""
+    if not models:
+        raise ValueError("need at least one model")
+    features = np.asarray(features, dtype=np.float64)
+    labels = (np.asarray(labels) > 0.5).astype(np.float64)
+    per_model = [model_layers(m, features) for m in models]
+    learned = np.mean([p[0] for p in per_model], axis=0)
+    environmental = np.mean([p[1] for p in per_model], axis=0)
+    spread = np.std([p[0] for p in per_model], axis=0)
+    env_spread = np.std([p[1] for p in per_model], axis=0)
+    logits = np.mean([m.predict_logits(features) for m in models], axis=0).astype(np.float64)
+    rows = np.arange(len(features))
+    learned_boot = bootstrap_sd(lambda r: implied_cooccurrence(_sigmoid(logits[r])), rows,
+                                n_boot=n_boot, seed=seed)
+    env_boot = bootstrap_sd(lambda r: column_correlation(logits[r]), rows, n_boot=n_boot, seed=seed)
+    residuals = labels - crossfit_covariate_probabilities(features, labels, seed=seed)
+    residual_sd = bootstrap_sd(lambda r: column_correlation(residuals[r]), rows, n_boot=n_boot,
+                               seed=seed)
+    return Associations(
+        label_names=list(models[0].label_names), learned=learned, spread=spread,
+        learned_sd=np.hypot(spread, learned_boot), environmental=environmental,
+        environmental_sd=np.hypot(env_spread, env_boot),
+        residual=column_correlation(residuals), residual_sd=residual_sd,
+        cooccurrence=column_correlation(labels),
+        cooccurrence_p=directional_pvalue(labels), n_models=len(models), n_sites=len(features),
+        train_counts=labels.sum(axis=0))
+
+
+def stability(maps: list[np.ndarray], keep: np.ndarray | None = None) -> float | None:
+    """Mean pairwise Spearman between the off-diagonal parts of several models' maps."""
+    if len(maps) < 2:
+        return None
+    keep = np.ones(len(maps[0]), dtype=bool) if keep is None else keep
+    pairs = [(a, b) for a in range(len(maps)) for b in range(a + 1, len(maps))]
+    return float(np.mean([rank_agreement(_sub(maps[a], keep), _sub(maps[b], keep))
+                          for a, b in pairs]))
+
+
+def rank_agreement(first: np.ndarray, second: np.ndarray) -> float:
+    """Spearman correlation of the off-diagonal upper triangles of two (L, L) matrices."""
+    from scipy.stats import spearmanr
+
+    upper = np.triu_indices(len(first), k=1)
+    a, b = np.asarray(first)[upper], np.asarray(second)[upper]
+    finite = np.isfinite(a) & np.isfinite(b)
+    if finite.sum() < 3 or np.ptp(a[finite]) == 0 or np.ptp(b[finite]) == 0:
+        return float("nan")
+    return float(spearmanr(a[finite], b[finite]).statistic)
+
+
+def _sub(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return np.asarray(matrix)[np.ix_(keep, keep)]
+
+
+def well_observed(train_labels: np.ndarray, test_labels: np.ndarray, *, min_train: int = 5,
+                  min_test: int = 2) -> np.ndarray:
+    """(L,) bool: species seen at least `min_train` times in train and `min_test` in test."""
+    return ((np.asarray(train_labels) > 0.5).sum(axis=0) >= min_train) & (
+        (np.asarray(test_labels) > 0.5).sum(axis=0) >= min_test)
+
+
+def heldout_agreement(learned: np.ndarray, train_labels: np.ndarray,
+                      test_labels: np.ndarray) -> dict:
+    """Spearman of `learned` with the test rows' phi, and of the training rows' phi with it
+    (the counting baseline), over pairs of well-observed species."""
+    keep = well_observed(train_labels, test_labels)
+    test_phi = column_correlation(np.asarray(test_labels) > 0.5)
+    train_phi = column_correlation(np.asarray(train_labels) > 0.5)
+    return {"learned_vs_test_phi": rank_agreement(_sub(learned, keep), _sub(test_phi, keep)),
+            "train_phi_vs_test_phi": rank_agreement(_sub(train_phi, keep), _sub(test_phi, keep)),
+            "species_compared": int(keep.sum()), "test_rows": int(len(test_labels))}
+
+
+FILES = {"learned": "learned.csv", "spread": "spread.csv", "environmental": "environmental.csv",
+         "residual": "residual.csv", "cooccurrence": "cooccurrence.csv",
+         "cooccurrence_p": "cooccurrence_p.csv", "learned_sd": "learned_sd.csv",
+         "environmental_sd": "environmental_sd.csv", "residual_sd": "residual_sd.csv"}
+
+
+def safe_cell(text: str) -> str:
+    """A name that a spreadsheet will not run as a formula (OWASP CSV injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def square_frame(matrix: np.ndarray, label_names: list[str]):
+    """An (L, L) matrix as a DataFrame indexed and headed by the label names, in data order."""
+    import pandas as pd
+
+    names = [safe_cell(str(n)) for n in label_names]
+    return pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=pd.Index(names, name="label"),
+                        columns=names)
+
+
+def write_associations(associations: Associations, out_dir, summary: dict) -> list:
+    """Write every layer as a square CSV plus `summary.json` into `out_dir`; the paths written."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for attribute, file_name in FILES.items():
+        path = out_dir / file_name
+        square_frame(getattr(associations, attribute), associations.label_names).to_csv(path)
+        written.append(path)
+    path = out_dir / "summary.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return [*written, path]

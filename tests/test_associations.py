@@ -1,0 +1,168 @@
+"""Species associations: each layer on tiny data, Veech's significance, the CLI contract."""
+
+import json
+from math import comb
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import FAST, write_toy_csv
+
+from cgmvae import associations as assoc
+from cgmvae.cli import main
+from cgmvae.explore.association_views import clustered_frame, pair_table
+from cgmvae.explore.correlations import cluster_labels, cooccurrence
+
+
+def hidden_factor_sites(n: int = 1500, seed: int = 0):
+    """Species 0 and 1 follow covariate 0 (shared habitat); species 2 and 3 share a hidden site
+    factor no covariate explains (a residual association); species 4 is independent."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    hidden = rng.normal(size=n)
+    logits = np.column_stack([2 * x[:, 0], 2 * x[:, 0] - 0.5, 1.5 * hidden + 0.5 * x[:, 1],
+                              1.5 * hidden - 0.5 * x[:, 1], 0.3 * x[:, 2]])
+    y = (rng.random(logits.shape) < 1 / (1 + np.exp(-logits))).astype(float)
+    return x, y, logits
+
+
+class FixedModel:
+    """A stand-in for TrainedModel: fixed logits from the features' first columns."""
+
+    def __init__(self, weights, names):
+        self.weights, self.label_names = np.asarray(weights), names
+
+    def predict_logits(self, x):
+        return np.asarray(x)[:, : self.weights.shape[0]] @ self.weights
+
+
+def test_implied_cooccurrence_of_certain_occurrences_is_the_phi_of_the_labels():
+    y = (np.random.default_rng(1).random((50, 4)) < 0.4).astype(float)
+    assert np.allclose(assoc.implied_cooccurrence(y), cooccurrence(y, "phi"), atol=1e-6)
+
+
+def test_implied_cooccurrence_of_a_constant_probability_is_zero_off_the_diagonal():
+    implied = assoc.implied_cooccurrence(np.full((30, 3), 0.3))
+    assert np.allclose(implied, np.eye(3))
+
+
+def test_column_correlation_gives_zero_for_a_constant_column_and_one_on_the_diagonal():
+    values = np.column_stack([np.arange(5.0), np.ones(5), -np.arange(5.0)])
+    correlation = assoc.column_correlation(values)
+    assert np.allclose(np.diag(correlation), 1) and correlation[0, 1] == 0
+    assert correlation[0, 2] == pytest.approx(-1.0)
+
+
+def test_veech_probabilities_are_the_hypergeometric_tails():
+    # 10 sites; A at 4 of them, B at 5, together at 3 (expected 2)
+    a = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    b = np.array([1, 1, 1, 0, 1, 1, 0, 0, 0, 0])
+    p_lower, p_upper = assoc.cooccurrence_pvalues(np.column_stack([a, b]))
+
+    def exactly(k):
+        return comb(4, k) * comb(6, 5 - k) / comb(10, 5)
+
+    assert p_upper[0, 1] == pytest.approx(exactly(3) + exactly(4))
+    assert p_lower[0, 1] == pytest.approx(sum(exactly(k) for k in range(4)))
+    assert assoc.directional_pvalue(np.column_stack([a, b]))[0, 1] == pytest.approx(p_upper[0, 1])
+
+
+def test_fit_logistic_recovers_a_known_slope():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 1))
+    y = (rng.random((4000, 1)) < 1 / (1 + np.exp(-(1.5 * x - 0.5)))).astype(float)
+    weights = assoc.fit_logistic(x, y, l2=0.0)
+    assert weights[0, 0] == pytest.approx(1.5, abs=0.15)
+    assert weights[1, 0] == pytest.approx(-0.5, abs=0.1)
+
+
+def test_residual_layer_finds_the_hidden_factor_pair_and_not_the_shared_habitat_pair():
+    x, y, logits = hidden_factor_sites()
+    model = FixedModel(np.array([[2, 2, 0, 0, 0], [0, 0, 0.5, -0.5, 0], [0, 0, 0, 0, 0.3]]),
+                       list("abcde"))
+    result = assoc.compute_associations([model], x, y, n_boot=20)
+    assert result.residual[2, 3] > 0.2 and abs(result.residual[0, 1]) < 0.1
+    assert result.supported("residual")[2, 3] and not result.supported("residual")[0, 1]
+    assert result.environmental[0, 1] > 0.99 and result.learned[0, 1] > 0.3
+    assert np.all(result.spread == 0) and result.n_models == 1
+    assert result.cooccurrence_p[2, 3] < 1e-6 and result.supported("cooccurrence")[0, 1]
+
+
+def test_species_with_too_few_records_support_no_pair():
+    x, y, _ = hidden_factor_sites(400)
+    y[:, 4] = 0
+    y[:3, 4] = 1  # recorded at 3 training sites only
+    model = FixedModel(np.eye(3, 5), list("abcde"))
+    result = assoc.compute_associations([model], x, y, n_boot=10)
+    for layer in assoc.LAYERS:
+        assert not result.supported(layer)[4].any()
+
+
+def test_spread_is_the_sd_across_models_and_stability_their_rank_agreement():
+    x, y, _ = hidden_factor_sites(300)
+    models = [FixedModel(np.eye(3, 5) * s, list("abcde")) for s in (1.0, 2.0)]
+    result = assoc.compute_associations(models, x, y, n_boot=5)
+    one = assoc.model_layers(models[0], x)[0]
+    two = assoc.model_layers(models[1], x)[0]
+    assert np.allclose(result.spread, np.abs(one - two) / 2)
+    assert assoc.stability([one, one]) == pytest.approx(1.0)
+    assert assoc.stability([one]) is None
+
+
+def test_heldout_agreement_counts_only_well_observed_species():
+    rng = np.random.default_rng(0)
+    train, test = (rng.random((200, 4)) < 0.3).astype(float), (rng.random((50, 4)) < 0.3).astype(float)
+    test[:, 3] = 0
+    agreement = assoc.heldout_agreement(cooccurrence(train), train, test)
+    assert agreement["species_compared"] == 3
+    assert agreement["train_phi_vs_test_phi"] == pytest.approx(agreement["learned_vs_test_phi"])
+
+
+def test_pair_table_is_strongest_first_and_filters_by_species_and_support():
+    x, y, _ = hidden_factor_sites(600)
+    model = FixedModel(np.eye(3, 5), list("abcde"))
+    result = assoc.compute_associations([model], x, y, n_boot=10)
+    table = pair_table(result, "residual")
+    assert len(table) == 10 and set(table.iloc[0][["species A", "species B"]]) == {"c", "d"}
+    assert (np.diff(np.abs(table["residual"])) <= 1e-9).all()
+    assert set(pair_table(result, "residual", species="e")[["species A", "species B"]].stack()) >= {"e"}
+    assert pair_table(result, "residual", only_supported=True)["supported"].all()
+
+
+def test_clustered_export_is_in_dendrogram_order_with_groups_and_escapes_formulas():
+    matrix = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.1], [0.0, 0.1, 1.0]])
+    clustering = cluster_labels(matrix, 2)
+    frame = clustered_frame(matrix, ["=HYPERLINK(x)", "b", "c"], clustering)
+    assert list(frame.columns[:1]) == ["group"] and "'=HYPERLINK(x)" in frame.index
+    assert frame.index.tolist() == frame.columns[1:].tolist()
+
+
+def test_cli_associations_writes_the_contract_and_correlations_equals_learned(tmp_path):
+    csv = write_toy_csv(tmp_path)
+    runs = [tmp_path / f"seed{s}" for s in (0, 1)]
+    for seed, run in enumerate(runs):
+        assert main(["train", "--data", str(csv), "--out", str(run), "--seed", str(seed), *FAST]) == 0
+    out = tmp_path / "assoc"
+    assert main(["associations", "--model", str(runs[0]), "--model", str(runs[1]),
+                 "--data", str(csv), "--out", str(out), "--bootstrap", "5"]) == 0
+    names = ["alpha", "beta", "gamma", "alpha_twin"]
+    for name in ("learned", "spread", "environmental", "residual", "cooccurrence",
+                 "cooccurrence_p"):
+        frame = pd.read_csv(out / f"{name}.csv", index_col=0)
+        assert frame.index.tolist() == names and frame.columns.tolist() == names, name
+        assert np.allclose(frame.to_numpy(), frame.to_numpy().T, atol=1e-9), name
+    assert pd.read_csv(out / "spread.csv", index_col=0).to_numpy().max() > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert -1 <= summary["stability"] <= 1
+    assert set(summary["heldout_agreement"]) >= {"learned_vs_test_phi", "train_phi_vs_test_phi"}
+
+    single = tmp_path / "single"
+    assert main(["associations", "--model", str(runs[0]), "--data", str(csv), "--out",
+                 str(single), "--bootstrap", "5"]) == 0
+    assert json.loads((single / "summary.json").read_text())["stability"] is None
+    assert not pd.read_csv(single / "spread.csv", index_col=0).to_numpy().any()
+    assert main(["correlations", "--model", str(runs[0]), "--out", str(tmp_path / "c.csv")]) == 0
+    exported = pd.read_csv(tmp_path / "c.csv", index_col=0)
+    learned = pd.read_csv(single / "learned.csv", index_col=0)
+    assert exported.index.tolist() == names
+    assert np.allclose(exported.to_numpy(), learned.to_numpy(), atol=1e-5)
