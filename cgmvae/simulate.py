@@ -1,10 +1,12 @@
 """Simulated eBird-style checklists: sites with habitat covariates and bird species in habitat guilds.
 
 The built-in demo data set of the app. Each site gets land-cover fractions, elevation, month and
-observer effort; each habitat guild (water, forest, residential) gets a latent site suitability =
-its habitat fraction + unobserved site noise shared by the whole guild, so guild members co-occur
-beyond what the covariates explain (the label correlations C-GMVAE should find, paper Fig. 3).
-Generalists depend on season and effort only.
+observer effort; each habitat guild (water, forest, residential) responds to its habitat
+fraction, so guild members co-occur because they share a habitat (the environmental part, paper
+Fig. 3). Generalists depend on season and effort only. On top of that, a few small groups of
+species drawn across guilds share an unobserved site factor (`residual_groups`): they co-occur
+beyond what any covariate explains (the residual part, the "residual correlation" of joint species
+distribution models). Both truths are written to the sidecar.
 """
 
 from __future__ import annotations
@@ -55,7 +57,11 @@ _MONTH_WEIGHTS = np.array([5, 5, 6, 8, 12, 11, 10, 9, 9, 8, 6, 5], dtype=float)
 _MONTH_WEIGHTS /= _MONTH_WEIGHTS.sum()
 # Species traits come from this fixed seed, so every `seed` samples new sites of the same "world".
 _TRAIT_SEED = 20220717
-GUILD_NOISE_SD = 1.0  # sd of the unobserved site suitability shared by a guild (the co-occurrence)
+# sd of unobserved site suitability shared by a whole guild: 0, so that guilds are purely
+# environmental and every association beyond the covariates is a planted residual group
+GUILD_NOISE_SD = 0.0
+RESIDUAL_GROUP_SIZES = (2, 2, 2, 3, 3)  # species sharing one hidden site factor, across guilds
+RESIDUAL_LOADING = 1.6  # logit change per sd of the hidden factor
 
 
 def species_groups() -> dict[str, str]:
@@ -86,6 +92,35 @@ def guild_suitability(sites: pd.DataFrame, rng: np.random.Generator) -> dict[str
     return suitability
 
 
+def residual_groups() -> list[list[str]]:
+    """Small groups of species from different guilds that share a hidden site factor (fixed)."""
+    rng = np.random.default_rng(_TRAIT_SEED + 1)
+    by_guild = {guild: list(members) for guild, members in GUILDS.items()}
+    for members in by_guild.values():
+        rng.shuffle(members)
+    groups = []
+    for size in RESIDUAL_GROUP_SIZES:
+        guilds = rng.choice(list(by_guild), size=size, replace=False)
+        groups.append([by_guild[g].pop() for g in guilds])
+    return groups
+
+
+def residual_pairs() -> list[list[str]]:
+    """Every pair of species within a residual group (the planted residual associations)."""
+    return [[a, b] for group in residual_groups() for i, a in enumerate(group) for b in group[i + 1:]]
+
+
+def residual_signal(n_sites: int, rng: np.random.Generator) -> np.ndarray:
+    """(N, L) logit shift: each residual group's members share one hidden N(0, 1) site factor."""
+    names = list(species_groups())
+    shift = np.zeros((n_sites, len(names)))
+    for group in residual_groups():
+        factor = rng.normal(0.0, 1.0, size=n_sites)
+        for species in group:
+            shift[:, names.index(species)] = RESIDUAL_LOADING * factor
+    return shift
+
+
 def species_traits() -> pd.DataFrame:
     """One row per species: guild, intercept, guild slope, elevation slope, summer visitor."""
     rng = np.random.default_rng(_TRAIT_SEED)
@@ -102,14 +137,18 @@ def species_traits() -> pd.DataFrame:
     }, index=names)
 
 
-def occurrence_probability(sites: pd.DataFrame, suitability: dict[str, np.ndarray]) -> np.ndarray:
-    """(N, L) probability of recording each species on each checklist."""
+def occurrence_probability(sites: pd.DataFrame, suitability: dict[str, np.ndarray],
+                           residual: np.ndarray | None = None) -> np.ndarray:
+    """(N, L) probability of recording each species on each checklist (`residual`: a hidden
+    (N, L) logit shift, see `residual_signal`)."""
     traits = species_traits()
     guild_signal = np.column_stack([suitability[g] for g in traits["guild"]])  # (N, L)
     elevation = (sites["elevation_m"].to_numpy()[:, None] - 300.0) / 500.0
     effort = 0.5 * np.log(sites["effort_hours"].to_numpy()[:, None])  # longer lists find more
     logit = (traits["intercept"].to_numpy() + traits["guild_slope"].to_numpy() * guild_signal
              + traits["elevation_slope"].to_numpy() * elevation + effort)
+    if residual is not None:
+        logit = logit + residual
     return season_presence(sites["month"].to_numpy(), traits) / (1.0 + np.exp(-logit))
 
 
@@ -125,7 +164,8 @@ def simulate_checklists(n_sites: int = DEFAULT_SITES, *, seed: int = 0) -> Multi
     assert n_sites >= 10, f"need at least 10 sites, got {n_sites}"
     rng = np.random.default_rng(seed)
     sites = simulate_sites(n_sites, rng)
-    probability = occurrence_probability(sites, guild_suitability(sites, rng))
+    suitability = guild_suitability(sites, rng)
+    probability = occurrence_probability(sites, suitability, residual_signal(n_sites, rng))
     present = (rng.random(probability.shape) < probability).astype(np.float32)
     return MultiLabelData(
         sites.to_numpy(np.float32), present, list(FEATURES), list(species_groups()),
@@ -149,13 +189,15 @@ def sidecar(data: MultiLabelData, *, seed: int) -> dict:
         "source": f"generated by cgmvae.simulate.write_checklists(n_sites={data.n_samples}, "
                   f"seed={seed})",
         "licence": "CC0 (synthetic data)",
-        "notes": "Land-cover fractions sum to 1. Species of a guild share an unobserved site "
-                 "suitability, so they co-occur beyond what the covariates explain; generalists "
-                 "depend on season and effort only. Real species names, simulated occurrences.",
+        "notes": "Land-cover fractions sum to 1. Species of a guild (groups) respond to the same "
+                 "habitat covariate; generalists depend on season and effort only. The "
+                 "residual_pairs share a hidden site factor: they co-occur beyond what the "
+                 "covariates explain. Real species names, simulated occurrences.",
         "features": list(data.feature_names),
         "labels": list(data.label_names),
         "n_rows": data.n_samples,
         "groups": species_groups(),
+        "residual_pairs": residual_pairs(),
     }
 
 

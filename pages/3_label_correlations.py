@@ -1,4 +1,4 @@
-"""Label correlations: learned label-embedding similarities, clustered, beside co-occurrence."""
+"""Species associations: learned, environmental, residual and co-occurrence layers, one order."""
 
 import numpy as np
 import streamlit as st
@@ -7,44 +7,73 @@ from ui.state import compatible_data, current_workspace
 from ui.widgets import csv_download, group_count_slider
 
 from cgmvae import explore
+from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
+from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
 
 st.title("Label correlations")
-st.caption("Inner products w_i . w_j of the learned label embeddings (the paper's Fig. 3), "
-           "diagonal removed, ordered by average-linkage clustering of their cosine distances. "
-           "Red: labels the model pulls together; blue: labels it pushes apart.")
+st.caption("Which species go together, and why: the co-occurrence the model expects, split into "
+           "shared response to the covariates (environmental) and association beyond them "
+           "(residual), beside the recorded co-occurrence. All layers share one clustering "
+           "order, from the learned layer. Red: together more than chance; blue: apart.")
 workspace = current_workspace()
 model, names = workspace.model, list(workspace.model.label_names)
-similarity = cached.similarity(model, workspace.key)
+headline = cached.similarity(model, workspace.key)
+data = workspace.data or compatible_data(model)
 
-controls = st.columns([2, 1, 1])
+controls = st.columns([2, 1, 2])
 with controls[0]:
     n_groups = group_count_slider(len(names), cached.suggested_groups(model, workspace.key))
 clustering = cached.clustering(model, workspace.key, n_groups)
 zoom = controls[1].selectbox("Zoom to", ["all labels", *range(1, n_groups + 1)],
                              format_func=lambda g: g if isinstance(g, str) else f"group {g}")
-kind = controls[2].radio("Co-occurrence", explore.COOCCURRENCE_KINDS, horizontal=True)
+available = LAYERS if data is not None else ("learned", "environmental")
+layer = controls[2].radio("Layer", available, horizontal=True,
+                          format_func=lambda name: LAYER_TITLES[name].split(":")[0])
 rows = None if isinstance(zoom, str) else np.flatnonzero(clustering.groups == zoom)
+st.markdown(f"**{LAYER_TITLES[layer]}.** {LAYER_EXPLANATIONS[layer]}")
 
-data = workspace.data or compatible_data(model)
-model_figure = explore.similarity_heatmap(similarity, names, clustering, rows=rows,
-                                          title="Model: label-embedding similarity")
+if model.learned_association is None:
+    st.warning("This checkpoint was saved before models stored their learned association: the "
+               "map shows raw label-embedding inner products, which were unstable across seeds "
+               "(see the README). Retrain the model to get the learned association.")
+
 if data is None:
-    st.plotly_chart(model_figure)
-    st.info("Pick the model's data set on the Data page to compare with co-occurrence.")
+    matrix = headline if layer == "learned" else model.environmental_association
+    if matrix is None:
+        st.info("Pick the model's data set on the Data page to see this layer.")
+        st.stop()
+    st.plotly_chart(association_heatmap(matrix, names, clustering, rows=rows,
+                                        title=LAYER_TITLES[layer], value_name=layer))
+    st.info("Pick the model's data set on the **Data** page to see the residual and recorded "
+            "co-occurrence layers, and how sure each pair is.")
+    result = None
 else:
-    train_labels = data.data.labels[data.split.train]
-    empirical = cached.cooccurrence(train_labels, f"{data.key}-train", kind)
-    st.metric("Rank agreement with co-occurrence in the training rows (Spearman)",
-              f"{cached.rank_agreement(similarity, empirical, f'{workspace.key}-{data.key}-{kind}'):.3f}")
-    # two 983-label heatmaps take ~2 s each to draw: beyond a few hundred labels, on request
-    beside = st.toggle("Show the co-occurrence heatmap beside it",
-                       value=rows is not None or len(names) <= explore.heatmaps.MAX_NAMED_LABELS)
-    left, right = st.columns(2) if beside else (st.container(), None)
-    left.plotly_chart(model_figure)
-    if beside:
-        right.plotly_chart(explore.similarity_heatmap(
-            empirical, names, clustering, rows=rows, value_name=kind,
-            title=f"Data: {kind} co-occurrence (same order)"))
+    train = data.split.train
+    result = cached.associations(model, data.data.features[train], data.data.labels[train],
+                                 f"{workspace.key}-{data.key}")
+    matrix = result.layer(layer)
+    supported = result.supported(layer)
+    upper = np.triu_indices(len(names), k=1)
+    stats = st.columns(3)
+    stats[0].metric("Pairs supported by the data", f"{supported[upper].mean():.0%}",
+                    help="Both species at >= 5 training sites and the value at least 1.96 sd "
+                         "(site bootstrap) from 0; co-occurrence: Veech's p < 0.05.")
+    stats[1].metric("Rank agreement with co-occurrence in the training rows (Spearman)",
+                    f"{explore.rank_agreement(matrix, result.cooccurrence):.3f}")
+    stats[2].metric("Training sites", f"{result.n_sites:,}")
+    only_supported = st.toggle("Only pairs supported by the data", value=False,
+                               help="Unsupported pairs are grey; this hides them.")
+    st.plotly_chart(association_heatmap(matrix, names, clustering, supported=supported,
+                                        only_supported=only_supported, rows=rows,
+                                        title=LAYER_TITLES[layer], value_name=layer))
+    st.caption("Grey: not supported by the data (too few records, or within the uncertainty). "
+               "How sure: " + ("Veech's p per pair." if layer == "cooccurrence" else
+                               "the sd of each pair over a bootstrap of the training sites."))
+    st.subheader("Pairs")
+    species = st.selectbox("Species (type to search)", ["all species", *names])
+    table = pair_table(result, layer, only_supported=only_supported,
+                       species=None if species == "all species" else species)
+    st.dataframe(table.head(500), hide_index=True, height=300)
 
 groups_column, nearest_column = st.columns(2)
 with groups_column:
@@ -58,7 +87,8 @@ with nearest_column:
     label = st.selectbox("Label (type to search)", names)
     most = min(30, len(names) - 1)
     k = st.slider("How many", 1, most, min(5, most)) if most > 1 else 1
-    st.dataframe(explore.nearest_labels(similarity, names, label, k), hide_index=True)
+    st.dataframe(explore.nearest_labels(matrix, names, label, k), hide_index=True)
 
-csv_download(lambda: explore.similarity_frame(model), "Download the similarity matrix (CSV)",
-              f"{model.dataset_name}_label_similarity.csv", index=True)
+csv_download(lambda: clustered_frame(matrix, names, clustering),
+             f"Download the {layer} layer (CSV, clustered order, with groups)",
+             f"{model.dataset_name}_{layer}_associations.csv", index=True)

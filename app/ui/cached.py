@@ -13,7 +13,18 @@ CACHE = {"max_entries": 16, "show_spinner": False}
 
 @st.cache_data(**CACHE)
 def similarity(_model, key: str) -> np.ndarray:
-    return np.asarray(_model.label_similarity(), dtype=np.float32)
+    """The headline map every page clusters by: the learned association stored in the model
+    (the label-embedding inner products for checkpoints saved before it existed)."""
+    stored = _model.learned_association
+    return np.asarray(stored if stored is not None else _model.label_similarity(), dtype=np.float32)
+
+
+@st.cache_data(**CACHE)
+def associations(_model, _features, _labels, key: str):
+    """All four association layers on the training rows (`cgmvae.associations`)."""
+    from cgmvae.associations import compute_associations
+
+    return compute_associations([_model], _features, _labels)
 
 
 @st.cache_data(**CACHE)
