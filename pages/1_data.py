@@ -1,45 +1,129 @@
-"""Data: pick a data set (built-in, a path, or uploads) and look at its labels."""
+"""Data: pick a data set (built-in, a path, uploads, two tables or eBird) and look at its labels."""
 
 import streamlit as st
 from ui import cached
-from ui.loading import DATA_FILE_TYPES, USER_ERRORS, load_data_path, load_uploaded_data
+from ui.column_roles import open_table, role_editor, show_roles, use_table
+from ui.loading import (
+    DATA_FILE_TYPES,
+    EBIRD_TYPES,
+    TABLE_TYPES,
+    USER_ERRORS,
+    csv_at,
+    ebird_roles,
+    load_data_path,
+    load_ebird,
+    load_tables,
+    load_uploaded_data,
+    read_table,
+    uploaded_table,
+    user_message,
+)
 from ui.state import DATA_KEY, current_data, use_data
 
 from cgmvae import explore
+from cgmvae.formats import read_sidecar
+
+
+def source_input(label: str, types: list[str], key: str):
+    """An upload, else a path typed on the server; None when neither is given."""
+    upload = st.file_uploader(label, type=types, key=f"{key}_upload")
+    path = st.text_input(f"...or the path of the {label.lower()}", key=f"{key}_path")
+    return upload if upload is not None else (path.strip() or None)
+
+
+def shown_name(source) -> str:
+    return getattr(source, "name", None) or str(source)
+
 
 st.title("Data")
-builtin_tab, path_tab, upload_tab = st.tabs(["Built-in", "Path on disk", "Upload"])
-with builtin_tab:
+tabs = st.tabs(["Built-in", "Path on disk", "Upload", "Two tables", "eBird"])
+with tabs[0]:
     st.write("Simulated eBird-style checklists: land cover, elevation, month and effort at each "
              "site; bird species in habitat guilds.")
     if st.button("Use the built-in data set", disabled=DATA_KEY not in st.session_state):
         st.session_state.pop(DATA_KEY, None)
-with path_tab:
-    path = st.text_input("Data path", placeholder="../shared/data/mulan/yeast",
-                         help="A Mulan folder or ARFF file, an npy folder, or a CSV with its "
-                              "JSON sidecar (features, labels) beside it.")
+with tabs[1]:
+    path = st.text_input("Data path", placeholder="../shared/data/ecology/swiss_birds",
+                         help="A CSV (with or without its JSON sidecar), a Mulan folder or ARFF "
+                              "file, or an npy folder.").strip()
     split_path = st.text_input("Split file (optional)",
-                               placeholder="../shared/data/splits/yeast.json")
+                               placeholder="../shared/data/splits/yeast.json").strip()
     clicked = st.button("Load", key="load_path")
-    if clicked and not path.strip():
+    if clicked and not path:
         st.warning("Type a data path first.")
     elif clicked:
         try:
-            data, split, how = load_data_path(path.strip(), split_path.strip())
-            use_data(data, split, f"{path.strip()}, {how}")
+            table = csv_at(path)
+            if table is not None:
+                open_table(read_table(table), table.name, read_sidecar(table), path, split_path)
+            else:
+                data, split, how = load_data_path(path, split_path)
+                use_data(data, split, f"{path}, {how}")
         except USER_ERRORS as err:
-            st.error(f"Could not load {path}: {err}")
-with upload_tab:
+            st.error(f"Could not load {path}: {user_message(err)}")
+with tabs[2]:
     files = st.file_uploader("Data files", type=DATA_FILE_TYPES, accept_multiple_files=True,
-                             help="A CSV with its JSON sidecar, an ARFF with its Mulan XML, or "
-                                  "<name>_data.npy with its index files.")
+                             help="A CSV (its JSON sidecar optional), an ARFF with its Mulan XML, "
+                                  "or <name>_data.npy with its index files.")
     if st.button("Load", key="load_upload", disabled=not files):
+        names = ", ".join(f.name for f in files)
         try:
-            data, split, how = load_uploaded_data(files)
-            use_data(data, split, f"uploaded {', '.join(f.name for f in files)}, {how}")
+            found = uploaded_table(files)
+            if found is not None:
+                upload, meta = found
+                open_table(read_table(upload), upload.name, meta, f"uploaded {names}")
+            else:
+                data, split, how = load_uploaded_data(files)
+                use_data(data, split, f"uploaded {names}, {how}")
         except USER_ERRORS as err:
-            st.error(f"Could not load the uploaded files: {err}")
+            st.error(f"Could not load {names}: {user_message(err)}")
+with tabs[3]:
+    st.write("A species table (a row per site, a column per species) and a site table (a row per "
+             "site, a column per covariate), joined on an id column both have.")
+    left, right = st.columns(2)
+    with left:
+        species = source_input("Species table", TABLE_TYPES, "species")
+    with right:
+        sites = source_input("Site table", TABLE_TYPES, "sites")
+    if species is not None and sites is not None:
+        try:
+            shared = [c for c in read_table(species).columns if c in set(read_table(sites).columns)]
+        except USER_ERRORS as err:
+            shared = None
+            st.error(user_message(err))
+        if shared == []:
+            st.error(f"{shown_name(species)} and {shown_name(sites)} have no column in common to "
+                     "join them on: give both the same id column (e.g. `site`).")
+        elif shared:
+            id_column = st.selectbox("Id column in both tables", shared)
+            if st.button("Join and load", key="load_two_tables"):
+                try:
+                    data, split, how = load_tables(species, sites, id_column)
+                    use_table(data, split, f"{shown_name(species)} + {shown_name(sites)}, {how}",
+                              {"id": [id_column], "labels": data.label_names,
+                               "features": data.feature_names}, sidecar=False)
+                except USER_ERRORS as err:
+                    st.error(f"Could not join the tables: {user_message(err)}")
+with tabs[4]:
+    st.write("The eBird Basic Dataset (observations) and its sampling-event file, as downloaded "
+             "from ebird.org/data/download (unzipped). Complete checklists only, zero-filled.")
+    left, right = st.columns(2)
+    with left:
+        observations = source_input("Observations file", EBIRD_TYPES, "ebd")
+    with right:
+        sampling = source_input("Sampling-event file", EBIRD_TYPES, "sed")
+    species_min = st.number_input("Keep species seen on at least this many checklists",
+                                  min_value=1, value=1, step=1)
+    if st.button("Zero-fill and load", key="load_ebird",
+                 disabled=observations is None or sampling is None):
+        try:
+            data, split, how = load_ebird(observations, sampling, int(species_min))
+            use_table(data, split, f"eBird {shown_name(observations)}, {how}", ebird_roles(data))
+            st.success(f"{data.n_samples:,} complete checklists x {data.n_labels:,} species.")
+        except USER_ERRORS as err:
+            st.error(f"Could not read the eBird files: {user_message(err)}")
 
+role_editor()
 choice = current_data()
 data = choice.data
 st.subheader(f"{data.name}: {choice.source}")
@@ -50,6 +134,7 @@ for notice in data.notices:
     st.caption(f"Note: {notice}")
 st.caption(f"Split: {choice.split.train.size:,} train / {choice.split.val.size:,} validation / "
            f"{choice.split.test.size:,} test rows.")
+show_roles(choice)
 st.dataframe(explore.preview_frame(data), height=240)
 
 left, right = st.columns(2)

@@ -1,32 +1,70 @@
-"""Predict from CSV: score a table of new samples with the model in use."""
+"""Predict from CSV: score a table of new sites with the model in use, joined back to their ids."""
+
+from pathlib import Path
 
 import streamlit as st
-from ui.loading import USER_ERRORS
+from ui.loading import TABLE_TYPES, USER_ERRORS, read_table, user_message
 from ui.state import current_workspace
 from ui.widgets import csv_download
 
 from cgmvae import explore
+from cgmvae.formats import read_id_columns
+
+
+def input_columns(feature_names) -> dict[str, list[str]]:
+    """The raw columns to supply: a one-hot feature `col=value` is the text column `col` (its
+    values listed), the others numbers ([])."""
+    columns: dict[str, list[str]] = {}
+    for feature in feature_names:
+        column, equals, value = feature.partition("=")
+        columns.setdefault(column if equals else feature, []).extend([value] if equals else [])
+    return columns
+
+
+def describe(column: str, values: list[str]) -> str:
+    return f"`{column}` (text: {', '.join(values)})" if values else f"`{column}`"
+
 
 st.title("Predict from CSV")
 model = current_workspace().model
-st.markdown(f"The CSV needs a header row and these **{len(model.feature_names)} feature "
-            "columns** (matched by name, in any order; other columns are ignored): "
-            + ", ".join(f"`{name}`" for name in model.feature_names))
+required = input_columns(model.feature_names)
+st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (matched by name, "
+            "in any order; `,` `;` or tab separated, decimal comma or point; other columns are "
+            "ignored, id columns are kept): " + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: explore.template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
-upload = st.file_uploader("CSV of samples to score", type=["csv"])
-path = st.text_input("...or a CSV path on disk", placeholder="new_sites.csv")
-if upload is None and not path.strip():
+upload = st.file_uploader("CSV of samples to score", type=TABLE_TYPES)
+path = st.text_input("...or a CSV path on disk", placeholder="new_sites.csv").strip()
+if upload is None and not path:
     st.info("Upload a CSV (or give a path) to see predictions.")
     st.stop()
-source, size = (upload, upload.size) if upload is not None else (path.strip(), None)
+source, name, size = (upload, upload.name, upload.size) if upload is not None else (path, None, None)
 try:
-    predictions = explore.predict_csv(model, source, size_bytes=size)
+    columns = list(read_table(source, name).columns)
+    guessed = read_id_columns(source, name=name)
 except USER_ERRORS as err:
-    st.error(f"Cannot score this file: {err}")
+    st.error(f"Cannot score this file: {user_message(err)}")
+    st.stop()
+missing = [column for column in required if column not in columns]
+if missing:
+    st.error(f"Cannot score this file: {name or Path(path).name} has no column(s) "
+             + ", ".join(describe(c, required[c]) for c in missing)
+             + "; its columns are " + ", ".join(f"`{c}`" for c in columns[:20]))
+    st.stop()
+ids = st.multiselect("Id column(s) to keep in the output", columns,
+                     default=[] if guessed is None else list(guessed.columns),
+                     help="They come first in the output, so the predictions join back to your "
+                          "sites. None chosen: a `row` number (1 = first data row).")
+try:
+    predictions = explore.predict_csv(model, source, size_bytes=size, ids=ids, name=name)
+except USER_ERRORS as err:
+    st.error(f"Cannot score this file: {user_message(err)}")
     st.stop()
 st.success(f"Scored {len(predictions):,} rows; a label is predicted when its probability is at "
            f"least {model.threshold:.2f}.")
-st.dataframe(predictions)
+st.dataframe(explore.prediction_table(model, predictions))
+st.caption("The download has, per site: the id column(s), `<species>_probability`, "
+           "`<species>_predicted` (0/1), `richness_expected` (sum of the probabilities) and "
+           "`richness_predicted` (species predicted).")
 csv_download(lambda: predictions, "Download the predictions (CSV)",
              f"{model.dataset_name}_predictions.csv", key="download_predictions")

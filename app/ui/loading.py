@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from cgmvae.checkpoint import CheckpointError
 from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
 from cgmvae.predictor import TrainedModel
 
-DATA_FILE_TYPES = ["csv", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
+DATA_FILE_TYPES = ["csv", "tsv", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
+TABLE_TYPES = ["csv", "tsv", "txt"]  # one table: `,` `;` or tab separated
+EBIRD_TYPES = ["txt", "tsv", "csv"]
+TABLE_SUFFIXES = (".csv", ".tsv")
+IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 
 
 def load_data(path: str, split_path: str = "") -> tuple[MultiLabelData, Split, str]:
@@ -72,3 +80,139 @@ def checkpoint_bytes(model: TrainedModel) -> bytes:
 
 
 USER_ERRORS = (DataError, CheckpointError, OSError, ValueError)  # shown with st.error, not a crash
+
+# Library messages written for Python callers, and what to say in the app instead.
+_APP_WORDING = [
+    (re.compile(r"give labels=\[\.\.\.\] or label_prefix=\.\.\.,? ?(or a sidecar \S+ with 'labels')?"),
+     "pick the species columns"),
+    (re.compile(r"(load|run) with impute='median'"), f'tick "{IMPUTE_LABEL}"'),
+    (re.compile(r"[^\s'\"(]*cgmvae-(upload|ckpt)-[^/\s]*/"), ""),  # temporary folders
+]
+
+
+def user_message(err: Exception) -> str:
+    """An error's message for the app: no Python argument names, no temporary paths."""
+    message = str(err)
+    for pattern, replacement in _APP_WORDING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def csv_at(path: str) -> Path | None:
+    """The one table a path names (`x.csv`, or a folder `x/` holding `x.csv`), else None."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / f"{path.name}.csv"
+    return path if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES else None
+
+
+def read_table(source, name: str | None = None) -> pd.DataFrame:
+    """A CSV (path or upload) as a frame; separator and decimal comma detected by the library."""
+    from cgmvae.formats import read_csv_table
+
+    return read_csv_table(source, name=getattr(source, "name", None) if name is None else name)
+
+
+def uploaded_table(files) -> tuple[object, dict] | None:
+    """(the one uploaded table, its parsed JSON sidecar or {}) when the uploads are one CSV with
+    at most its sidecar; None for other uploads (ARFF + XML, npy files)."""
+    tables = [f for f in files if Path(f.name).suffix.lower() in TABLE_SUFFIXES]
+    others = [f for f in files if f not in tables and not f.name.lower().endswith(".json")]
+    if len(tables) != 1 or others:
+        return None
+    sidecars = [f for f in files if f.name.lower().endswith(".json")]
+    same = [f for f in sidecars if Path(f.name).stem == Path(tables[0].name).stem] or sidecars
+    return tables[0], (parse_sidecar(same[0].getvalue(), same[0].name) if same else {})
+
+
+def parse_sidecar(content: bytes, name: str) -> dict:
+    """An uploaded sidecar JSON; DataError naming it when it is not a JSON object."""
+    try:
+        meta = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{Path(name).name} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{Path(name).name}: expected a JSON object with 'features' and 'labels'")
+    return meta
+
+
+def roles_from_sidecar(meta: dict, columns: list[str]) -> dict:
+    """The column roles a sidecar gives a table, as the CLI reads them: its labels; its id (else
+    the one unused id-named column); its features, else every other column but id-named ones."""
+    from cgmvae.formats.columns import id_columns
+    from cgmvae.formats.csv_table import is_id_name
+
+    labels = list(meta.get("labels") or [])
+    ids = id_columns(meta.get("id"), "the sidecar")
+    features = [c for c in meta.get("features") or [] if c not in labels]
+    if not ids:
+        used = set(labels) | set(features)
+        named = [c for c in columns if c not in used and is_id_name(c)]
+        ids = named if len(named) == 1 else []
+    if not features:
+        features = [c for c in columns if c not in labels and c not in ids and not is_id_name(c)]
+    return {"id": ids, "labels": labels, "features": features,
+            "categorical": list(meta.get("categorical") or []),
+            "ordinal": list(meta.get("ordinal") or [])}
+
+
+def load_with_roles(frame: pd.DataFrame, roles: dict, name: str, *, impute: str | None = None,
+                    split_path: str = "") -> tuple[MultiLabelData, Split, str]:
+    """A table with chosen column roles as a data set, with a split file's split or 80/10/10."""
+    from cgmvae.formats import load_frame_with_roles
+
+    data = load_frame_with_roles(frame, ids=roles.get("id", ()), labels=roles.get("labels", ()),
+                                 features=roles.get("features", ()), name=name, impute=impute,
+                                 categorical=roles.get("categorical", ()),
+                                 ordinal=roles.get("ordinal", ()))
+    return (data, *_split_for(data, split_path))
+
+
+def load_tables(species, sites, id_column: str, *, impute: str | None = None
+                ) -> tuple[MultiLabelData, Split, str]:
+    """A species table and a site table (paths or uploads) joined on `id_column`."""
+    from cgmvae.formats import load_two_tables
+
+    data = load_two_tables(species, sites, id_column, impute=impute,
+                           species_name=_display_name(species), features_name=_display_name(sites))
+    return (data, *_split_for(data, ""))
+
+
+def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData, Split, str]:
+    """The eBird observations + sampling-event files (paths or uploads), zero-filled, as data."""
+    from cgmvae.formats import load_frame_with_roles
+    from cgmvae.formats.ebird import COVARIATES, ID, zero_fill
+
+    table = zero_fill(observations, sampling, species_min,
+                      observations_name=_display_name(observations),
+                      sampling_name=_display_name(sampling))
+    species = [c for c in table.columns if c != ID and c not in COVARIATES]
+    if not species:
+        raise DataError(f"no species left: no complete checklist reports a species on at least "
+                        f"{species_min} checklists")
+    data = load_frame_with_roles(table, ids=[ID], labels=species, features=COVARIATES,
+                                 categorical=["protocol"], name="ebird")
+    data = replace(data, notices=[*table.attrs.get("notices", []), *data.notices])
+    return (data, *_split_for(data, ""))
+
+
+def ebird_roles(data: MultiLabelData) -> dict:
+    """The column roles of a zero-filled eBird table (for the sidecar download)."""
+    from cgmvae.formats.ebird import COVARIATES, ID
+
+    return {"id": [ID], "labels": list(data.label_names), "features": list(COVARIATES),
+            "categorical": ["protocol"]}
+
+
+def _split_for(data: MultiLabelData, split_path: str) -> tuple[Split, str]:
+    if split_path:
+        split, how = load_split(split_path), f"split from {Path(split_path).name}"
+    else:
+        split, how = random_split(data.n_samples, seed=0), "a seeded random 80/10/10 split"
+    split.check(data.n_samples)
+    return split, how
+
+
+def _display_name(source) -> str | None:
+    """An upload's own file name (a path names itself)."""
+    return None if isinstance(source, (str, Path)) else getattr(source, "name", None)

@@ -164,30 +164,47 @@ def response_curves(model, reference: np.ndarray, feature: str, labels: list[str
                          "probability": proba[:, chosen].T.ravel()})
 
 
-def prediction_table(model, features: np.ndarray) -> pd.DataFrame:
-    """Per input row: the predicted label set, then one probability column per label."""
-    proba = model.predict_proba(features)
-    frame = pd.DataFrame(proba.round(4), columns=list(model.label_names))
-    frame.insert(0, "predicted labels", label_sets(proba >= model.threshold, model.label_names))
-    return frame
+def prediction_table(model, predictions: pd.DataFrame) -> pd.DataFrame:
+    """`predict_csv`'s table for the screen: a readable "predicted labels" column (the first few
+    names, "+3 more" beyond) after the id column(s). Not for files: its text is shortened."""
+    predicted = predictions[[f"{name}_predicted" for name in model.label_names]].to_numpy()
+    table = predictions.copy()
+    first = list(table.columns).index(f"{model.label_names[0]}_probability")
+    table.insert(first, "predicted labels", label_sets(predicted, model.label_names))
+    return table
 
 
-def predict_csv(model, source, *, size_bytes: int | None = None) -> pd.DataFrame:
+def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
+                name: str | None = None) -> pd.DataFrame:
     """Score a feature CSV (path or file-like) with `model`; DataError for anything unusable.
 
     Columns are matched to the model's features by name (`cgmvae.formats.read_feature_table`);
     files over MAX_PREDICT_BYTES or MAX_PREDICT_ROWS rows are refused as a whole.
+
+    Parameters
+    ----------
+    ids : the id column(s) to keep; None: the sidecar's `id` or the id-named columns; []: none.
+        Without id columns the output starts with `row` (1 = the first data row).
+    name : an upload's display name, for messages.
+
+    Returns
+    -------
+    `TrainedModel.prediction_frame`: the id column(s), `<label>_probability`, `<label>_predicted`,
+    `richness_expected`, `richness_predicted`; numbers only besides the ids (nothing shortened).
     """
-    from cgmvae.formats import read_feature_table  # lands with the formats package
+    from cgmvae.formats import read_feature_table, read_id_columns
 
     if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
         raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
                         f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
-    features = read_feature_table(source, list(model.feature_names))  # refuses text, NaN and inf
+    features = read_feature_table(source, list(model.feature_names), name=name)  # refuses NaN
     if features.shape[0] > MAX_PREDICT_ROWS:
         raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
                         f"{MAX_PREDICT_ROWS:,}: split it into smaller files")
-    return prediction_table(model, features)
+    id_frame = read_id_columns(source, ids, name=name) if ids is None or len(ids) else None
+    if id_frame is None:
+        id_frame = pd.Series(np.arange(1, features.shape[0] + 1), name="row")
+    return model.prediction_frame(features, ids=id_frame)
 
 
 def template_frame(model, n_rows: int = 3) -> pd.DataFrame:

@@ -1,0 +1,315 @@
+"""Bring your own data in the app: column roles of a sidecar-less CSV, two tables, eBird,
+European exports, and Predict from CSV joined back to the sites (AppTest, no browser)."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+from ui.column_roles import ROLES_KEY
+from ui.state import DATA_KEY, MODEL_KEY, Workspace
+
+from cgmvae.data import MultiLabelData, random_split
+from cgmvae.model import ModelConfig
+from cgmvae.simulate import DEFAULT_NAME, write_checklists
+from cgmvae.train import TrainConfig, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES_DIR = ROOT / "pages"
+EBIRD = Path(__file__).parent / "fixtures" / "ebird"
+TIMEOUT = 60
+
+pytestmark = pytest.mark.skipif(not (ROOT / "assets" / f"{DEFAULT_NAME}.pt").is_file(),
+                                reason="built-in model missing: python app/build_default_model.py")
+
+
+class Upload(io.BytesIO):
+    """What st.file_uploader hands the page: bytes with the user's file name."""
+
+    def __init__(self, content: bytes | str, name: str):
+        super().__init__(content.encode() if isinstance(content, str) else content)
+        self.name, self.size = name, len(self.getvalue())
+
+
+def run_page(name: str, session: dict | None = None) -> AppTest:
+    app = AppTest.from_file(str(PAGES_DIR / name), default_timeout=TIMEOUT)
+    for key, value in (session or {}).items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def widget(widgets, label: str):
+    found = [w for w in widgets if w.label == label]
+    assert found, f"no widget {label!r}; found {[w.label for w in widgets]}"
+    return found[0]
+
+
+def texts(app: AppTest, kind: str) -> str:
+    return " | ".join(str(element.value) for element in getattr(app, kind))
+
+
+def samples(app: AppTest) -> str:
+    return {m.label: m.value for m in app.metric}["samples"]
+
+
+def load_path(app: AppTest, path) -> AppTest:
+    widget(app.text_input, "Data path").input(str(path))
+    widget(app.button, "Load").click()
+    return app.run()
+
+
+def assert_no_python_or_temp_words(app: AppTest) -> None:
+    shown = texts(app, "error") + texts(app, "warning") + texts(app, "markdown")
+    for word in ("label_prefix", "labels=[", "impute=", "cgmvae-upload", "Traceback"):
+        assert word not in shown
+    assert not app.exception, texts(app, "exception")
+
+
+@pytest.fixture
+def bare_csv(tmp_path):
+    """Simulated checklists (site id, 7 covariates, 42 species) without their sidecar."""
+    path = write_checklists(tmp_path, n_sites=60, seed=3)
+    path.with_suffix(".json").unlink()
+    return path
+
+
+def test_a_csv_without_sidecar_shows_guessed_roles_and_loads_with_the_users_change(bare_csv):
+    app = load_path(run_page("1_data.py"), bare_csv)
+    assert_no_python_or_temp_words(app)
+    assert not app.error and samples(app) == "4,000"  # nothing loaded until the roles are accepted
+    ids, species = widget(app.multiselect, "Id column(s)"), widget(app.multiselect,
+                                                                   "Species (label) columns")
+    assert ids.value == ["site"] and len(species.value) == 42
+    assert widget(app.multiselect, "Covariate (feature) columns").value[-1] == "effort_hours"
+    species.unselect("Osprey")
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert_no_python_or_temp_words(app)
+    data = app.session_state[DATA_KEY].data
+    assert samples(app) == "60" and data.n_labels == 41 and "Osprey" not in data.label_names
+    assert data.sample_ids[:2] == pd.read_csv(bare_csv, dtype=str)["site"][:2].tolist()
+    assert app.session_state[ROLES_KEY][1]["id"] == ["site"]
+    assert any(b.proto.label == "Download the sidecar JSON" for b in app.get("download_button"))
+
+
+def test_a_csv_with_sidecar_loads_at_once_and_shows_its_roles(tmp_path):
+    path = write_checklists(tmp_path, n_sites=50, seed=1)
+    app = load_path(run_page("1_data.py"), path)
+    assert not app.error and not app.exception and samples(app) == "50"
+    assert not [w for w in app.multiselect if w.label == "Id column(s)"]  # no editor
+    roles = texts(app, "markdown")
+    assert "**Id column(s)** (1): `site`" in roles and "**Species (label) columns** (42)" in roles
+
+
+def test_a_semicolon_decimal_comma_export_loads_with_its_numbers(tmp_path):
+    path = tmp_path / "plots.csv"
+    path.write_text("plot;elev;cover;Parus major;Sitta europaea\n"
+                    "P1;1,5;0,25;1;0\nP2;2,5;0,75;0;1\nP3;3,0;0,5;1;1\nP4;0,5;0,1;0;0\n")
+    app = load_path(run_page("1_data.py"), path)
+    widget(app.button, "Use these columns").click()
+    app.run()
+    data = app.session_state[DATA_KEY].data
+    assert not app.error and data.feature_names == ["elev", "cover"]
+    np.testing.assert_allclose(data.features[:, 0], [1.5, 2.5, 3.0, 0.5])
+    assert data.label_names == ["Parus major", "Sitta europaea"] and data.sample_ids[0] == "P1"
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("", "plots.csv is empty"),
+    ("plot,elev,sp\nP1,1.5,1\nP2,,0\nP3,2,1\n", "column 'elev' at data row 2"),
+    ("plot,elev,sp\nP1,1.5,1\nP2,2.5,seen\n", "no label (species) columns chosen"),
+])
+def test_bad_tables_get_an_error_naming_file_column_and_row(tmp_path, content, expected):
+    path = tmp_path / "plots.csv"
+    path.write_text(content)
+    app = load_path(run_page("1_data.py"), path)
+    if not app.error:
+        widget(app.button, "Use these columns").click()
+        app.run()
+    assert_no_python_or_temp_words(app)
+    assert expected in texts(app, "error") and "plots.csv" in texts(app, "error")
+    assert samples(app) == "4,000"
+
+
+def test_missing_covariates_can_be_filled_from_the_page(tmp_path):
+    path = tmp_path / "plots.csv"
+    path.write_text("plot,elev,sp\nP1,1.5,1\nP2,,0\nP3,2,1\n")
+    app = load_path(run_page("1_data.py"), path)
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert "Fill missing covariate values" in texts(app, "error")  # says which box to tick
+    widget(app.checkbox, "Fill missing covariate values (median; text: most frequent)").check()
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert not app.error and samples(app) == "3"
+
+
+def two_tables(folder: Path, drop_site: str | None = None) -> tuple[Path, Path]:
+    """species.csv (site x species) and a `;`/decimal-comma sites.csv (site x covariates)."""
+    species = folder / "species.csv"
+    species.write_text("site,Parus major,Sitta europaea\nS1,1,0\nS2,0,1\nS3,1,1\nS4,0,0\n")
+    rows = {"S4": "S4;0,5;open", "S2": "S2;2,5;forest", "S1": "S1;1,5;forest", "S3": "S3;3;open"}
+    sites = folder / "sites.csv"
+    sites.write_text("\n".join(["site;elev;habitat"] + [r for s, r in rows.items() if s != drop_site]))
+    return species, sites
+
+
+def fill_two_tables(app: AppTest, species, sites) -> AppTest:
+    widget(app.text_input, "...or the path of the species table").input(str(species))
+    widget(app.text_input, "...or the path of the site table").input(str(sites))
+    return app.run()
+
+
+def test_two_tables_join_on_the_shared_id_in_species_order(tmp_path):
+    app = fill_two_tables(run_page("1_data.py"), *two_tables(tmp_path))
+    assert widget(app.selectbox, "Id column in both tables").options == ["site"]
+    widget(app.button, "Join and load").click()
+    app.run()
+    data = app.session_state[DATA_KEY].data
+    assert not app.error and samples(app) == "4" and data.sample_ids == ["S1", "S2", "S3", "S4"]
+    np.testing.assert_allclose(data.features[:, 0], [1.5, 2.5, 3.0, 0.5])
+    assert data.feature_names == ["elev", "habitat=forest", "habitat=open"]
+
+
+def test_two_tables_errors_list_the_ids_in_one_table_by_file_name(tmp_path):
+    app = fill_two_tables(run_page("1_data.py"), *two_tables(tmp_path, drop_site="S3"))
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert_no_python_or_temp_words(app)
+    assert "1 id(s) only in species.csv, not in sites.csv: S3" in texts(app, "error")
+
+
+def test_two_uploads_are_named_by_their_own_names_never_a_temporary_path(tmp_path):
+    from ui.loading import load_tables, user_message
+
+    from cgmvae.data import DataError
+
+    species, sites = two_tables(tmp_path, drop_site="S1")
+    uploads = Upload(species.read_bytes(), "my species.csv"), Upload(sites.read_bytes(), "x.csv")
+    with pytest.raises(DataError) as caught:
+        load_tables(*uploads, "site")
+    assert "only in my species.csv, not in x.csv: S1" in user_message(caught.value)
+    temp = DataError("cannot read the sidecar /tmp/cgmvae-upload-ab12/a.json: bad")
+    assert user_message(temp) == "cannot read the sidecar a.json: bad"
+
+
+def test_an_uploaded_csv_with_or_without_its_sidecar(tmp_path):
+    from ui.loading import load_with_roles, read_table, roles_from_sidecar, uploaded_table
+
+    path = write_checklists(tmp_path, n_sites=30, seed=2)
+    table = Upload(path.read_bytes(), "birds.csv")
+    sidecar = Upload(path.with_suffix(".json").read_bytes(), "birds.json")
+    upload, meta = uploaded_table([table, sidecar])
+    frame = read_table(upload)
+    data, _, _ = load_with_roles(frame, roles_from_sidecar(meta, list(frame.columns)), "birds.csv")
+    assert data.n_samples == 30 and data.n_labels == 42 and data.sample_ids is not None
+    assert uploaded_table([table]) == (table, {})
+    assert uploaded_table([table, Upload(b"", "x.arff")]) is None  # left to the other readers
+
+
+def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
+    app = run_page("1_data.py")
+    widget(app.text_input, "...or the path of the observations file").input(
+        str(EBIRD / "observations.txt"))
+    widget(app.text_input, "...or the path of the sampling-event file").input(
+        str(EBIRD / "sampling.txt"))
+    app.run()
+    widget(app.button, "Zero-fill and load").click()
+    app.run()
+    assert not app.error and not app.exception
+    data = app.session_state[DATA_KEY].data
+    assert f"{data.n_samples:,} complete checklists x {data.n_labels:,} species" in texts(app, "success")
+    assert data.sample_ids[0].startswith(("S", "G")) and "protocol=Traveling" in data.feature_names
+    assert app.session_state[ROLES_KEY][1]["id"] == ["checklist_id"]
+
+
+def test_ebird_errors_name_the_file():
+    app = run_page("1_data.py")
+    widget(app.text_input, "...or the path of the observations file").input(
+        str(EBIRD / "sampling.txt"))  # the wrong file
+    widget(app.text_input, "...or the path of the sampling-event file").input(
+        str(EBIRD / "sampling.txt"))
+    app.run()
+    widget(app.button, "Zero-fill and load").click()
+    app.run()
+    assert not app.exception and "sampling.txt: no column(s)" in texts(app, "error")
+
+
+@pytest.fixture(scope="module")
+def habitat_model():
+    """A 2-epoch model on covariates elev and a one-hot habitat (forest/open)."""
+    rng = np.random.default_rng(0)
+    forest = rng.random(80) < 0.5
+    features = np.column_stack([rng.normal(size=80), forest, ~forest]).astype(np.float32)
+    labels = np.column_stack([forest, ~forest]).astype(np.float32)
+    data = MultiLabelData(features, labels, ["elev", "habitat=forest", "habitat=open"],
+                          ["Parus major", "Sitta europaea"], name="habitat")
+    small = ModelConfig(embedding_dim=8, latent_dim=4, feature_hidden=(8,), label_hidden=(8,),
+                        decoder_hidden=(8,))
+    model = fit(data, random_split(80), model_config=small, train_config=TrainConfig(max_epochs=2))
+    return Workspace(model, None, "test model", "habitat-model")
+
+
+def predict_page(workspace, path) -> AppTest:
+    app = run_page("7_predict_from_csv.py", {MODEL_KEY: workspace})
+    widget(app.text_input, "...or a CSV path on disk").input(str(path))
+    return app.run()
+
+
+def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(habitat_model,
+                                                                               tmp_path):
+    from cgmvae import explore
+
+    path = tmp_path / "new.csv"
+    path.write_text("plot;habitat;elev;note\n007;forest;1,5;a\nP2;open;-0,5;b\n")
+    app = predict_page(habitat_model, path)
+    assert not app.error and not app.exception
+    needed = texts(app, "markdown")
+    assert "`elev`, `habitat` (text: forest, open)" in needed and "habitat=forest" not in needed
+    assert widget(app.multiselect, "Id column(s) to keep in the output").value == ["plot"]
+    shown = app.dataframe[0].value
+    assert list(shown.columns[:3]) == ["plot", "predicted labels", "Parus major_probability"]
+    saved = explore.predict_csv(habitat_model.model, path, ids=["plot"])
+    assert list(saved.columns) == ["plot", "Parus major_probability", "Sitta europaea_probability",
+                                   "Parus major_predicted", "Sitta europaea_predicted",
+                                   "richness_expected", "richness_predicted"]
+    assert saved["plot"].tolist() == ["007", "P2"]
+    assert explore.predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
+
+
+def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
+    from cgmvae import explore
+    from cgmvae.data import DataError
+
+    upload = Upload("site;elev;habitat\nA;1,5;forest\nB;0,5;desert\n", "mes sites.csv")
+    with pytest.raises(DataError, match="mes sites.csv.*'habitat' has the value 'desert' at data row 2"):
+        explore.predict_csv(habitat_model.model, upload, name=upload.name)
+    good = Upload("site;elev;habitat\nA;1,5;forest\n", "mes sites.csv")
+    assert explore.predict_csv(habitat_model.model, good, name=good.name)["site"].tolist() == ["A"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("", "new.csv is empty"),
+    ("plot,elev\nP1,1\n", "new.csv has no column(s) `habitat` (text: forest, open)"),
+    ("plot,elev,habitat\nP1,1,forest\nP2,,open\n", "missing values in data row(s) 2"),
+])
+def test_predict_page_errors_name_file_column_and_row(habitat_model, tmp_path, content, expected):
+    path = tmp_path / "new.csv"
+    path.write_text(content)
+    app = predict_page(habitat_model, path)
+    assert not app.exception and not app.dataframe
+    assert expected in texts(app, "error").replace("[", "").replace("]", "")
+
+
+def test_the_downloaded_predictions_hold_no_shortened_text(habitat_model, tmp_path):
+    from cgmvae import explore
+
+    path = tmp_path / "new.csv"
+    path.write_text("site,elev,habitat\n" + "".join(f"S{i},{i / 10},forest\n" for i in range(30)))
+    saved = explore.predict_csv(habitat_model.model, path)
+    text_columns = saved.select_dtypes(exclude="number").columns
+    assert list(text_columns) == ["site"]
+    assert json.loads(saved.to_json(orient="records"))[0]["site"] == "S0"
