@@ -47,7 +47,7 @@ except USER_ERRORS as err:
     st.stop()
 missing = [column for column in required if column not in columns]
 if missing:
-    st.error(f"Cannot score this file: {name or Path(path).name} has no column(s) "
+    st.error(f"Cannot score this file: {name or Path(path).name} is missing column(s) "
              + ", ".join(describe(c, required[c]) for c in missing)
              + "; its columns are " + ", ".join(f"`{c}`" for c in columns[:20]))
     st.stop()

@@ -293,7 +293,7 @@ def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
 
 @pytest.mark.parametrize("content, expected", [
     ("", "new.csv is empty"),
-    ("plot,elev\nP1,1\n", "new.csv has no column(s) `habitat` (text: forest, open)"),
+    ("plot,elev\nP1,1\n", "new.csv is missing column(s) `habitat` (text: forest, open)"),
     ("plot,elev,habitat\nP1,1,forest\nP2,,open\n", "missing values in data row(s) 2"),
 ])
 def test_predict_page_errors_name_file_column_and_row(habitat_model, tmp_path, content, expected):
