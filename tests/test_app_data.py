@@ -90,6 +90,7 @@ def test_a_csv_without_sidecar_shows_guessed_roles_and_loads_with_the_users_chan
     assert_no_python_or_temp_words(app)
     data = app.session_state[DATA_KEY].data
     assert samples(app) == "60" and data.n_labels == 41 and "Osprey" not in data.label_names
+    assert not [b for b in app.button if b.label == "Use these columns"]  # the editor is gone
     assert data.sample_ids[:2] == pd.read_csv(bare_csv, dtype=str)["site"][:2].tolist()
     assert app.session_state[ROLES_KEY][1]["id"] == ["site"]
     assert any(b.proto.label == "Download the sidecar JSON" for b in app.get("download_button"))

@@ -102,3 +102,28 @@ def test_box_selection_on_the_latent_space_lists_the_selected_samples(page):
     assert_no_exception(page, "Latent space after a box selection")
     table = page.locator('[data-testid="stDataFrame"]')
     assert table.count() == 1 and table.first.is_visible()
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
+def test_a_csv_without_sidecar_uploads_with_its_guessed_column_roles(page, tmp_path):
+    csv_path = write_checklists(tmp_path, n_sites=30, seed=6)
+    csv_path.with_suffix(".json").unlink()
+    open_page(page, "Data")
+    page.get_by_role("tab", name="Upload").click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Data files")
+    uploader.locator('input[type="file"]').set_input_files(str(csv_path))
+    wait_idle(page)
+    page.locator("button:visible", has_text=re.compile(r"^Load$")).click()
+    page.get_by_role("button", name="Use these columns").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert "Parus" not in page.inner_text("body") and "label_prefix" not in page.inner_text("body")
+    page.get_by_role("button", name="Use these columns").click()
+    page.get_by_text("uploaded sim_birds.csv, a seeded random 80/10/10 split").wait_for(
+        timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "30"  # samples
+    assert page.get_by_role("button", name="Use these columns").count() == 0
+    assert_no_exception(page, "Data page after accepting the guessed columns")
+    page.get_by_role("tab", name="Built-in").click()
+    page.get_by_role("button", name="Use the built-in data set").click()
+    wait_idle(page)

@@ -76,6 +76,7 @@ def role_editor() -> None:
             return
         use_table(data, split, f"{pending['source']}, {how}", roles)
         st.session_state.pop(PENDING_KEY, None)
+        st.rerun()  # redraw without the editor
 
 
 def sidecar_download(where, roles: dict, name: str, key: str) -> None:
