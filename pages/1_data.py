@@ -15,6 +15,7 @@ from ui.loading import (
     load_tables,
     load_uploaded_data,
     read_table,
+    table_columns,
     uploaded_table,
     user_message,
 )
@@ -87,7 +88,7 @@ with tabs[3]:
         sites = source_input("Site table", TABLE_TYPES, "sites")
     if species is not None and sites is not None:
         try:
-            shared = [c for c in read_table(species).columns if c in set(read_table(sites).columns)]
+            shared = [c for c in table_columns(species) if c in set(table_columns(sites))]
         except USER_ERRORS as err:
             shared = None
             st.error(user_message(err))

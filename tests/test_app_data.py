@@ -314,3 +314,16 @@ def test_the_downloaded_predictions_hold_no_shortened_text(habitat_model, tmp_pa
     text_columns = saved.select_dtypes(exclude="number").columns
     assert list(text_columns) == ["site"]
     assert json.loads(saved.to_json(orient="records"))[0]["site"] == "S0"
+
+
+def test_two_tables_without_a_shared_column_or_with_an_empty_file_say_which_file(tmp_path):
+    species, sites = two_tables(tmp_path)
+    plots = tmp_path / "plots.csv"
+    plots.write_text("plot;elev\nS1;1\n")
+    app = fill_two_tables(run_page("1_data.py"), species, plots)
+    assert not app.exception and "species.csv and plots.csv have no column in common" in texts(
+        app, "error")
+    sites.write_text("")
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    assert not app.exception and "sites.csv is empty" in texts(app, "error")
+    assert not [b for b in app.button if b.label == "Join and load"]

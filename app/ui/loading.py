@@ -113,6 +113,20 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
     return read_csv_table(source, name=getattr(source, "name", None) if name is None else name)
 
 
+def table_columns(source) -> list[str]:
+    """The columns of a table (path or upload), remembered per file in this session: the Two
+    tables tab needs them on every run to offer the shared id column."""
+    if isinstance(source, (str, Path)):
+        stat = Path(source).expanduser().stat() if Path(source).expanduser().is_file() else None
+        key = (str(source), stat.st_mtime if stat else None)
+    else:
+        key = (source.name, getattr(source, "file_id", None), getattr(source, "size", None))
+    known = st.session_state.setdefault("table_columns", {})
+    if key not in known:
+        known[key] = list(read_table(source).columns)
+    return known[key]
+
+
 def uploaded_table(files) -> tuple[object, dict] | None:
     """(the one uploaded table, its parsed JSON sidecar or {}) when the uploads are one CSV with
     at most its sidecar; None for other uploads (ARFF + XML, npy files)."""
