@@ -1,5 +1,7 @@
 """Data: pick a data set (built-in, a path, uploads, two tables or eBird) and look at its labels."""
 
+from pathlib import Path
+
 import streamlit as st
 from ui import cached
 from ui.column_roles import open_table, role_editor, show_roles, use_table
@@ -33,7 +35,8 @@ def source_input(label: str, types: list[str], key: str):
 
 
 def shown_name(source) -> str:
-    return getattr(source, "name", None) or str(source)
+    """An upload's own name, or a path's file name (as the library's messages say it)."""
+    return getattr(source, "name", None) or Path(source).name
 
 
 st.title("Data")
