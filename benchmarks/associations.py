@@ -43,8 +43,10 @@ def trained(name: str, data, split, seed: int, models: Path | None, train=None) 
     path = models / f"{name}_{seed}.pt" if models is not None else None
     if path is not None and path.is_file():
         model = TrainedModel.load(path)
-        if model.learned_association is not None:
-            return model
+        if model.learned_association is None:  # saved before fit() stored them: the same maps
+            model.learned_association, model.environmental_association = (
+                m.astype(np.float32) for m in assoc.model_layers(model, data.features[split.train]))
+        return model
     model = train(seed) if train is not None else fit(data, split,
                                                       train_config=TrainConfig(seed=seed))
     if path is not None:

@@ -29,7 +29,7 @@ LAYER_TITLES = {
     "learned": "Learned: co-occurrence the model expects",
     "environmental": "Environmental: shared response to the covariates",
     "residual": "Residual: association beyond the covariates",
-    "cooccurrence": "Co-occurrence in the training rows (phi)",
+    "cooccurrence": "Co-occurrence: recorded together at the training sites (phi)",
 }
 LAYER_EXPLANATIONS = {
     "learned": "How often two species are expected together across the survey's sites, on the "

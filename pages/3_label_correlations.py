@@ -10,6 +10,8 @@ from cgmvae import explore
 from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
 
+MAX_PAIRS_SHOWN = 500  # a longer table only slows the page; the CSV has every pair
+
 st.title("Label correlations")
 st.caption("Which species go together, and why: the co-occurrence the model expects, split into "
            "shared response to the covariates (environmental) and association beyond them "
@@ -73,7 +75,12 @@ else:
     species = st.selectbox("Species (type to search)", ["all species", *names])
     table = pair_table(result, layer, only_supported=only_supported,
                        species=None if species == "all species" else species)
-    st.dataframe(table.head(500), hide_index=True, height=300)
+    st.dataframe(table.head(MAX_PAIRS_SHOWN), hide_index=True, height=300)
+    if len(table) > MAX_PAIRS_SHOWN:
+        st.caption(f"The strongest {MAX_PAIRS_SHOWN} of {len(table):,} pairs; the download has "
+                   "them all.")
+    csv_download(lambda: table, "Download these pairs (CSV)",
+                 f"{model.dataset_name}_{layer}_pairs.csv", key="pairs_download")
 
 groups_column, nearest_column = st.columns(2)
 with groups_column:

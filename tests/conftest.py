@@ -15,6 +15,12 @@ if str(APP_DIR) not in sys.path:
     sys.path.insert(0, str(APP_DIR))
 
 
+@pytest.fixture(autouse=True)
+def kept_models_in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """Models the app keeps (runs/ by default) go to a temporary folder during tests."""
+    monkeypatch.setenv("CGMVAE_MODEL_DIR", str(tmp_path_factory.mktemp("kept-models")))
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

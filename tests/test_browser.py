@@ -54,7 +54,11 @@ def test_every_page_renders_without_an_exception(page):
         open_page(page, title)
         assert_no_exception(page, title)
     open_page(page, "Label correlations")
-    assert page.locator(".js-plotly-plot").count() == 2  # model and co-occurrence heatmaps
+    assert page.locator(".js-plotly-plot").count() == 1  # the chosen layer's heatmap
+    page.get_by_text("Residual", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Residual: association beyond the covariates.").wait_for(timeout=60_000)
+    assert_no_exception(page, "Label correlations, residual layer")
 
 
 @pytest.mark.usefixtures("screenshot_on_failure")

@@ -31,6 +31,11 @@ class LinearModel:
     def label_similarity(self):
         return self.embeddings @ self.embeddings.T
 
+    def prediction_frame(self, features, ids=None):
+        from cgmvae.predictor import TrainedModel
+
+        return TrainedModel.prediction_frame(self, features, ids=ids)
+
 
 def block_embeddings(n_per_block=(4, 5, 3), dim=8, noise=0.1, seed=0):
     """Label embeddings in well-separated directions, one direction per block."""
@@ -175,8 +180,9 @@ def test_latent_frame_subsamples_with_a_notice():
 def test_per_label_f1_of_a_worked_example():
     truth = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]])
     predicted = np.array([[1, 1, 0], [0, 1, 0], [0, 1, 0]])
-    # label 0: tp 1, fn 1 -> 2/3; label 1: tp 2, fp 1 -> 4/5; label 2: nothing to find -> 1
-    np.testing.assert_allclose(explore.per_label_f1(truth, predicted), [2 / 3, 4 / 5, 1.0])
+    # label 0: tp 1, fn 1 -> 2/3; label 1: tp 2, fp 1 -> 4/5; label 2: nothing to find -> 0,
+    # the macro-F1 convention of cgmvae.metrics
+    np.testing.assert_allclose(explore.per_label_f1(truth, predicted), [2 / 3, 4 / 5, 0.0])
 
 
 def test_response_curves_follow_the_feature_with_others_at_median():
@@ -208,9 +214,10 @@ def test_template_has_one_column_per_raw_feature_with_the_commonest_category():
 def test_predict_csv_scores_rows_matched_by_name():
     model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
     table = explore.predict_csv(model, io.StringIO("z,extra,x\n0,hello,5\n0,hi,-5\n"))
-    assert list(table.columns) == ["predicted labels", "a"]
-    assert table["predicted labels"].tolist() == ["a", "-"]
-    assert table["a"].iloc[0] > 0.99
+    assert list(table.columns) == ["row", "a_probability", "a_predicted", "richness_expected",
+                                   "richness_predicted"]
+    assert table["a_predicted"].tolist() == [1, 0] and table["row"].tolist() == [1, 2]
+    assert table["a_probability"].iloc[0] > 0.99
 
 
 @pytest.mark.parametrize("text, message", [
