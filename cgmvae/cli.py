@@ -16,7 +16,7 @@ from cgmvae.checkpoint import CheckpointError
 from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
 from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig, fit, resolve_device
+from cgmvae.train import SELECTION_METRICS, TrainConfig, fit, resolve_device
 from cgmvae.variants import VARIANTS, apply_variant
 
 
@@ -70,10 +70,14 @@ def progress_bar(record: dict) -> None:
 
 
 def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
-    names = list(metrics.METRICS)
+    """One row per block: the five metrics, then any other (mean_auc); blank where a block lacks
+    one or it is None (mean_auc without any label that has both classes)."""
+    extra = [n for block in blocks.values() for n in block if n not in metrics.METRICS]
+    names = list(metrics.METRICS) + list(dict.fromkeys(extra))
     lines = [f"{'':14}" + "".join(f"{n:>17}" for n in names)]
     for label, block in blocks.items():
-        lines.append(f"{label:14}" + "".join(f"{block[n]:>17.4f}" for n in names))
+        lines.append(f"{label:14}" + "".join(f"{block[n]:>17.4f}" if block.get(n) is not None else f"{'':>17}"
+                                             for n in names))
     return "\n".join(lines)
 
 
@@ -87,25 +91,41 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
     return apply_variant(args.variant, model_config, train_config)
 
 
+def print_time_estimate(record: dict) -> None:
+    """After the first epoch: the longest the run can take (every epoch as long as the first)."""
+    if record["epoch"] == 1:
+        most = record["seconds"] * record["max_epochs"]
+        print(f"\nfirst epoch {record['seconds']:.1f} s: up to {record['max_epochs']} epochs, about "
+              f"{most:.0f} s at most; early stopping usually ends sooner", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     data, split = load_data(args)
     model_config, train_config = configs_from_args(args)
+    selection = {"selection_metric": args.selection, "selection_window": args.selection_window}
+    train_config = replace(train_config, **{k: v for k, v in selection.items() if v is not None})
     device = resolve_device(train_config.device)
     print(f"training on {data.name}: {split.train.size} train / {split.val.size} val / "
           f"{split.test.size} test rows, {data.n_features} features, {data.n_labels} labels, "
-          f"device {device}", file=sys.stderr)
+          f"device {device}; up to {train_config.max_epochs} epochs (time estimate after the "
+          f"first)", file=sys.stderr)
     started = time.perf_counter()
-    model = fit(data, split, model_config=model_config, train_config=train_config, callbacks=[progress_bar])
+    model = fit(data, split, model_config=model_config, train_config=train_config,
+                callbacks=[progress_bar, print_time_estimate])
     train_seconds = time.perf_counter() - started
+    rule = train_config.selection_metric + (f", mean of {train_config.selection_window} epochs"
+                                            if train_config.selection_window > 1 else "")
     print(f"\nstopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
-          f"{train_config.selection_metric}), {train_seconds:.1f} s", file=sys.stderr)
+          f"{rule}), {train_seconds:.1f} s", file=sys.stderr)
     out = Path(args.out)
     model.save(out / "model.pt")
     report = evaluation_report(model, data, split)
     report.update(threshold=model.threshold, epochs=len(model.history), best_epoch=model.best_epoch,
                   train_seconds=train_seconds,
                   seconds_per_epoch=float(np.mean([r["seconds"] for r in model.history])),
-                  device=str(device), variant=args.variant)
+                  device=str(device), variant=args.variant,
+                  selection_metric=train_config.selection_metric,
+                  selection_window=train_config.selection_window)
     (out / "metrics.json").write_text(json.dumps(report, indent=2))
     print_report(report)
     print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
@@ -113,12 +133,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
-    """`val` and `test` at each metric's validation-best threshold; `test_deployed` at the model's."""
-    val = model.evaluate(data.features[split.val], data.labels[split.val])
-    report = {"val": val["per_metric"], "test": None, "test_deployed": None}
+    """`val` and `test` at each metric's validation-best threshold, plus their threshold-free
+    `mean_auc` (mean per-label ROC-AUC); `test_deployed` at the model's single threshold."""
+    def scores(rows: np.ndarray) -> tuple[dict, dict]:
+        x, y = data.features[rows], data.labels[rows]
+        result = model.evaluate(x, y)
+        auc = metrics.mean_label_auc(y, model.predict_proba(x))
+        return {**result["per_metric"], "mean_auc": auc if np.isfinite(auc) else None}, result["deployed"]
+
+    report = {"val": scores(split.val)[0], "test": None, "test_deployed": None}
     if split.test.size:
-        test = model.evaluate(data.features[split.test], data.labels[split.test])
-        report.update(test=test["per_metric"], test_deployed=test["deployed"])
+        test, deployed = scores(split.test)
+        report.update(test=test, test_deployed=deployed)
     return report
 
 
@@ -266,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int)
     train.add_argument("--embedding-dim", type=int)
     train.add_argument("--dropout", type=float)
+    train.add_argument("--selection", choices=SELECTION_METRICS,
+                       help=f"validation score that picks the kept epoch (default "
+                            f"{TrainConfig.selection_metric}; val_loss: lowest cross-entropy)")
+    train.add_argument("--selection-window", type=int,
+                       help="select on the mean score of this many trailing epochs (default 1)")
     train.set_defaults(run=cmd_train)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a data set")
     add_data_arguments(evaluate)

@@ -273,3 +273,12 @@ def ranking_metrics(y_true, proba) -> dict[str, float]:
     """
     return {"lrap": label_ranking_average_precision(y_true, proba),
             "macro_auc": macro_roc_auc(y_true, proba)}
+
+
+def mean_label_auc(y_true, proba) -> float:
+    """Mean per-label ROC-AUC, the "mean species AUC" of species distribution models.
+
+    Each label's AUC equals sklearn's ``roc_auc_score(y_true[:, j], proba[:, j])``; labels with
+    only one class in `y_true` are skipped (NaN if every label is). Same as `macro_roc_auc`.
+    """
+    return macro_roc_auc(y_true, proba)
