@@ -58,17 +58,10 @@ def covariate_residuals(data, split) -> tuple[np.ndarray, np.ndarray]:
     """Residual correlation of the training and of the test rows under one covariate model
     fitted on the training rows (the issue's definition of the held-out truth)."""
     x_train, y_train = data.features[split.train], data.labels[split.train]
-    mean, scale = x_train.mean(axis=0), x_train.std(axis=0)
-    scale[scale == 0] = 1.0
-    weights = assoc.fit_logistic(assoc.covariate_design(x_train, mean, scale), y_train)
-
-    def proba(x):
-        design = assoc.covariate_design(x, mean, scale)
-        return assoc._sigmoid(np.column_stack([design, np.ones(len(design))]) @ weights)
-
+    model = assoc.CovariateModel().fit(x_train, y_train)
     y_test = data.labels[split.test]
-    return (assoc.column_correlation(y_train - proba(x_train)),
-            assoc.column_correlation(y_test - proba(data.features[split.test])))
+    return (assoc.column_correlation(y_train - model.predict_proba(x_train)),
+            assoc.column_correlation(y_test - model.predict_proba(data.features[split.test])))
 
 
 def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
@@ -119,8 +112,7 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
 def simulated_rows(seeds: list[int], models: Path | None) -> list[dict]:
     """The app's built-in data and model configuration, one row per training seed."""
     from app.build_default_model import MODEL_CONFIG, TRAIN_CONFIG, learned_guild_recovery
-    from cgmvae.simulate import (DEFAULT_SITES, residual_pairs, simulate_checklists,
-                                 species_groups)
+    from cgmvae.simulate import DEFAULT_SITES, residual_pairs, simulate_checklists, species_groups
 
     data = simulate_checklists(DEFAULT_SITES, seed=0)
     split = random_split(data.n_samples, seed=0)

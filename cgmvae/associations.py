@@ -13,8 +13,9 @@
 
 Uncertainty: `spread` is the sd across several models; every model-based layer also gets a
 bootstrap sd over sites. A pair is "supported" when both species were recorded at >= 5 training
-sites and its value is at least 1.96 sd from 0 (the models' and the sites' variation together)
-or, for co-occurrence, Veech's p < alpha.
+sites and its value is at least 1.96 sd from 0 (the models' and the sites' variation together);
+for co-occurrence when Veech's p < alpha; the learned layer, which claims co-occurrence, needs both
+(and the same sign as the records).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 
 LAYERS = ("learned", "environmental", "residual", "cooccurrence")
 LAYER_TITLES = {
@@ -78,11 +78,29 @@ def _scale_to_correlation(covariance: np.ndarray, variance: np.ndarray) -> np.nd
     return out
 
 
-def covariate_design(features: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Standardised covariates and the squares of the non-binary ones (curved responses)."""
-    x = (np.asarray(features, dtype=np.float64) - mean) / scale
-    binary = np.array([np.unique(col).size <= 2 for col in np.asarray(features).T], dtype=bool)
-    return np.column_stack([x, x[:, ~binary] ** 2]) if (~binary).any() else x
+class CovariateModel:
+    """Per-species logistic regression on the covariates and the squares of the non-binary ones
+    (curved responses), all standardised on the fitted rows: the fixed-effect part of a JSDM."""
+
+    def __init__(self, l2: float = 1.0):
+        self.l2 = l2
+
+    def _design(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float64)
+        return np.column_stack([x, x[:, self.curved] ** 2])
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> CovariateModel:
+        features = np.asarray(features, dtype=np.float64)
+        self.curved = np.array([np.unique(c).size > 2 for c in features.T], dtype=bool)
+        design = self._design(features)
+        self.mean, self.scale = design.mean(axis=0), design.std(axis=0)
+        self.scale[self.scale == 0] = 1.0
+        self.weights = fit_logistic((design - self.mean) / self.scale, labels, self.l2)
+        return self
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        design = (self._design(features) - self.mean) / self.scale
+        return _sigmoid(np.column_stack([design, np.ones(len(design))]) @ self.weights)
 
 
 def fit_logistic(design: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray:
@@ -125,12 +143,8 @@ def crossfit_covariate_probabilities(features: np.ndarray, labels: np.ndarray, *
     proba = np.empty(np.shape(labels), dtype=np.float64)
     for fold in range(folds):
         held, fitted = assignment == fold, assignment != fold
-        mean = features[fitted].mean(axis=0)
-        scale = features[fitted].std(axis=0)
-        scale[scale == 0] = 1.0
-        weights = fit_logistic(covariate_design(features[fitted], mean, scale), labels[fitted])
-        design = covariate_design(features[held], mean, scale)
-        proba[held] = _sigmoid(np.column_stack([design, np.ones(len(design))]) @ weights)
+        proba[held] = CovariateModel().fit(features[fitted], labels[fitted]).predict_proba(
+            features[held])
     return proba
 
 
@@ -201,6 +215,11 @@ class Associations:
         """(L, L) bool: the pair's value stands out from 0 (or is significant, co-occurrence)."""
         if name == "cooccurrence":
             return (self.cooccurrence_p < alpha) & self.reliable_pairs()
+        if name == "learned":  # it claims co-occurrence: the records must agree in sign too
+            recorded = (self.cooccurrence_p < alpha) & (
+                np.sign(self.cooccurrence) == np.sign(self.learned))
+            return recorded & (np.abs(self.learned) > Z_SUPPORT * self.learned_sd) & (
+                self.reliable_pairs())
         return (np.abs(self.layer(name)) > Z_SUPPORT * self.uncertainty(name)) & self.reliable_pairs()
 
     def uncertainty(self, name: str) -> np.ndarray:
@@ -285,7 +304,7 @@ def heldout_agreement(learned: np.ndarray, train_labels: np.ndarray,
     train_phi = column_correlation(np.asarray(train_labels) > 0.5)
     return {"learned_vs_test_phi": rank_agreement(_sub(learned, keep), _sub(test_phi, keep)),
             "train_phi_vs_test_phi": rank_agreement(_sub(train_phi, keep), _sub(test_phi, keep)),
-            "species_compared": int(keep.sum()), "test_rows": int(len(test_labels))}
+            "species_compared": int(keep.sum()), "test_rows": len(test_labels)}
 
 
 FILES = {"learned": "learned.csv", "spread": "spread.csv", "environmental": "environmental.csv",

@@ -77,7 +77,7 @@ def test_fit_logistic_recovers_a_known_slope():
 
 
 def test_residual_layer_finds_the_hidden_factor_pair_and_not_the_shared_habitat_pair():
-    x, y, logits = hidden_factor_sites()
+    x, y, _logits = hidden_factor_sites()
     model = FixedModel(np.array([[2, 2, 0, 0, 0], [0, 0, 0.5, -0.5, 0], [0, 0, 0, 0, 0.3]]),
                        list("abcde"))
     result = assoc.compute_associations([model], x, y, n_boot=20)
