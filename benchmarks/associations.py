@@ -9,8 +9,10 @@ Real sets (default settings, one model per seed, trained on the fixed split's tr
   species seen >= 5 times in train and >= 2 in test (the issue's protocol);
 - residual vs the test rows' residual correlation (observed minus a covariate model fitted on the
   training rows), beside the training rows' own residual correlation;
-- the raw label-embedding inner products (the map before this benchmark) for comparison, and how
-  much of them is prevalence (Spearman of w_i.w_j with the product of prevalences).
+- the raw label-embedding inner products (the map before this benchmark) for comparison, how
+  much of them is prevalence (Spearman of w_i.w_j with the product of prevalences) and how much
+  is their random start (median cosine between each label's initial and final embedding);
+- a 95% interval for (learned - counting) agreement over a bootstrap of the test rows.
 Simulated (`cgmvae simulate`, the app's built-in model configuration, 3 seeds): ROC-AUC of the
 residual view for the planted residual pairs, of the environmental view for same-guild pairs,
 and the guild ARI of clustering the learned (headline) view.
@@ -64,6 +66,37 @@ def covariate_residuals(data, split) -> tuple[np.ndarray, np.ndarray]:
             assoc.column_correlation(y_test - model.predict_proba(data.features[split.test])))
 
 
+def initial_label_embeddings(model: TrainedModel) -> np.ndarray:
+    """The label embeddings `fit` started from (it seeds torch, then builds the network)."""
+    import torch
+
+    from cgmvae.model import CGMVAE
+
+    torch.manual_seed(model.train_config.seed)
+    return CGMVAE(model.model_config).label_embeddings.detach().numpy()
+
+
+def init_cosine(model: TrainedModel) -> np.ndarray:
+    """(L,) cosine between each label's initial (random) and final embedding."""
+    start, end = initial_label_embeddings(model), model.label_embeddings()
+    return (start * end).sum(axis=1) / (np.linalg.norm(start, axis=1) *
+                                        np.linalg.norm(end, axis=1))
+
+
+def paired_difference_interval(learned, train_labels, test_labels, *, n_boot: int = 200,
+                               seed: int = 0) -> tuple[float, float]:
+    """95% interval of (learned vs test phi) - (train phi vs test phi) over a bootstrap of the
+    test rows: how much the comparison can move with the test rows drawn."""
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(n_boot):
+        rows = rng.integers(0, len(test_labels), size=len(test_labels))
+        agreement = assoc.heldout_agreement(learned, train_labels, test_labels[rows])
+        differences.append(agreement["learned_vs_test_phi"] - agreement["train_phi_vs_test_phi"])
+    low, high = np.nanpercentile(differences, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
     data, split = load(name)
     started = time.perf_counter()
@@ -79,6 +112,9 @@ def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
     raw = [m.label_similarity().astype(np.float64) for m in fitted]
     prevalence = y_train.mean(axis=0)
     heldout = assoc.heldout_agreement(result.learned, y_train, y_test)
+    low, high = paired_difference_interval(result.learned, y_train, y_test)
+    cosine = np.concatenate([init_cosine(m) for m in fitted])
+    counts = np.tile((y_train > 0.5).sum(axis=0), len(fitted))
     return {
         "dataset": name, "seeds": len(seeds), "train_rows": int(split.train.size),
         "test_rows": int(split.test.size), "species_compared": heldout["species_compared"],
@@ -87,6 +123,7 @@ def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
             [m.environmental_association for m in fitted], frequent),
         "learned_vs_test_phi": heldout["learned_vs_test_phi"],
         "train_phi_vs_test_phi": heldout["train_phi_vs_test_phi"],
+        "difference_95_low": low, "difference_95_high": high,
         "learned_vs_train_phi": assoc.rank_agreement(sub(result.learned),
                                                      sub(result.cooccurrence)),
         "environmental_vs_test_phi": assoc.rank_agreement(sub(result.environmental), sub(test_phi)),
@@ -99,6 +136,9 @@ def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
             [assoc.rank_agreement(sub(r), sub(test_phi)) for r in raw])),
         "raw_inner_product_vs_prevalence_product": float(np.mean(
             [assoc.rank_agreement(sub(r), sub(np.outer(prevalence, prevalence))) for r in raw])),
+        "embedding_init_cosine_frequent": float(np.median(cosine[counts >= 5])),
+        "embedding_init_cosine_rare": (float(np.median(cosine[counts < 5]))
+                                       if (counts < 5).any() else None),
         "seconds": time.perf_counter() - started,
     }
 

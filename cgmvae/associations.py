@@ -13,9 +13,10 @@
 
 Uncertainty: `spread` is the sd across several models; every model-based layer also gets a
 bootstrap sd over sites. A pair is "supported" when both species were recorded at >= 5 training
-sites and its value is at least 1.96 sd from 0 (the models' and the sites' variation together);
-for co-occurrence when Veech's p < alpha; the learned layer, which claims co-occurrence, needs both
-(and the same sign as the records).
+sites and its value tells from 0 at alpha = 0.05 (normal p of value / sd, the models' and the
+sites' variation together); for co-occurrence when Veech's p < alpha; the learned layer, which
+claims co-occurrence, needs both (and the same sign as the records). Optionally Benjamini-Hochberg
+across all pairs, since a survey of L species tests L(L-1)/2 pairs.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ LAYER_EXPLANATIONS = {
                     "(phi), significant when Veech's (2013) probabilistic model, as in R's "
                     "cooccur, says chance would rarely give as many or as few joint records.",
 }
-Z_SUPPORT = 1.96  # two-sided 95% for "the value is not zero"
 MIN_RECORDS = 5  # a species seen at fewer training sites supports no pair (too few to tell)
 BOOTSTRAP_ROWS = 4000  # resample at most this many sites (sd rescaled to all sites)
 
@@ -211,19 +211,44 @@ class Associations:
     def layer(self, name: str) -> np.ndarray:
         return getattr(self, name)
 
-    def supported(self, name: str, alpha: float = 0.05) -> np.ndarray:
-        """(L, L) bool: the pair's value stands out from 0 (or is significant, co-occurrence)."""
+    def pvalues(self, name: str) -> np.ndarray:
+        """(L, L) p per pair: Veech's for co-occurrence, else two-sided normal p of value / sd."""
         if name == "cooccurrence":
-            return (self.cooccurrence_p < alpha) & self.reliable_pairs()
-        if name == "learned":  # it claims co-occurrence: the records must agree in sign too
-            recorded = (self.cooccurrence_p < alpha) & (
+            return self.cooccurrence_p
+        from scipy.stats import norm
+
+        sd = self.uncertainty(name)
+        z = np.divide(np.abs(self.layer(name)), sd, out=np.full(sd.shape, np.inf), where=sd > 0)
+        return 2.0 * norm.sf(z)
+
+    def supported(self, name: str, alpha: float = 0.05, *, many_pairs: bool = False) -> np.ndarray:
+        """(L, L) bool: both species well recorded and the pair's value tells from 0 at `alpha`
+        (the learned layer also needs Veech-significant records of the same sign); with
+        `many_pairs`, Benjamini-Hochberg over all pairs keeps the false discovery rate at alpha."""
+        significant = _significant(self.pvalues(name), alpha, many_pairs)
+        if name == "learned":  # it claims co-occurrence: the records must agree, in sign too
+            significant &= _significant(self.cooccurrence_p, alpha, many_pairs) & (
                 np.sign(self.cooccurrence) == np.sign(self.learned))
-            return recorded & (np.abs(self.learned) > Z_SUPPORT * self.learned_sd) & (
-                self.reliable_pairs())
-        return (np.abs(self.layer(name)) > Z_SUPPORT * self.uncertainty(name)) & self.reliable_pairs()
+        return significant & self.reliable_pairs()
 
     def uncertainty(self, name: str) -> np.ndarray:
         return self.cooccurrence_p if name == "cooccurrence" else getattr(self, f"{name}_sd")
+
+
+def _significant(pvalues: np.ndarray, alpha: float, many_pairs: bool) -> np.ndarray:
+    """p < alpha, or the Benjamini-Hochberg rejections over the upper triangle (symmetric)."""
+    if not many_pairs:
+        return pvalues < alpha
+    upper = np.triu_indices(len(pvalues), k=1)
+    p = pvalues[upper]
+    order = np.argsort(p, kind="stable")
+    passed = p[order] <= alpha * np.arange(1, p.size + 1) / max(p.size, 1)
+    cut = np.flatnonzero(passed).max() + 1 if passed.any() else 0
+    keep = np.zeros(p.size, dtype=bool)
+    keep[order[:cut]] = True
+    out = np.zeros(pvalues.shape, dtype=bool)
+    out[upper] = keep
+    return out | out.T
 
 
 def model_layers(model, train_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -51,15 +51,23 @@ if data is None:
     result = None
 else:
     train = data.split.train
-    result = cached.associations(model, data.data.features[train], data.data.labels[train],
-                                 f"{workspace.key}-{data.key}")
+    with st.spinner("Computing the layers: a covariate model fitted on 5 folds and a bootstrap "
+                    "of the sites (seconds; once per model and data set)..."):
+        result = cached.associations(model, data.data.features[train], data.data.labels[train],
+                                     f"{workspace.key}-{data.key}")
     matrix = result.layer(layer)
-    supported = result.supported(layer)
+    many_pairs = st.toggle("Correct for testing many pairs (Benjamini-Hochberg)", value=True,
+                           help=f"{len(names) * (len(names) - 1) // 2:,} pairs are tested: at "
+                                "p < 0.05 one in twenty unrelated pairs would look supported. "
+                                "On: at most 5% of the supported pairs are expected to be false "
+                                "(false discovery rate). Off: each pair at p < 0.05, as R's cooccur.")
+    supported = result.supported(layer, many_pairs=many_pairs)
     upper = np.triu_indices(len(names), k=1)
     stats = st.columns(3)
     stats[0].metric("Pairs supported by the data", f"{supported[upper].mean():.0%}",
-                    help="Both species at >= 5 training sites and the value at least 1.96 sd "
-                         "(site bootstrap) from 0; co-occurrence: Veech's p < 0.05.")
+                    help="Both species at >= 5 training sites and the value tells from 0 "
+                         "(site bootstrap sd; co-occurrence: Veech's p); the learned layer also "
+                         "needs the records to agree.")
     stats[1].metric("Rank agreement with co-occurrence in the training rows (Spearman)",
                     f"{explore.rank_agreement(matrix, result.cooccurrence):.3f}")
     stats[2].metric("Training sites", f"{result.n_sites:,}")
@@ -73,7 +81,7 @@ else:
                                "the sd of each pair over a bootstrap of the training sites."))
     st.subheader("Pairs")
     species = st.selectbox("Species (type to search)", ["all species", *names])
-    table = pair_table(result, layer, only_supported=only_supported,
+    table = pair_table(result, layer, only_supported=only_supported, many_pairs=many_pairs,
                        species=None if species == "all species" else species)
     st.dataframe(table.head(MAX_PAIRS_SHOWN), hide_index=True, height=300)
     if len(table) > MAX_PAIRS_SHOWN:

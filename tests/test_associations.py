@@ -88,6 +88,16 @@ def test_residual_layer_finds_the_hidden_factor_pair_and_not_the_shared_habitat_
     assert result.cooccurrence_p[2, 3] < 1e-6 and result.supported("cooccurrence")[0, 1]
 
 
+def test_benjamini_hochberg_keeps_the_strong_pairs_and_drops_chance_ones():
+    pvalues = np.full((6, 6), 0.5)
+    pvalues[0, 1] = pvalues[1, 0] = 1e-6
+    pvalues[2, 3] = pvalues[3, 2] = pvalues[4, 5] = pvalues[5, 4] = 0.04
+    plain = assoc._significant(pvalues, 0.05, many_pairs=False)
+    corrected = assoc._significant(pvalues, 0.05, many_pairs=True)
+    assert plain[2, 3] and not corrected[2, 3]
+    assert corrected[0, 1] and corrected[1, 0] and corrected.sum() == 2
+
+
 def test_species_with_too_few_records_support_no_pair():
     x, y, _ = hidden_factor_sites(400)
     y[:, 4] = 0

@@ -41,13 +41,14 @@ def association_heatmap(matrix: np.ndarray, label_names: list[str], clustering: 
 
 
 def pair_table(associations: Associations, layer: str, *, alpha: float = 0.05,
-               only_supported: bool = False, species: str | None = None) -> pd.DataFrame:
+               many_pairs: bool = False, only_supported: bool = False,
+               species: str | None = None) -> pd.DataFrame:
     """One row per species pair, strongest |value| first: the layer's value, its sd (or p),
     whether it is supported, and the recorded co-occurrence beside it."""
     names = np.asarray(associations.label_names, dtype=object)
     first, second = np.triu_indices(len(names), k=1)
     value = associations.layer(layer)[first, second]
-    supported = associations.supported(layer, alpha)[first, second]
+    supported = associations.supported(layer, alpha, many_pairs=many_pairs)[first, second]
     table = pd.DataFrame({
         "species A": names[first], "species B": names[second], layer: value.round(4),
         ("p (Veech)" if layer == "cooccurrence" else "sd"):
