@@ -79,6 +79,16 @@ def score_rules(dataset: str, seed: int, history: list[dict], max_epochs: int,
     return rows
 
 
+def summary(path: Path) -> str:
+    """Mean over seeds per data set, epoch limit and rule (the README table)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    columns = ["val_micro_f1", "val_macro_f1", "val_mean_auc", "kept_epoch", "epochs_run", "seconds"]
+    table = frame.groupby(["dataset", "max_epochs", "rule"], sort=False)[columns].mean()
+    return table.round(4).to_string()
+
+
 def main() -> None:
     import torch
 
@@ -93,7 +103,11 @@ def main() -> None:
     parser.add_argument("--histories", help="also write every run's per-epoch history (JSON)")
     parser.add_argument("--replay", nargs="+", metavar="HISTORIES",
                         help="score the histories these --histories files hold; no training")
+    parser.add_argument("--summary", action="store_true", help="print the mean over seeds of --out")
     args = parser.parse_args()
+    if args.summary:
+        print(summary(Path(args.out)))
+        return
     torch.set_num_threads(1)  # small models: one thread, leaving the other cores free
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
