@@ -2,6 +2,7 @@
 
 import streamlit as st
 from ui.state import current_workspace
+from ui.text import code, plain
 from ui.widgets import other_data_hint
 
 from cgmvae.model_store import describe
@@ -10,14 +11,14 @@ from cgmvae.model_store import describe
 def provenance(about: dict, info: dict) -> str:
     """Which variant and settings produced the model, on which data, when (when known)."""
     settings = ", ".join(f"{name} {value:g}" for name, value in about["settings"].items())
-    lines = [f"- **Variant**: `{about['variant']}`",
+    lines = [f"- **Variant**: {code(about['variant'])}",
              f"- **Settings**: {settings}",
              f"- **Training**: best epoch {about['best_epoch']} of {about['epochs']} run",
-             f"- **Data set**: {about['dataset']}"
-             + (f" ({info['data_source']})" if info.get("data_source") else ""),
+             f"- **Data set**: {plain(about['dataset'])}"
+             + (f" ({plain(info['data_source'])})" if info.get("data_source") else ""),
              f"- **Date**: {str(info.get('date', 'not recorded')).replace('T', ' ')}"]
     if info.get("name"):
-        lines.append(f"- **Kept as** `{info['name']}` (link: `?model={info['name']}`)")
+        lines.append(f"- **Kept as** {code(info['name'])} (link: {code('?model=' + info['name'])})")
     return "\n".join(lines)
 
 
@@ -36,7 +37,7 @@ st.markdown(
 other_data_hint()
 workspace = current_workspace()
 model = workspace.model
-st.subheader(f"Model in use: {model.dataset_name} ({workspace.source})")
+st.subheader(f"Model in use: {plain(model.dataset_name)} ({plain(workspace.source)})")
 st.markdown(provenance(describe(model), workspace.info or {}))
 if workspace.data is not None:  # plain counts: this first page imports no plotting libraries
     data = workspace.data.data

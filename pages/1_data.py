@@ -22,6 +22,7 @@ from ui.loading import (
     user_message,
 )
 from ui.state import DATA_KEY, current_data, use_data
+from ui.text import plain, safe_message
 
 from cgmvae import explore
 from cgmvae.formats import read_sidecar
@@ -30,7 +31,8 @@ from cgmvae.formats import read_sidecar
 def source_input(label: str, types: list[str], key: str):
     """An upload, else a path typed on the server; None when neither is given."""
     upload = st.file_uploader(label, type=types, key=f"{key}_upload")
-    path = st.text_input(f"...or the path of the {label.lower()}", key=f"{key}_path")
+    path = st.text_input(f"...or the path of the {label.lower()} on the server", key=f"{key}_path",
+                         help=SERVER_PATH_HELP)
     return upload if upload is not None else (path.strip() or None)
 
 
@@ -39,18 +41,22 @@ def shown_name(source) -> str:
     return getattr(source, "name", None) or Path(source).name
 
 
+SERVER_PATH_HELP = ("A path on the machine that runs this app (not on your computer), inside the "
+                    "data folders its operator allows.")
+
+
 st.title("Data")
-tabs = st.tabs(["Built-in", "Path on disk", "Upload", "Two tables", "eBird"])
+tabs = st.tabs(["Built-in", "Path on the server", "Upload", "Two tables", "eBird"])
 with tabs[0]:
     st.write("Simulated eBird-style checklists: land cover, elevation, month and effort at each "
              "site; bird species in habitat guilds.")
     if st.button("Use the built-in data set", disabled=DATA_KEY not in st.session_state):
         st.session_state.pop(DATA_KEY, None)
 with tabs[1]:
-    path = st.text_input("Data path", placeholder="../shared/data/ecology/swiss_birds",
+    path = st.text_input("Data path on the server", placeholder="../shared/data/ecology/swiss_birds",
                          help="A CSV (with or without its JSON sidecar), a Mulan folder or ARFF "
-                              "file, or an npy folder.").strip()
-    split_path = st.text_input("Split file (optional)",
+                              f"file, or an npy folder. {SERVER_PATH_HELP}").strip()
+    split_path = st.text_input("Split file on the server (optional)",
                                placeholder="../shared/data/splits/yeast.json").strip()
     clicked = st.button("Load", key="load_path")
     if clicked and not path:
@@ -64,7 +70,7 @@ with tabs[1]:
                 data, split, how = load_data_path(path, split_path)
                 use_data(data, split, f"{path}, {how}")
         except USER_ERRORS as err:
-            st.error(f"Could not load {path}: {user_message(err)}")
+            st.error(f"Could not load {plain(path)}: {safe_message(user_message(err))}")
 with tabs[2]:
     files = st.file_uploader("Data files", type=DATA_FILE_TYPES, accept_multiple_files=True,
                              help="A CSV (its JSON sidecar optional), an ARFF with its Mulan XML, "
@@ -80,7 +86,7 @@ with tabs[2]:
                 data, split, how = load_uploaded_data(files)
                 use_data(data, split, f"uploaded {names}, {how}")
         except USER_ERRORS as err:
-            st.error(f"Could not load {names}: {user_message(err)}")
+            st.error(f"Could not load {plain(names)}: {safe_message(user_message(err))}")
 with tabs[3]:
     st.write("A species table (a row per site, a column per species) and a site table (a row per "
              "site, a column per covariate), joined on an id column both have.")
@@ -94,10 +100,11 @@ with tabs[3]:
             shared = [c for c in table_columns(species) if c in set(table_columns(sites))]
         except USER_ERRORS as err:
             shared = None
-            st.error(user_message(err))
+            st.error(safe_message(user_message(err)))
         if shared == []:
-            st.error(f"{shown_name(species)} and {shown_name(sites)} have no column in common to "
-                     "join them on: give both the same id column (e.g. `site`).")
+            st.error(f"{plain(shown_name(species))} and {plain(shown_name(sites))} have no "
+                     "column in common to join them on: give both the same id column (e.g. "
+                     "`site`).")
         elif shared:
             id_column = st.selectbox("Id column in both tables", shared)
             if st.button("Join and load", key="load_two_tables"):
@@ -107,7 +114,7 @@ with tabs[3]:
                               {"id": [id_column], "labels": data.label_names,
                                "features": data.feature_names}, sidecar=False)
                 except USER_ERRORS as err:
-                    st.error(f"Could not join the tables: {user_message(err)}")
+                    st.error(f"Could not join the tables: {safe_message(user_message(err))}")
 with tabs[4]:
     st.write("The eBird Basic Dataset (observations) and its sampling-event file, as downloaded "
              "from ebird.org/data/download (unzipped). Complete checklists only, zero-filled.")
@@ -125,17 +132,17 @@ with tabs[4]:
             use_table(data, split, f"eBird {shown_name(observations)}, {how}", ebird_roles(data))
             st.success(f"{data.n_samples:,} complete checklists x {data.n_labels:,} species.")
         except USER_ERRORS as err:
-            st.error(f"Could not read the eBird files: {user_message(err)}")
+            st.error(f"Could not read the eBird files: {safe_message(user_message(err))}")
 
 role_editor()
 choice = current_data()
 data = choice.data
-st.subheader(f"{data.name}: {choice.source}")
+st.subheader(f"{plain(data.name)}: {plain(choice.source)}")
 summary = explore.data_summary(data)
 for column, (name, value) in zip(st.columns(len(summary)), summary.items()):
     column.metric(name, f"{value:,}" if isinstance(value, int) else value)
 for notice in data.notices:
-    st.caption(f"Note: {notice}")
+    st.caption(f"Note: {safe_message(notice)}")
 st.caption(f"Split: {choice.split.train.size:,} train / {choice.split.val.size:,} validation / "
            f"{choice.split.test.size:,} test rows.")
 show_roles(choice)

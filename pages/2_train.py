@@ -6,8 +6,17 @@ from pathlib import Path
 import streamlit as st
 from ui.loading import USER_ERRORS, checkpoint_bytes, load_checkpoint_bytes
 from ui.model_store import keep_model, kept_table, open_kept
+from ui.paths import allowed_path, new_checkpoint_path
 from ui.state import current_data, flash, show_flash
-from ui.training import JOB_KEY, adopt_finished_training, device_description, start_training
+from ui.text import plain, safe_message
+from ui.training import (
+    JOB_KEY,
+    WAITING_MESSAGE,
+    adopt_finished_training,
+    device_description,
+    offer_trained_model,
+    start_training,
+)
 
 from cgmvae import explore, model_store
 from cgmvae.losses import LossWeights
@@ -64,7 +73,11 @@ def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
 def show_progress(job) -> None:
     """Progress bar, curves and a cancel button; hands the model over when training ends."""
     if job.running:
-        st.progress(job.progress(), text=f"Epoch {len(job.records)} of up to {job.max_epochs}")
+        if job.waiting:
+            st.info(WAITING_MESSAGE, icon=":material/hourglass_top:")
+        else:
+            st.progress(job.progress(),
+                        text=f"Epoch {len(job.records)} of up to {job.max_epochs}")
         st.button("Cancel", on_click=job.stop.set, disabled=job.stop.is_set(), key="cancel")
     elif adopt_finished_training():
         st.rerun()  # the whole app: sidebar and pages now show the new model
@@ -73,19 +86,20 @@ def show_progress(job) -> None:
 
 
 def save_or_download(model: TrainedModel) -> None:
-    """Download the checkpoint, or write it to a path on the server's disk."""
+    """Download the checkpoint, or write it to a new .pt file inside the allowed data folders."""
     st.download_button("Download the checkpoint", lambda: checkpoint_bytes(model),
                        file_name=f"{model.dataset_name}.pt", on_click="ignore")
-    target = st.text_input("...or save it to a path on disk", placeholder="runs/my_model.pt")
+    target = st.text_input("...or save it to a path on the server", placeholder="runs/my_model.pt",
+                           help="A new .pt file on the machine that runs this app, inside the "
+                                "data folders its operator allows.")
     clicked = st.button("Save")
     if clicked and not target.strip():
         st.warning("Type a path first.")
     elif clicked:
         try:
-            st.success(f"Saved {model.save(target.strip())}")
+            st.success(f"Saved {plain(model.save(new_checkpoint_path(target)))}")
         except USER_ERRORS as err:
-            st.error(f"Cannot save to {target}: {err}")
-
+            st.error(f"Cannot save to {plain(target)}: {safe_message(err)}")
 
 def kept_models() -> None:
     """The models kept in the model folder, and a way to reopen one."""
@@ -102,7 +116,7 @@ def kept_models() -> None:
         try:
             open_kept(name)
         except USER_ERRORS as err:
-            st.error(f"Cannot open {name}: {err}")
+            st.error(f"Cannot open {plain(name)}: {safe_message(err)}")
         else:
             st.query_params["model"] = name  # the address bar is now a link to it
             flash(f"Opened the kept model {name}.")
@@ -114,7 +128,8 @@ show_flash()
 train_tab, load_tab, kept_tab = st.tabs(["Train a model", "Load a checkpoint", "Kept models"])
 with train_tab:
     choice = current_data()
-    st.write(f"Data: **{choice.data.name}** ({choice.source}): {choice.split.train.size:,} "
+    st.write(f"Data: **{plain(choice.data.name)}** ({plain(choice.source)}): "
+             f"{choice.split.train.size:,} "
              f"training and {choice.split.val.size:,} validation rows. Change it on the Data "
              "page.")
     st.caption(f"Device: {device_description()}")
@@ -132,15 +147,20 @@ with train_tab:
         else:
             show_progress(job)
         if job.error:
-            st.error(f"Training failed: {job.error}")
+            st.error(f"Training failed: {safe_message(job.error)}")
         elif job.model is not None:
             stopped = " (cancelled)" if job.stop.is_set() else ""
+            shown = ("" if job.offered is not None or not job.installed
+                     else " The other pages now show this model.")
             st.success(f"Trained{stopped}: best epoch {job.model.best_epoch} of "
-                       f"{len(job.records)}. The other pages now show this model.")
+                       f"{len(job.records)}.{shown}")
+            offer_trained_model(key="use_trained_train_page")
             save_or_download(job.model)
 with load_tab:
     upload = st.file_uploader("Checkpoint (.pt)", type=["pt"])
-    path = st.text_input("...or a checkpoint path on disk", placeholder="runs/yeast/model.pt")
+    path = st.text_input("...or a checkpoint path on the server", placeholder="runs/yeast/model.pt",
+                         help="A path on the machine that runs this app (not on your computer), "
+                              "inside the data folders its operator allows.")
     clicked = st.button("Load checkpoint")
     if clicked and upload is None and not path.strip():
         st.warning("Upload a checkpoint or type its path first.")
@@ -150,13 +170,13 @@ with load_tab:
             if upload is not None:
                 model = load_checkpoint_bytes(upload.getvalue(), upload.name)
             else:
-                model = TrainedModel.load(source)
+                model = TrainedModel.load(allowed_path(source))
         except USER_ERRORS as err:
-            st.error(f"Cannot load the checkpoint: {err}")
+            st.error(f"Cannot load the checkpoint: {safe_message(err)}")
         else:
             workspace = keep_model(model, f"loaded from {source}", None,
                                    name_hint=Path(source).stem or model.dataset_name)
-            flash(f"Loaded a model of {model.dataset_name}."
+            flash(f"Loaded a model of {plain(model.dataset_name)}."
                   + ("" if workspace.data else " Pick its data set on the Data page to "
                      "see metrics and the latent space."))
             st.rerun()  # the sidebar, drawn before this page, now names the new model

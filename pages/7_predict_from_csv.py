@@ -4,7 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 from ui.loading import TABLE_TYPES, USER_ERRORS, read_table, user_message
+from ui.paths import allowed_path
 from ui.state import current_workspace
+from ui.text import code, plain, safe_message
 from ui.widgets import csv_download
 
 from cgmvae import explore
@@ -22,7 +24,7 @@ def input_columns(feature_names) -> dict[str, list[str]]:
 
 
 def describe(column: str, values: list[str]) -> str:
-    return f"`{column}` (text: {', '.join(values)})" if values else f"`{column}`"
+    return (f"{code(column)} (text: {plain(', '.join(values))})" if values else code(column))
 
 
 st.title("Predict from CSV")
@@ -34,22 +36,25 @@ st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (
 csv_download(lambda: explore.template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
 upload = st.file_uploader("CSV of samples to score", type=TABLE_TYPES)
-path = st.text_input("...or a CSV path on disk", placeholder="new_sites.csv").strip()
+path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
+                     help="A path on the machine that runs this app (not on your computer), "
+                          "inside the data folders its operator allows.").strip()
 if upload is None and not path:
     st.info("Upload a CSV (or give a path) to see predictions.")
     st.stop()
-source, name, size = (upload, upload.name, upload.size) if upload is not None else (path, None, None)
 try:
+    source, name, size = ((upload, upload.name, upload.size) if upload is not None
+                          else (allowed_path(path), Path(path).name, None))
     columns = list(read_table(source, name).columns)
     guessed = read_id_columns(source, name=name)
 except USER_ERRORS as err:
-    st.error(f"Cannot score this file: {user_message(err)}")
+    st.error(f"Cannot score this file: {safe_message(user_message(err))}")
     st.stop()
 missing = [column for column in required if column not in columns]
 if missing:
-    st.error(f"Cannot score this file: {name or Path(path).name} is missing column(s) "
+    st.error(f"Cannot score this file: {plain(name)} is missing column(s) "
              + ", ".join(describe(c, required[c]) for c in missing)
-             + "; its columns are " + ", ".join(f"`{c}`" for c in columns[:20]))
+             + "; its columns are " + ", ".join(code(c) for c in columns[:20]))
     st.stop()
 ids = st.multiselect("Id column(s) to keep in the output", columns,
                      default=[] if guessed is None else list(guessed.columns),
@@ -58,7 +63,7 @@ ids = st.multiselect("Id column(s) to keep in the output", columns,
 try:
     predictions = explore.predict_csv(model, source, size_bytes=size, ids=ids, name=name)
 except USER_ERRORS as err:
-    st.error(f"Cannot score this file: {user_message(err)}")
+    st.error(f"Cannot score this file: {safe_message(user_message(err))}")
     st.stop()
 st.success(f"Scored {len(predictions):,} rows; a label is predicted when its probability is at "
            f"least {model.threshold:.2f}.")

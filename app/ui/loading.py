@@ -14,6 +14,8 @@ import streamlit as st
 from cgmvae.checkpoint import CheckpointError
 from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
 from cgmvae.predictor import TrainedModel
+from ui.paths import allowed_path
+from ui.uploads import upload_folder
 
 DATA_FILE_TYPES = ["csv", "tsv", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
 TABLE_TYPES = ["csv", "tsv", "txt"]  # one table: `,` `;` or tab separated
@@ -23,10 +25,15 @@ IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 
 
 def load_data(path: str, split_path: str = "") -> tuple[MultiLabelData, Split, str]:
-    """Load a data set from disk with its split: a split file, the one it comes with, or 80/10/10."""
+    """Load a data set from disk with its split: a split file, the one it comes with, or 80/10/10
+    (typed paths: only inside the allowed data folders, `ui.paths`)."""
+    return _load(allowed_path(path), allowed_path(split_path) if split_path else "")
+
+
+def _load(path: Path, split_path: Path | str = "") -> tuple[MultiLabelData, Split, str]:
     from cgmvae.formats import load_dataset
 
-    data = load_dataset(Path(path).expanduser())
+    data = load_dataset(path)
     if split_path:
         split, how = load_split(split_path), f"split from {Path(split_path).name}"
     elif data.split is not None:
@@ -42,11 +49,10 @@ load_data_path = st.cache_resource(max_entries=4, show_spinner="Loading the data
 
 
 def load_uploaded_data(files) -> tuple[MultiLabelData, Split, str]:
-    """Save uploaded files (CSV + JSON sidecar, ARFF + XML, npy files) together and load them."""
-    folder = Path(tempfile.mkdtemp(prefix="cgmvae-upload-"))
-    for file in files:
-        (folder / Path(file.name).name).write_bytes(file.getvalue())
-    return load_data(str(main_data_file(folder)))
+    """Save uploaded files (CSV + JSON sidecar, ARFF + XML, npy files) together and load them;
+    the files are deleted once read (`ui.uploads`)."""
+    with upload_folder(files) as folder:
+        return _load(main_data_file(folder))
 
 
 def main_data_file(folder: Path) -> Path:
@@ -100,7 +106,7 @@ def user_message(err: Exception) -> str:
 
 def csv_at(path: str) -> Path | None:
     """The one table a path names (`x.csv`, or a folder `x/` holding `x.csv`), else None."""
-    path = Path(path).expanduser()
+    path = allowed_path(path)
     if path.is_dir():
         path = path / f"{path.name}.csv"
     return path if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES else None
@@ -110,6 +116,7 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
     """A CSV (path or upload) as a frame; separator and decimal comma detected by the library."""
     from cgmvae.formats import read_csv_table
 
+    source = _checked(source)
     return read_csv_table(source, name=getattr(source, "name", None) if name is None else name)
 
 
@@ -117,7 +124,8 @@ def table_columns(source) -> list[str]:
     """The columns of a table (path or upload), remembered per file in this session: the Two
     tables tab needs them on every run to offer the shared id column."""
     if isinstance(source, (str, Path)):
-        stat = Path(source).expanduser().stat() if Path(source).expanduser().is_file() else None
+        source = allowed_path(source)
+        stat = source.stat() if source.is_file() else None
         key = (str(source), stat.st_mtime if stat else None)
     else:
         key = (source.name, getattr(source, "file_id", None), getattr(source, "size", None))
@@ -187,6 +195,7 @@ def load_tables(species, sites, id_column: str, *, impute: str | None = None
     """A species table and a site table (paths or uploads) joined on `id_column`."""
     from cgmvae.formats import load_two_tables
 
+    species, sites = _checked(species), _checked(sites)
     data = load_two_tables(species, sites, id_column, impute=impute,
                            species_name=_display_name(species), features_name=_display_name(sites))
     return (data, *_split_for(data, ""))
@@ -197,6 +206,7 @@ def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData
     from cgmvae.formats import load_frame_with_roles
     from cgmvae.formats.ebird import COVARIATES, ID, zero_fill
 
+    observations, sampling = _checked(observations), _checked(sampling)
     table = zero_fill(observations, sampling, species_min,
                       observations_name=_display_name(observations),
                       sampling_name=_display_name(sampling))
@@ -220,11 +230,16 @@ def ebird_roles(data: MultiLabelData) -> dict:
 
 def _split_for(data: MultiLabelData, split_path: str) -> tuple[Split, str]:
     if split_path:
-        split, how = load_split(split_path), f"split from {Path(split_path).name}"
+        split, how = load_split(allowed_path(split_path)), f"split from {Path(split_path).name}"
     else:
         split, how = random_split(data.n_samples, seed=0), "a seeded random 80/10/10 split"
     split.check(data.n_samples)
     return split, how
+
+
+def _checked(source):
+    """A typed path checked against the allowed data folders; an upload as it is."""
+    return allowed_path(source) if isinstance(source, (str, Path)) else source
 
 
 def _display_name(source) -> str | None:

@@ -12,6 +12,7 @@ import streamlit as st
 from cgmvae.data import MultiLabelData, Split, random_split
 from cgmvae.predictor import TrainedModel
 from cgmvae.simulate import DEFAULT_NAME, DEFAULT_SITES, simulate_checklists
+from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKPOINT = ROOT / "assets" / f"{DEFAULT_NAME}.pt"
@@ -119,8 +120,8 @@ def other_data_note(workspace: Workspace) -> str | None:
     picked = st.session_state.get(DATA_KEY)
     if picked is None or (workspace.data is not None and workspace.data.key == picked.key):
         return None
-    return (f"The model in use was trained on **{workspace.model.dataset_name}**, not on "
-            f"**{picked.data.name}** that you loaded on the Data page; the model pages show it "
+    return (f"The model in use was trained on **{plain(workspace.model.dataset_name)}**, not on "
+            f"**{plain(picked.data.name)}** that you loaded on the Data page; the model pages show it "
             "with its own data. Train a model on the new data on the **Train** page.")
 
 

@@ -1,18 +1,92 @@
-"""Training in a background thread that survives reruns and can be cancelled."""
+"""Training in a background thread that survives reruns and can be cancelled; at most
+$CGMVAE_MAX_TRAININGS run at once per server, and one whose browser session is gone stops."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
 import torch
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
 from cgmvae.train import TrainConfig, fit, resolve_device
+from ui.state import MODEL_KEY
 
 JOB_KEY = "training_job"  # session_state key of this session's TrainingJob
+MAX_TRAININGS_ENV = "CGMVAE_MAX_TRAININGS"  # default: one per CPU core
+SESSION_GRACE_S = 60.0  # a session away this long (tab closed, not a network blip) is gone
+WAITING_MESSAGE = "Another training is running on this server; yours starts when it ends."
+
+
+def max_trainings() -> int:
+    """How many trainings may run at once in this server process."""
+    try:
+        value = int(os.environ.get(MAX_TRAININGS_ENV, ""))
+    except ValueError:
+        value = 0
+    return value if value >= 1 else (os.cpu_count() or 1)
+
+
+class TrainingSlots:
+    """At most `max_trainings()` fits at once in this process; the others wait in line."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.running = 0
+
+    def acquire(self, give_up: Callable[[], bool]) -> bool:
+        """Wait for a free slot and take it (True), or return False once `give_up()` is True."""
+        with self._changed:
+            while self.running >= max_trainings():
+                if give_up():
+                    return False
+                self._changed.wait(timeout=0.2)
+            self.running += 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self.running -= 1
+            self._changed.notify_all()
+
+
+SLOTS = TrainingSlots()  # process-wide: every session's trainings share them
+
+
+def session_is_active(session_id: str) -> bool:
+    """Whether the browser session `session_id` is connected (True outside a Streamlit server,
+    e.g. under AppTest, where there is no runtime to ask)."""
+    if not runtime.exists():
+        return True
+    return runtime.get_instance().is_active_session(session_id)
+
+
+@dataclass
+class SessionWatch:
+    """Whether the browser session that started a training has gone: away for `grace_s`."""
+
+    session_id: str | None
+    grace_s: float = SESSION_GRACE_S
+    is_active: Callable[[str], bool] = session_is_active
+    last_seen: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def current(cls) -> SessionWatch:
+        ctx = get_script_run_ctx(suppress_warning=True)
+        return cls(ctx.session_id if ctx is not None else None)
+
+    def gone(self) -> bool:
+        if self.session_id is None or self.is_active(self.session_id):
+            self.last_seen = time.monotonic()
+            return False
+        return time.monotonic() - self.last_seen > self.grace_s
 
 
 @dataclass
@@ -22,11 +96,16 @@ class TrainingJob:
     data: object  # ui.state.DataChoice
     max_epochs: int
     name_hint: str = "model"  # the kept model's name: data set and variant
+    model_key: str | None = None  # the session's model (Workspace.key) when training started
+    watch: SessionWatch = field(default_factory=lambda: SessionWatch(None))
     records: list[dict] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    waiting: bool = False  # for a free slot
+    abandoned: bool = False  # stopped because its browser session has gone
     model: TrainedModel | None = None
     error: str | None = None
-    installed: bool = False  # the finished model became the session's model
+    installed: bool = False  # the finished model was kept (and used, or offered)
+    offered: object | None = None  # its Workspace, when the user had opened another model
     thread: threading.Thread | None = None
 
     @property
@@ -36,35 +115,81 @@ class TrainingJob:
     def progress(self) -> float:
         return len(self.records) / max(1, self.max_epochs)
 
+    def should_stop(self) -> bool:
+        """Cancelled, or its session gone (then it also stops waiting for a slot)."""
+        if not self.stop.is_set() and self.watch.gone():
+            self.abandoned = True
+            self.stop.set()
+        return self.stop.is_set()
+
 
 def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
-                   name_hint: str = "model") -> TrainingJob:
-    """Start fit() on `choice` (a DataChoice) in a daemon thread and return its job."""
-    job = TrainingJob(data=choice, max_epochs=train_config.max_epochs, name_hint=name_hint)
+                   name_hint: str = "model", watch: SessionWatch | None = None) -> TrainingJob:
+    """Start fit() on `choice` (a DataChoice) in a daemon thread, once a slot is free."""
+    job = TrainingJob(data=choice, max_epochs=train_config.max_epochs, name_hint=name_hint,
+                      model_key=session_model_key(),
+                      watch=watch if watch is not None else SessionWatch.current())
 
     def run() -> None:
+        if not SLOTS.acquire(give_up=job.should_stop):
+            job.waiting = False
+            return
+        job.waiting = False
         try:
             job.model = fit(choice.data, choice.split, model_config=model_config,
                             train_config=train_config, callbacks=[job.records.append],
-                            should_stop=job.stop.is_set)
+                            should_stop=job.should_stop)
         except Exception as err:  # noqa: BLE001  (any failure is shown on the page; the app lives on)
             job.error = f"{type(err).__name__}: {err}"
+        finally:
+            SLOTS.release()
 
+    job.waiting = True
     job.thread = threading.Thread(target=run, name="cgmvae-training", daemon=True)
     job.thread.start()
     return job
 
 
+def session_model_key() -> str | None:
+    """The key of the model this session uses (None: the built-in one)."""
+    return getattr(st.session_state.get(MODEL_KEY), "key", None)
+
+
 def adopt_finished_training() -> bool:
-    """Make a just-finished training the session's model (once); True when it happened now."""
+    """Keep a just-finished training's model (once) and make it the session's model, unless the
+    user opened another model meanwhile: then it is offered (`offer_trained_model`). True when
+    this happened now."""
     from ui.model_store import keep_model
 
     job = st.session_state.get(JOB_KEY)
     if job is None or job.running or job.model is None or job.installed:
         return False
     job.installed = True  # first: keeping it writes files, and reruns must not keep it twice
-    keep_model(job.model, "trained in this session", job.data, name_hint=job.name_hint)
+    chosen, changed = st.session_state.get(MODEL_KEY), session_model_key() != job.model_key
+    workspace = keep_model(job.model, "trained in this session", job.data,
+                           name_hint=job.name_hint)
+    if changed:  # never replace a model the user picked after pressing Train
+        st.session_state.pop(MODEL_KEY, None)
+        if chosen is not None:
+            st.session_state[MODEL_KEY] = chosen
+        job.offered = workspace
     return True
+
+
+def offer_trained_model(key: str) -> None:
+    """A note and a "Use the newly trained model" button while a finished model is offered."""
+    job = st.session_state.get(JOB_KEY)
+    if job is None or job.offered is None:
+        return
+    st.info("Your training ended after you opened another model, so the pages keep showing "
+            "yours. The new model is kept (Train page, Kept models).", icon=":material/info:")
+    st.button("Use the newly trained model", on_click=use_offered_model, key=key)
+
+
+def use_offered_model() -> None:
+    job = st.session_state.get(JOB_KEY)
+    if job is not None and job.offered is not None:
+        st.session_state[MODEL_KEY], job.offered = job.offered, None
 
 
 def device_description() -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from cgmvae.associations import safe_cell
 from ui.state import MODEL_KEY, current_workspace, forget_model, other_data_note
+from ui.text import plain
+from ui.training import offer_trained_model
 
 GROUPS_KEY = "n_groups"  # + the model's key: shared by the pages, one value per model
 
@@ -14,12 +18,13 @@ def model_status() -> None:
     workspace = current_workspace()
     model = workspace.model
     st.caption("Model in use")
-    st.markdown(f"**{model.dataset_name}** · {len(model.label_names)} labels · "
-                f"{len(model.feature_names)} features  \n_{workspace.source}_")
+    st.markdown(f"**{plain(model.dataset_name)}** · {len(model.label_names)} labels · "
+                f"{len(model.feature_names)} features  \n_{plain(workspace.source)}_")
     if other_data_note(workspace):
         st.caption(":orange[Not the model of the data set loaded on the Data page.]")
     if st.session_state.get(MODEL_KEY) is not None:
         st.button("Back to the built-in model", on_click=forget_model, key="forget_model")
+    offer_trained_model(key="use_trained_sidebar")
 
 
 def group_count_slider(n_labels: int, suggested: int) -> int:
@@ -55,8 +60,41 @@ def other_data_hint() -> None:
 
 def csv_download(make_frame, label: str, file_name: str, *, index: bool = False, key=None) -> None:
     """A download button for the DataFrame `make_frame()` as CSV, built only when clicked."""
-    st.download_button(label, lambda: make_frame().to_csv(index=index).encode(),
+    st.download_button(label, lambda: csv_bytes(make_frame(), index=index),
                        file_name=file_name, mime="text/csv", key=key, on_click="ignore")
+
+
+def csv_bytes(frame: pd.DataFrame, *, index: bool = False) -> bytes:
+    """`frame` as CSV bytes that a spreadsheet opens without running any cell as a formula:
+    text (headers, index, cells) starting with = + - @ tab or CR gets a leading `'` (OWASP
+    CSV injection advice); numbers, negative ones too, stay numbers. Lines end in CRLF (RFC
+    4180), so that a carriage return inside a cell is quoted instead of splitting its row."""
+    return spreadsheet_safe(frame).to_csv(index=index, lineterminator="\r\n").encode()
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells, column names and index values are `safe_cell`ed."""
+    safe = frame.copy()
+    safe.columns, safe.index = _safe_index(safe.columns), _safe_index(safe.index)
+    for position in range(safe.shape[1]):
+        column = safe.iloc[:, position]
+        if not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            safe.isetitem(position, column.astype(object).map(_cell))
+    return safe
+
+
+def _cell(value):
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def _safe_index(index: pd.Index) -> pd.Index:
+    """An index (or columns) with its text values and level names made safe (MultiIndex too)."""
+    if isinstance(index, pd.MultiIndex):
+        safe = index.map(lambda values: tuple(_cell(v) for v in values))
+    else:
+        safe = index.map(_cell)
+    safe.names = [_cell(name) for name in index.names]
+    return safe
 
 
 def space_choice(spaces: dict[str, str], collapse: str | None) -> str:
