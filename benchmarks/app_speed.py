@@ -136,7 +136,7 @@ def enter_path(page, page_title: str, tab: str, field_label: str, path: str) -> 
 
 def time_big_heatmap(page, data_path: str) -> None:
     """Load a data set on the Data page, then time re-rendering the page with its heatmap."""
-    enter_path(page, "Data", "Path on disk", "Data path", data_path)
+    enter_path(page, "Data", "Path on the server", "Data path on the server", data_path)
     started = time.perf_counter()
     page.get_by_role("button", name="Load", exact=True).first.click()
     name = Path(data_path).name.split(".")[0]
@@ -148,7 +148,7 @@ def time_big_heatmap(page, data_path: str) -> None:
 
 def time_model_heatmap(page, checkpoint: str) -> None:
     """Load a checkpoint on the Train page, then time the Label correlations page with it."""
-    enter_path(page, "Train", "Load a checkpoint", "...or a checkpoint path on disk", checkpoint)
+    enter_path(page, "Train", "Load a checkpoint", "...or a checkpoint path on the server", checkpoint)
     page.get_by_role("button", name="Load checkpoint").click()
     wait_idle(page)
     for visit in (1, 2):

@@ -48,6 +48,8 @@ LAYER_EXPLANATIONS = {
 }
 MIN_RECORDS = 5  # a species seen at fewer training sites supports no pair (too few to tell)
 BOOTSTRAP_ROWS = 4000  # resample at most this many sites (sd rescaled to all sites)
+BOOTSTRAP_FLOPS = 2e10  # fewer draws (>= 10) when one draw's (L, L) products cost more
+MAX_CURVED_FEATURES = 100  # above this many covariates the covariate model drops the squares
 
 
 def implied_cooccurrence(proba: np.ndarray) -> np.ndarray:
@@ -92,6 +94,8 @@ class CovariateModel:
     def fit(self, features: np.ndarray, labels: np.ndarray) -> CovariateModel:
         features = np.asarray(features, dtype=np.float64)
         self.curved = np.array([np.unique(c).size > 2 for c in features.T], dtype=bool)
+        if features.shape[1] > MAX_CURVED_FEATURES:  # text-like data: linear terms only
+            self.curved[:] = False
         design = self._design(features)
         self.mean, self.scale = design.mean(axis=0), design.std(axis=0)
         self.scale[self.scale == 0] = 1.0
@@ -271,6 +275,9 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
     env_spread = np.std([p[1] for p in per_model], axis=0)
     logits = np.mean([m.predict_logits(features) for m in models], axis=0).astype(np.float64)
     rows = np.arange(len(features))
+    n_labels = labels.shape[1]
+    n_boot = int(np.clip(BOOTSTRAP_FLOPS / (min(len(rows), BOOTSTRAP_ROWS) * n_labels**2), 10,
+                         n_boot))
     learned_boot = bootstrap_sd(lambda r: implied_cooccurrence(_sigmoid(logits[r])), rows,
                                 n_boot=n_boot, seed=seed)
     env_boot = bootstrap_sd(lambda r: column_correlation(logits[r]), rows, n_boot=n_boot, seed=seed)

@@ -1,5 +1,6 @@
 """Shared fixtures: paths, and the app folder on sys.path (pages import its `ui` helpers)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,13 @@ if str(APP_DIR) not in sys.path:
 def kept_models_in_a_temporary_folder(tmp_path_factory, monkeypatch):
     """Models the app keeps (runs/ by default) go to a temporary folder during tests."""
     monkeypatch.setenv("CGMVAE_MODEL_DIR", str(tmp_path_factory.mktemp("kept-models")))
+
+
+@pytest.fixture(autouse=True)
+def typed_paths_allowed_in_temporary_folders(tmp_path_factory, monkeypatch):
+    """The app reads typed paths only inside CGMVAE_DATA_ROOTS; tests use pytest's temp folder."""
+    monkeypatch.setenv("CGMVAE_DATA_ROOTS", os.pathsep.join(
+        [str(ROOT), str(SHARED_DATA), str(tmp_path_factory.getbasetemp())]))
 
 
 @pytest.fixture(scope="session")

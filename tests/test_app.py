@@ -92,7 +92,7 @@ def test_data_page_summarises_the_built_in_checklists():
 def test_data_page_loads_a_csv_with_sidecar_from_a_path(tmp_path):
     csv_path = write_checklists(tmp_path, n_sites=300, seed=5)
     app = run_page("1_data.py")
-    by_label(app.text_input, "Data path").input(str(csv_path))
+    by_label(app.text_input, "Data path on the server").input(str(csv_path))
     by_label(app.button, "Load").click()
     app.run()
     assert_clean(app)
@@ -102,7 +102,7 @@ def test_data_page_loads_a_csv_with_sidecar_from_a_path(tmp_path):
 
 def test_data_page_reports_a_bad_path_without_crashing(tmp_path):
     app = run_page("1_data.py")
-    by_label(app.text_input, "Data path").input(str(tmp_path / "nothing.csv"))
+    by_label(app.text_input, "Data path on the server").input(str(tmp_path / "nothing.csv"))
     by_label(app.button, "Load").click()
     app.run()
     assert not app.exception and "no such file" in " ".join(texts(app, "error"))
@@ -228,7 +228,7 @@ def test_train_page_cancel_stops_after_the_current_epoch(tiny):
 
 def test_train_page_loads_a_checkpoint_from_a_path_and_refuses_garbage(tmp_path):
     app = run_page("2_train.py")
-    by_label(app.text_input, "...or a checkpoint path on disk").input(str(DEFAULT_CHECKPOINT))
+    by_label(app.text_input, "...or a checkpoint path on the server").input(str(DEFAULT_CHECKPOINT))
     by_label(app.button, "Load checkpoint").click()
     app.run()
     assert_clean(app)
@@ -236,7 +236,7 @@ def test_train_page_loads_a_checkpoint_from_a_path_and_refuses_garbage(tmp_path)
     garbage = tmp_path / "model.pt"
     garbage.write_bytes(b"not a checkpoint")
     app = run_page("2_train.py")
-    by_label(app.text_input, "...or a checkpoint path on disk").input(str(garbage))
+    by_label(app.text_input, "...or a checkpoint path on the server").input(str(garbage))
     by_label(app.button, "Load checkpoint").click()
     app.run()
     assert not app.exception and "Cannot load" in " ".join(texts(app, "error"))
@@ -247,7 +247,7 @@ HEADER = "open_water,forest,developed,farmland,elevation_m,month,effort_hours\n"
 
 def predict_page_with(path) -> AppTest:
     app = run_page("7_predict_from_csv.py")
-    by_label(app.text_input, "...or a CSV path on disk").input(str(path))
+    by_label(app.text_input, "...or a CSV path on the server").input(str(path))
     return app.run()
 
 

@@ -56,7 +56,7 @@ def samples(app: AppTest) -> str:
 
 
 def load_path(app: AppTest, path) -> AppTest:
-    widget(app.text_input, "Data path").input(str(path))
+    widget(app.text_input, "Data path on the server").input(str(path))
     widget(app.button, "Load").click()
     return app.run()
 
@@ -159,8 +159,8 @@ def two_tables(folder: Path, drop_site: str | None = None) -> tuple[Path, Path]:
 
 
 def fill_two_tables(app: AppTest, species, sites) -> AppTest:
-    widget(app.text_input, "...or the path of the species table").input(str(species))
-    widget(app.text_input, "...or the path of the site table").input(str(sites))
+    widget(app.text_input, "...or the path of the species table on the server").input(str(species))
+    widget(app.text_input, "...or the path of the site table on the server").input(str(sites))
     return app.run()
 
 
@@ -213,9 +213,9 @@ def test_an_uploaded_csv_with_or_without_its_sidecar(tmp_path):
 
 def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
     app = run_page("1_data.py")
-    widget(app.text_input, "...or the path of the observations file").input(
+    widget(app.text_input, "...or the path of the observations file on the server").input(
         str(EBIRD / "observations.txt"))
-    widget(app.text_input, "...or the path of the sampling-event file").input(
+    widget(app.text_input, "...or the path of the sampling-event file on the server").input(
         str(EBIRD / "sampling.txt"))
     app.run()
     widget(app.button, "Zero-fill and load").click()
@@ -229,9 +229,9 @@ def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
 
 def test_ebird_errors_name_the_file():
     app = run_page("1_data.py")
-    widget(app.text_input, "...or the path of the observations file").input(
+    widget(app.text_input, "...or the path of the observations file on the server").input(
         str(EBIRD / "sampling.txt"))  # the wrong file
-    widget(app.text_input, "...or the path of the sampling-event file").input(
+    widget(app.text_input, "...or the path of the sampling-event file on the server").input(
         str(EBIRD / "sampling.txt"))
     app.run()
     widget(app.button, "Zero-fill and load").click()
@@ -256,7 +256,7 @@ def habitat_model():
 
 def predict_page(workspace, path) -> AppTest:
     app = run_page("7_predict_from_csv.py", {MODEL_KEY: workspace})
-    widget(app.text_input, "...or a CSV path on disk").input(str(path))
+    widget(app.text_input, "...or a CSV path on the server").input(str(path))
     return app.run()
 
 

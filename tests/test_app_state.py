@@ -103,7 +103,7 @@ def sidebar_text(app: AppTest) -> str:
 def test_loading_a_checkpoint_renames_the_sidebar_model_at_once_and_keeps_it(model_dir):
     app = home().run()
     app.switch_page("../pages/2_train.py").run()
-    by_label(app.text_input, "...or a checkpoint path on disk").input(str(DEFAULT_CHECKPOINT))
+    by_label(app.text_input, "...or a checkpoint path on the server").input(str(DEFAULT_CHECKPOINT))
     by_label(app.button, "Load checkpoint").click()
     app.run()
     assert_clean(app)
