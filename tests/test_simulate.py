@@ -10,6 +10,7 @@ from cgmvae.simulate import (
     DEFAULT_NAME,
     FEATURES,
     GUILDS,
+    residual_pairs,
     simulate_checklists,
     species_groups,
     write_checklists,
@@ -70,22 +71,25 @@ def test_empirical_cooccurrence_recovers_the_guilds(checklists):
     assert group_recovery(clustering.groups, true) == pytest.approx(1.0)
 
 
-def test_guild_members_cooccur_beyond_the_covariates(checklists):
-    """Shared latent suitability: at sites with similar water cover, gulls still go together."""
+def test_planted_residual_pairs_cooccur_beyond_the_covariates_and_guilds_do_not(checklists):
+    """Guilds share a habitat only; the residual pairs share a hidden site factor, so at sites
+    with similar water cover a planted pair still goes together, two gulls hardly."""
     water = checklists.features[:, FEATURES.index("open_water")]
     similar_sites = (water > 0.2) & (water < 0.4)
-    y = checklists.labels[similar_sites]
     names = checklists.label_names
-    phi = cooccurrence(y, "phi")
-    gulls = phi[names.index("Herring Gull"), names.index("Ring-billed Gull")]
-    assert gulls > 0.1
+    phi = cooccurrence(checklists.labels[similar_sites], "phi")
+    planted = [phi[names.index(a), names.index(b)] for a, b in residual_pairs()]
+    assert np.median(planted) > 0.1
+    assert abs(phi[names.index("Herring Gull"), names.index("Ring-billed Gull")]) < 0.1
 
 
 def test_write_checklists_writes_csv_and_sidecar_like_the_shared_ecology_data(tmp_path):
     csv_path = write_checklists(tmp_path / "out", n_sites=50, seed=3)
     assert csv_path == tmp_path / "out" / f"{DEFAULT_NAME}.csv"
     meta = json.loads(csv_path.with_suffix(".json").read_text())
-    assert {"title", "source", "licence", "notes", "features", "labels", "groups"} <= set(meta)
+    assert {"title", "source", "licence", "notes", "features", "labels", "groups",
+            "residual_pairs"} <= set(meta)
+    assert all(meta["groups"][a] != meta["groups"][b] for a, b in meta["residual_pairs"])
     assert meta["groups"]["Cedar Waxwing"] == "forest"
     assert meta["groups"]["American Crow"] == "generalist"
     header = csv_path.read_text().splitlines()[0].split(",")
