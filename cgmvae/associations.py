@@ -235,6 +235,12 @@ class Associations:
                 np.sign(self.cooccurrence) == np.sign(self.learned))
         return significant & self.reliable_pairs()
 
+    def supported_fraction(self, name: str, alpha: float = 0.05, *,
+                           many_pairs: bool = False) -> float:
+        """The share of species pairs (upper triangle) that `supported` keeps."""
+        upper = np.triu_indices(len(self.label_names), k=1)
+        return float(self.supported(name, alpha, many_pairs=many_pairs)[upper].mean())
+
     def uncertainty(self, name: str) -> np.ndarray:
         return self.cooccurrence_p if name == "cooccurrence" else getattr(self, f"{name}_sd")
 
@@ -257,7 +263,11 @@ def _significant(pvalues: np.ndarray, alpha: float, many_pairs: bool) -> np.ndar
 
 def model_layers(model, train_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A model's learned (implied co-occurrence) and environmental maps over training sites."""
-    logits = model.predict_logits(train_features).astype(np.float64)
+    return layers_from_logits(model.predict_logits(train_features).astype(np.float64))
+
+
+def layers_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(learned, environmental) from (N, L) logits over the sites."""
     return implied_cooccurrence(_sigmoid(logits)), column_correlation(logits)
 
 
@@ -268,12 +278,13 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
         raise ValueError("need at least one model")
     features = np.asarray(features, dtype=np.float64)
     labels = (np.asarray(labels) > 0.5).astype(np.float64)
-    per_model = [model_layers(m, features) for m in models]
+    model_logits = [m.predict_logits(features).astype(np.float64) for m in models]  # once each
+    per_model = [layers_from_logits(lg) for lg in model_logits]
     learned = np.mean([p[0] for p in per_model], axis=0)
     environmental = np.mean([p[1] for p in per_model], axis=0)
     spread = np.std([p[0] for p in per_model], axis=0)
     env_spread = np.std([p[1] for p in per_model], axis=0)
-    logits = np.mean([m.predict_logits(features) for m in models], axis=0).astype(np.float64)
+    logits = np.mean(model_logits, axis=0)
     rows = np.arange(len(features))
     n_labels = labels.shape[1]
     n_boot = int(np.clip(BOOTSTRAP_FLOPS / (min(len(rows), BOOTSTRAP_ROWS) * n_labels**2), 10,

@@ -243,8 +243,8 @@ def cmd_associations(args: argparse.Namespace) -> int:
         "heldout_agreement": (associations.heldout_agreement(result.learned, train_y,
                                                              data.labels[split.test])
                               if split.test.size else None),
-        "supported_fraction": {layer: float(result.supported(layer)[np.triu_indices(
-            data.n_labels, 1)].mean()) for layer in associations.LAYERS},
+        "supported_fraction": {layer: result.supported_fraction(layer)
+                               for layer in associations.LAYERS},
         "notes": "learned = co-occurrence (phi) the models imply across the training sites; "
                  "residual = correlation of observed minus 5-fold cross-fitted covariate-model "
                  "predictions; cooccurrence_p = Veech (2013) p in the observed direction.",

@@ -62,9 +62,9 @@ else:
                                 "On: at most 5% of the supported pairs are expected to be false "
                                 "(false discovery rate). Off: each pair at p < 0.05, as R's cooccur.")
     supported = result.supported(layer, many_pairs=many_pairs)
-    upper = np.triu_indices(len(names), k=1)
     stats = st.columns(3)
-    stats[0].metric("Pairs supported by the data", f"{supported[upper].mean():.0%}",
+    stats[0].metric("Pairs supported by the data",
+                    f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
                          "(site bootstrap sd; co-occurrence: Veech's p); the learned layer also "
                          "needs the records to agree.")
