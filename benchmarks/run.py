@@ -9,22 +9,17 @@ once; jobs not run (too costly, out of time, failed) go to DIR/skipped.csv with 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import multiprocessing
 import os
-import platform
-import socket
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import datasets, quality
+from benchmarks.results_io import RowWriter, done_keys, machine_info, update_run_info
 
 SKIPPED_COLUMNS = ("dataset", "method", "seed", "train_fraction", "reason")
 
@@ -90,59 +85,6 @@ def init_worker() -> None:
 
     torch.set_num_threads(1)
     threadpool_limits(1)
-
-
-class RowWriter:
-    """Appends dict rows to a CSV, writing the header first, flushing each row."""
-
-    def __init__(self, path: Path, columns: tuple[str, ...], append: bool = False):
-        self.path, self.columns = path, columns
-        if not (append and path.is_file()):
-            with path.open("w", newline="") as handle:
-                csv.writer(handle).writerow(columns)
-
-    def write(self, row: dict) -> None:
-        with self.path.open("a", newline="") as handle:
-            csv.DictWriter(handle, self.columns, extrasaction="ignore").writerow(row)
-
-
-def done_keys(path: Path) -> set[tuple]:
-    """(dataset, method, seed, train_fraction) of rows already in a quality CSV."""
-    if not path.is_file():
-        return set()
-    with path.open(newline="") as handle:
-        return {(r["dataset"], r["method"], int(r["seed"]), float(r["train_fraction"]))
-                for r in csv.DictReader(handle)}
-
-
-def machine_info(device: str) -> dict:
-    """Command, host, CPU, GPU, versions and date of this run (for the top of RESULTS.md)."""
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") and torch.cuda.is_available() else None
-    return {"command": " ".join(["python -m benchmarks.run", *sys.argv[1:]]),
-            "hostname": socket.gethostname(), "cpu_count": os.cpu_count(),
-            "cpu": cpu_name(), "gpu": gpu,
-            "torch": torch.__version__, "python": platform.python_version(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else what `platform` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def update_run_info(out_dir: Path, part: str, info: dict) -> None:
-    path = out_dir / "run_info.json"
-    runs = json.loads(path.read_text()) if path.is_file() else {}
-    runs[part] = info
-    path.write_text(json.dumps(runs, indent=2) + "\n")
 
 
 def suite_from_args(args) -> quality.Suite:

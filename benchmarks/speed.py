@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import datasets
+from benchmarks.results_io import RowWriter, machine_info, update_run_info
 
 COLUMNS = ("device", "kind", "dataset", "n_rows", "n_features", "n_labels", "threads",
            "load_seconds", "train_samples_per_second", "inference_samples_per_second",
@@ -204,8 +205,6 @@ def _in_fresh_process(threads: int, function, *args):
 def run_speed(suite: str, device: str, out_dir: Path, *, append: bool = False,
               budget: float | None = None, info: dict | None = None) -> None:
     """All speed measurements of `suite` on `device`, appended to out_dir/speed.csv."""
-    from benchmarks.run import RowWriter, update_run_info
-
     plan, started = PLANS[suite], time.perf_counter()
     writer = RowWriter(out_dir / "speed.csv", COLUMNS, append=append)
     steps = [(measure_dataset, name, device, plan.max_rows) for name in plan.datasets]
@@ -235,8 +234,6 @@ def main() -> None:
     parser.add_argument("--out-dir", default="benchmarks/results")
     parser.add_argument("--append", action="store_true", help="add to an existing speed.csv")
     args = parser.parse_args()
-    from benchmarks.run import machine_info
-
     run_speed(args.suite, args.device, Path(args.out_dir), append=args.append,
               info=machine_info(args.device))
 

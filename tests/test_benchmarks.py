@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from benchmarks import datasets, quality, report, run
+from benchmarks import datasets, quality, report, results_io, run
 from cgmvae.data import Split
 
 SCORE_COLUMNS = quality.SCORES + ("train_seconds",)
@@ -184,11 +184,11 @@ def test_jobs_still_running_at_the_hard_stop_are_recorded_and_failures_do_not_st
 
 def test_rows_are_written_at_once_and_resume_sees_them(tmp_path):
     path = tmp_path / "quality.csv"
-    writer = run.RowWriter(path, quality.COLUMNS)
+    writer = results_io.RowWriter(path, quality.COLUMNS)
     writer.write(quality_row("yeast", "br"))
-    assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
-    run.RowWriter(path, quality.COLUMNS, append=True)  # resuming keeps what is there
-    assert run.done_keys(path) == {("yeast", "br", 0, 1.0)}
+    assert results_io.done_keys(path) == {("yeast", "br", 0, 1.0)}
+    results_io.RowWriter(path, quality.COLUMNS, append=True)  # resuming keeps what is there
+    assert results_io.done_keys(path) == {("yeast", "br", 0, 1.0)}
 
 
 def test_device_tarball_lists_only_existing_files_the_suite_reads(shared_data):
