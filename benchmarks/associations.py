@@ -32,9 +32,10 @@ import numpy as np
 
 from benchmarks.datasets import load
 from cgmvae import associations as assoc
+from cgmvae.config import TrainConfig
 from cgmvae.data import random_split
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 REAL = ("swiss_birds", "uk_butterflies", "norberg_birds", "wood_fungi")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,7 +46,10 @@ def trained(name: str, data, split, seed: int, models: Path | None, train=None) 
     path = models / f"{name}_{seed}.pt" if models is not None else None
     if path is not None and path.is_file():
         model = TrainedModel.load(path)
-        if model.learned_association is None:  # saved before fit() stored them: the same maps
+        if getattr(model, "calibration_temperature", None) is None:
+            # saved before fit() calibrated and stored the maps: the same steps fit() takes now
+            model.calibration_temperature = assoc.fit_temperature(
+                model.predict_logits(data.features[split.val]), data.labels[split.val])
             model.learned_association, model.environmental_association = (
                 m.astype(np.float32) for m in assoc.model_layers(model, data.features[split.train]))
         return model

@@ -46,6 +46,30 @@ def test_implied_cooccurrence_of_a_constant_probability_is_zero_off_the_diagonal
     assert np.allclose(implied, np.eye(3))
 
 
+def test_fit_temperature_undoes_a_known_overconfidence():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0.0, 2.0, size=(4000, 3))
+    labels = rng.random(true_logits.shape) < 1.0 / (1.0 + np.exp(-true_logits))
+    assert assoc.fit_temperature(3.0 * true_logits, labels) == pytest.approx(3.0, rel=0.1)
+    assert assoc.fit_temperature(true_logits / 2.0, labels) == pytest.approx(0.5, rel=0.1)
+    assert assoc.fit_temperature(true_logits, np.zeros_like(labels)) == 1.0  # nothing to tell
+
+
+def test_the_learned_map_uses_the_models_temperature_and_the_environmental_map_does_not():
+    logits = np.random.default_rng(1).normal(size=(200, 4)) * 3.0
+    sharp_learned, sharp_env = assoc.layers_from_logits(logits, 0.5)
+    plain_learned, plain_env = assoc.layers_from_logits(logits)
+    np.testing.assert_allclose(sharp_env, plain_env)
+    assert not np.allclose(sharp_learned, plain_learned)
+    np.testing.assert_allclose(
+        sharp_learned, assoc.implied_cooccurrence(1.0 / (1.0 + np.exp(-logits / 0.5))))
+
+    class Saved:  # a checkpoint from before calibration: no temperature, so 1.0
+        calibration_temperature = None
+
+    assert assoc.model_temperature(Saved()) == 1.0
+
+
 def test_column_correlation_gives_zero_for_a_constant_column_and_one_on_the_diagonal():
     values = np.column_stack([np.arange(5.0), np.ones(5), -np.arange(5.0)])
     correlation = assoc.column_correlation(values)
