@@ -10,11 +10,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import random_split
 from cgmvae.explore import cluster_labels, group_recovery, suggest_n_groups
-from cgmvae.model import ModelConfig
 from cgmvae.simulate import DEFAULT_NAME, DEFAULT_SITES, simulate_checklists, species_groups
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 from cgmvae.variants import apply_variant
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"

@@ -152,8 +152,8 @@ def run_job(job: Job) -> dict:
 
 
 def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, dict]:
-    from cgmvae.model import ModelConfig
-    from cgmvae.train import TrainConfig, fit
+    from cgmvae.config import ModelConfig, TrainConfig
+    from cgmvae.train import fit
     from cgmvae.variants import apply_variant
 
     train_config = TrainConfig(seed=job.seed, device=job.device)

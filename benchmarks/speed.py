@@ -58,8 +58,9 @@ VAL_ROWS = 256  # validation runs every epoch; a small set keeps the timed epoch
 def _fit_timed(data, split, device: str, epochs: int = 2, callbacks=()):
     """`cgmvae.train.fit` (public API, current defaults) for `epochs` epochs; returns the model and
     the fastest epoch's seconds after the first (which pays for imports, allocation, kernels)."""
+    from cgmvae.config import TrainConfig
     from cgmvae.data import Split
-    from cgmvae.train import TrainConfig, fit
+    from cgmvae.train import fit
 
     seconds = []
     small = Split(split.train, split.val[:VAL_ROWS], split.test)

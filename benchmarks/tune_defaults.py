@@ -16,9 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.datasets import load
-from cgmvae.losses import LossWeights
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit
+from cgmvae.config import LossWeights, ModelConfig, TrainConfig
+from cgmvae.train import fit
 
 # The sweep's baseline is the authors' code (decoder sees x, L2-normalised w_x, decoded label path,
 # two latent samples, KL x6, CE 0.5, contrastive 1, tau 1); each setting changes it as named.

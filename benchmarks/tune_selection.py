@@ -21,7 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.datasets import load
-from cgmvae.train import SELECTION_METRICS, TrainConfig, fit, replay_selection
+from cgmvae.config import SELECTION_METRICS, TrainConfig
+from cgmvae.train import fit, replay_selection
 
 WINDOWS = (1, 3)  # the score of one epoch, or its moving average over the last 3 epochs
 EPOCH_LIMITS = (100, 300)

@@ -1,9 +1,9 @@
 """C-GMVAE: a Gaussian-mixture VAE with contrastive label embeddings for multi-label classification."""
 
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split
-from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 __all__ = ["CGMVAEClassifier", "DataError", "ModelConfig", "MultiLabelData", "Split", "TrainConfig",
            "TrainedModel", "fit"]

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.data import Standardizer
+from cgmvae.model import CGMVAE
+
 if TYPE_CHECKING:
     from cgmvae.predictor import TrainedModel
 
@@ -68,10 +72,6 @@ def _load_payload(path: Path) -> dict[str, Any]:
 
 def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
     """Rebuild a TrainedModel from `write_checkpoint`'s file; CheckpointError on any problem."""
-    from cgmvae.data import Standardizer
-    from cgmvae.model import CGMVAE, ModelConfig
-    from cgmvae.train import TrainConfig
-
     payload = _load_payload(path)
     try:
         meta = json.loads(payload["meta"])

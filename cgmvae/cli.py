@@ -13,10 +13,10 @@ import numpy as np
 
 from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError
+from cgmvae.config import SELECTION_METRICS, ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
-from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import SELECTION_METRICS, TrainConfig, fit, resolve_device
+from cgmvae.train import fit, resolve_device
 from cgmvae.variants import VARIANTS, apply_variant
 
 

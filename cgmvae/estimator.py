@@ -7,10 +7,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from cgmvae import metrics
+from cgmvae.config import LossWeights, ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
-from cgmvae.losses import LossWeights
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 
 class CGMVAEClassifier(ClassifierMixin, BaseEstimator):

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
+from cgmvae.config import LossWeights
 from cgmvae.model import Output
 
 LOG_2PI = math.log(2.0 * math.pi)
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """Weights of Eq. 7, L = kl * L_KL + recon * L_recon + alpha * L_CL + beta * L_CE."""
-
-    kl: float = 6.0  # authors' code multiplies the KL term by 6; 0 = "contrastive only" (Table 4)
-    contrastive: float = 1.0  # alpha; 0 = "GM only" (Table 4)
-    cross_entropy: float = 0.5  # beta, paper section 4.3
-    reconstruction: float = 1.0  # used only when the model reconstructs features
-    temperature: float = 1.0  # tau of sim(a, b) = exp(a . b / tau)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class LossTerms(NamedTuple):

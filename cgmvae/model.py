@@ -3,50 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture and the paper-vs-authors'-code variants, each a named switch.
-
-    Defaults follow the paper's appendix B.1 sizes; the switches marked "authors' code" were
-    measured on the validation splits (see README, "Design choices") before being set.
-    """
-
-    n_features: int = 0  # set from the data by fit()
-    n_labels: int = 0  # set from the data by fit()
-    embedding_dim: int = 512  # E; the paper's Table 7 uses 512 for yeast and scene
-    latent_dim: int = 64  # d, appendix B.1
-    feature_hidden: tuple[int, ...] = (256, 512, 256)  # feature encoder, appendix B.1
-    label_hidden: tuple[int, ...] = (512, 256)  # label encoder, appendix B.1
-    decoder_hidden: tuple[int, ...] = (512, 512)  # decoder, appendix B.1
-    dropout: float = 0.5  # Table 7 for yeast
-    prior: str = "mixture"  # "mixture" (Eq. 1) or "unigaussian" (Table 4 ablation)
-    decoder_sees_features: bool = True  # authors' code: decoder input is [x, z], not z alone
-    # authors' code L2-normalises w_x; unnormalised was better on yeast and uk_butterflies val
-    # (macro-F1 +0.02 / +0.03), about even on scene (README, "Design choices")
-    normalize_feature_embedding: bool = False
-    decode_label_path: bool = True  # authors' code: the label-side latent is decoded and trained too
-    reconstruct_features: bool = False  # L_recon of Eq. 4 as a Gaussian decoder of x from z
-    label_bias: bool = False  # a learned per-label offset added to w_x . w_i
-
-    def __post_init__(self):
-        assert self.prior in ("mixture", "unigaussian"), f"prior must be mixture|unigaussian, got {self.prior!r}"
-        assert 0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
-        return cls(**{**values, **tuples})
+from cgmvae.config import ModelConfig
 
 
 def mlp(sizes: list[int], dropout: float) -> nn.Sequential:
@@ -104,7 +67,9 @@ class CGMVAE(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        assert config.n_features > 0 and config.n_labels > 0, "set n_features and n_labels first"
+        if config.n_features < 1 or config.n_labels < 1:
+            raise ValueError(f"a network needs n_features >= 1 and n_labels >= 1 in its config, got "
+                             f"{config.n_features} and {config.n_labels} (fit() sets them from the data)")
         self.config = config
         E, d = config.embedding_dim, config.latent_dim
         self.label_embeddings = nn.Parameter(torch.randn(config.n_labels, E) / E**0.5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,11 +11,9 @@ import torch
 
 from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, Standardizer
-from cgmvae.model import CGMVAE, ModelConfig
-
-if TYPE_CHECKING:
-    from cgmvae.train import TrainConfig
+from cgmvae.model import CGMVAE
 
 
 def per_label_thresholds_help(val_labels: np.ndarray, proba: np.ndarray, seed: int = 0) -> bool:

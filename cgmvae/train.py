@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -13,57 +13,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cgmvae import metrics
 from cgmvae.associations import model_layers
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, Split, Standardizer
-from cgmvae.losses import LossWeights, total_loss
-from cgmvae.model import CGMVAE, ModelConfig
+from cgmvae.losses import total_loss
+from cgmvae.model import CGMVAE
 from cgmvae.predictor import TrainedModel
 
 Callback = Callable[[dict], None]
-
-# Validation scores an epoch can be selected by: F1s at their best validation threshold, mean
-# per-label ROC-AUC (threshold-free, steadier for rare labels), or validation cross-entropy (lower
-# is better). Each is a key `val_<name>` (`val_loss`) of every history record.
-SELECTION_METRICS = ("micro_f1", "macro_f1", "mean_auc", "val_loss")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings; `loss` holds the Eq. 7 weights."""
-
-    loss: LossWeights = field(default_factory=LossWeights)
-    learning_rate: float = 0.002  # paper Table 7 (yeast)
-    weight_decay: float = 1e-5  # authors' code
-    batch_size: int = 128  # paper section 4.1
-    # paper appendix B.1 has 100, but uk_butterflies and swiss_birds still improved at epoch 100;
-    # with patience 20 they stop by ~150-250, yeast and ontario_birds by ~40 (tune_selection.csv)
-    max_epochs: int = 300
-    patience: int = 20  # epochs without a better validation score before stopping
-    latent_samples: int = 2  # authors' code decodes two posterior samples per step
-    restart_epochs: int = 0  # cosine warm restarts period (authors' code); 0 = constant rate
-    # one of SELECTION_METRICS; mean_auc: micro-F1 kept epoch 1 on ontario_birds' rare species
-    # and mean_auc did not lose micro-F1 beyond seed noise on yeast, uk_butterflies, swiss_birds
-    selection_metric: str = "mean_auc"
-    selection_window: int = 1  # mean of this many trailing epochs; 3 did not help (README)
-    # validate and keep an exponential moving average of the weights (0 = off); 0.99 beat no
-    # averaging on yeast and scene validation in HA, ex-F1, micro-F1 and P@1 (README)
-    ema_decay: float = 0.99
-    seed: int = 0
-    device: str = "auto"  # "auto" = CUDA when available, else CPU
-    eval_batch_size: int = 4096
-
-    def __post_init__(self):
-        if self.selection_metric not in SELECTION_METRICS:
-            raise ValueError(f"selection_metric must be one of {SELECTION_METRICS}, "
-                             f"got {self.selection_metric!r}")
-        if self.selection_window < 1:
-            raise ValueError(f"selection_window must be >= 1, got {self.selection_window}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        return cls(**{**values, "loss": LossWeights(**values["loss"])})
 
 
 def resolve_device(name: str) -> torch.device:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig
+from cgmvae.config import ModelConfig, TrainConfig
 
 VARIANTS = ("cgmvae", "cgmvae-unigaussian", "cgmvae-gm-only", "cgmvae-contrastive-only",
             "cgmvae-informative-latent")

@@ -19,10 +19,8 @@ from ui.training import (
 )
 
 from cgmvae import explore, model_store
-from cgmvae.losses import LossWeights
-from cgmvae.model import ModelConfig
+from cgmvae.config import LossWeights, ModelConfig, TrainConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig
 from cgmvae.variants import apply_variant
 
 MODEL_CHOICES = {  # README, "The model": measured trade-off

@@ -7,12 +7,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui.state import DATA_KEY, MODEL_KEY, DataChoice, Workspace
 
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
 from cgmvae.explore import cluster_labels, group_recovery, suggest_n_groups
-from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
 from cgmvae.simulate import DEFAULT_NAME, species_groups, write_checklists
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_DIR, PAGES_DIR = ROOT / "app", ROOT / "pages"

@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 from ui.column_roles import ROLES_KEY
 from ui.state import DATA_KEY, MODEL_KEY, Workspace
 
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
-from cgmvae.model import ModelConfig
 from cgmvae.simulate import DEFAULT_NAME, write_checklists
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES_DIR = ROOT / "pages"

@@ -30,9 +30,10 @@ from ui.training import JOB_KEY, SessionWatch, TrainingJob, start_training
 from ui.uploads import sweep_stale_uploads
 
 from cgmvae import model_store
+from cgmvae.config import TrainConfig
 from cgmvae.data import MultiLabelData, random_split
 from cgmvae.simulate import write_checklists
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 EVIL = "[x](http://evil) ![i](http://evil/i.png)"
 SECRET = "cell-only-in-the-secret-file"

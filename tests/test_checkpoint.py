@@ -10,10 +10,10 @@ import torch
 from toy import toy_data, toy_split
 
 from cgmvae.checkpoint import CheckpointError
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData
-from cgmvae.model import ModelConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 SMALL = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
                     decoder_hidden=(16,), dropout=0.0)

@@ -5,8 +5,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from cgmvae.losses import LossWeights, total_loss
-from cgmvae.model import CGMVAE, ModelConfig
+from cgmvae.config import LossWeights, ModelConfig
+from cgmvae.losses import total_loss
+from cgmvae.model import CGMVAE
 
 TINY = ModelConfig(n_features=5, n_labels=4, embedding_dim=16, latent_dim=3, feature_hidden=(8,),
                    label_hidden=(8,), decoder_hidden=(8,), dropout=0.0)
@@ -74,5 +75,10 @@ def test_config_round_trips_through_a_dict():
 
 
 def test_config_rejects_an_unknown_prior():
-    with pytest.raises(AssertionError, match="prior"):
+    with pytest.raises(ValueError, match="prior must be one of mixture, unigaussian, got 'vamp'"):
         ModelConfig(prior="vamp")
+
+
+def test_a_network_needs_its_data_sizes_even_under_python_O():
+    with pytest.raises(ValueError, match="n_features >= 1 and n_labels >= 1"):
+        CGMVAE(ModelConfig())

@@ -8,8 +8,8 @@ import pytest
 from toy import toy_data, toy_split
 
 from cgmvae.cli import main
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.train import fit
 
 TINY = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
                    decoder_hidden=(16,))

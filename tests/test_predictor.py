@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from toy import toy_data, toy_split
 
-from cgmvae.model import ModelConfig
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.predictor import per_label_thresholds_help
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 
 def scores_on_two_scales(n=400, seed=0):

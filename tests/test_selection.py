@@ -11,8 +11,8 @@ from toy import toy_data, toy_split
 
 from cgmvae import metrics
 from cgmvae.cli import main
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit, replay_selection, selection_score
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.train import fit, replay_selection, selection_score
 
 # Epoch:          1     2     3     4     5     6     7     8
 MICRO_F1 = [0.60, 0.40, 0.50, 0.55, 0.58, 0.59, 0.45, 0.44]  # a lucky first epoch, as on ontario_birds

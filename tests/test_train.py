@@ -5,9 +5,9 @@ import pytest
 from toy import toy_data, toy_split
 
 from cgmvae import metrics
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit, resolve_device
+from cgmvae.train import fit, resolve_device
 
 SMALL = ModelConfig(embedding_dim=32, latent_dim=8, feature_hidden=(32,), label_hidden=(32,),
                     decoder_hidden=(32,), dropout=0.1)

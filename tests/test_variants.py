@@ -3,8 +3,8 @@
 import pytest
 from toy import toy_data, toy_split
 
-from cgmvae.model import ModelConfig
-from cgmvae.train import TrainConfig, fit
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.train import fit
 from cgmvae.variants import INFORMATIVE_LATENT_KL, VARIANTS, apply_variant
 
 SMALL = ModelConfig(embedding_dim=8, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),

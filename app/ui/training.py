@@ -14,9 +14,9 @@ import torch
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from cgmvae.model import ModelConfig
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.predictor import TrainedModel
-from cgmvae.train import TrainConfig, fit, resolve_device
+from cgmvae.train import fit, resolve_device
 from ui.state import MODEL_KEY
 
 JOB_KEY = "training_job"  # session_state key of this session's TrainingJob
