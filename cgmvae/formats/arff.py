@@ -1,10 +1,19 @@
-"""ARFF reader (dense and sparse rows, plain or .bz2/.gz) into a table of numbers and category codes."""
+"""ARFF reader (dense and sparse rows, plain or .bz2/.gz) into a table of numbers and category codes.
+
+Why our own tokeniser and not a library: scipy.io.arff cannot read sparse rows (Corel5k, bibtex,
+delicious, IMDB), and liac-arff 2.5.0 reads everything but is slower, most on the big sparse sets,
+and names neither the attribute nor the file in its errors. Measured (best of 3, one thread,
+`read_arff` against `arff.loads(..., encode_nominal=True)` + numpy, COO for sparse files):
+Mulan train files 0.03-0.45 s against 0.00-0.70 s (delicious 0.32 against 0.63 s, tmc2007
+0.23 against 0.68 s); MEKA IMDB (.bz2, 120k sparse rows) 3.1 s against 7.3 s. Earlier
+measurement: 0.06-0.33 s against 0.07-0.44 s, IMDB 6.2 s against 7.9 s.
+Files: `arff_header.py` (declarations), `arff_rows.py` (data rows), this one (files, tables).
+"""
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,20 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from cgmvae.data import DataError
-from cgmvae.formats.arff_rows import QUOTED, parse_dense, parse_sparse, unquote
-
-_NAME_AND_TYPE = re.compile(rf"@attribute\s+({QUOTED}|[^\s{{]+)\s*(.*)$", re.IGNORECASE)
-_CATEGORY = re.compile(rf"\s*({QUOTED}|[^,]*)\s*(?:,|$)")
-_NUMERIC_TYPES = ("numeric", "real", "integer")
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """One `@attribute`: its name, kind ("numeric", "nominal", "string", "date") and categories."""
-
-    name: str
-    kind: str
-    categories: tuple[str, ...] = ()  # a nominal attribute's values in declaration order
+from cgmvae.formats.arff_header import Attribute, parse_header
+from cgmvae.formats.arff_rows import parse_dense, parse_sparse
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ def read_arff(path: str | Path) -> ArffTable:
     """
     path = Path(path)
     lines = _read_text(path).split("\n")
-    relation, attributes, data_start = _parse_header(lines, path.name)
+    relation, attributes, data_start = parse_header(lines, path.name)
     rows, line_numbers = _data_rows(lines, data_start)
     sparse = [row.startswith("{") for row in rows]
     origins = [f"{path.name} line {n}" for n in line_numbers]
@@ -104,60 +101,6 @@ def _read_text(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")  # old Weka files are often Latin-1
-
-
-def _parse_header(lines: list[str], where: str) -> tuple[str, list[Attribute], int]:
-    relation, attributes = "", []
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        keyword = text[:10].lower()
-        if not text or text.startswith("%"):
-            continue
-        if keyword.startswith("@relation"):
-            relation = unquote(text[len("@relation"):])
-        elif keyword.startswith("@attribute"):
-            attributes.append(_parse_attribute(text, f"{where} line {number}"))
-        elif keyword.startswith("@data"):
-            if not attributes:
-                raise DataError(f"{where}: no @attribute lines before @data (line {number})")
-            _check_unique([a.name for a in attributes], where)
-            return relation, attributes, number
-        else:
-            raise DataError(f"{where} line {number}: expected @relation, @attribute or @data, "
-                            f"found {text[:40]!r}")
-    raise DataError(f"{where}: no @data line: is it an ARFF file?")
-
-
-def _parse_attribute(text: str, where: str) -> Attribute:
-    match = _NAME_AND_TYPE.match(text)
-    if not match or not match.group(2):
-        raise DataError(f"{where}: cannot read the attribute declaration {text[:60]!r}")
-    name, kind = unquote(match.group(1)), match.group(2).strip()
-    if kind.startswith("{"):
-        if not kind.endswith("}"):
-            raise DataError(f"{where}: attribute '{name}' has an unclosed {{...}} list")
-        categories = _split_categories(kind[1:-1])
-        if len(set(categories)) != len(categories) or "" in categories:
-            raise DataError(f"{where}: attribute '{name}' has empty or repeated categories")
-        return Attribute(name, "nominal", tuple(categories))
-    word = kind.split()[0].lower()
-    if word in _NUMERIC_TYPES:
-        return Attribute(name, "numeric")
-    if word in ("string", "date"):
-        return Attribute(name, word)
-    raise DataError(f"{where}: attribute '{name}' has unsupported type {kind[:30]!r}")
-
-
-def _split_categories(body: str) -> list[str]:
-    return [unquote(m.group(1)) for m in _CATEGORY.finditer(body) if m.end() > m.start()]
-
-
-def _check_unique(names: list[str], where: str) -> None:
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise DataError(f"{where}: attribute '{name}' is declared twice")
-        seen.add(name)
 
 
 def _data_rows(lines: list[str], start: int) -> tuple[list[str], list[int]]:

@@ -5,27 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from cgmvae.data import DataError
+from cgmvae.formats.arff_header import QUOTED, Attribute, unquote
 
-if TYPE_CHECKING:
-    from cgmvae.formats.arff import Attribute
-
-QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _PAIR = re.compile(rf"\s*(\d*\s*(?:{QUOTED}|[^,]*))\s*(?:,|$)")
-
-
-def unquote(token: str) -> str:
-    """A name or value without its quotes and backslash escapes."""
-    token = token.strip()
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        return re.sub(r"\\(.)", r"\1", token[1:-1])
-    return token
 
 
 def parse_dense(rows: list[str], attributes: list[Attribute], origins: list[str]) -> np.ndarray:
