@@ -1,4 +1,4 @@
-"""Multi-label metrics of the paper's section 4.2 and vectorised threshold search (pure numpy)."""
+"""Multi-label metrics of the paper's section 4.2, vectorised threshold search, and ranking metrics."""
 
 from __future__ import annotations
 
@@ -211,58 +211,38 @@ def best_label_thresholds(y_true, proba, grid=None, fallback: float = 0.5) -> np
     return np.where(y_true.any(axis=0), thresholds, fallback)
 
 
-def _tie_bounds(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last index of each element's group of equal values, along the last axis."""
-    n = sorted_values.shape[-1]
-    index = np.broadcast_to(np.arange(n), sorted_values.shape)
-    new_group = np.ones(sorted_values.shape, dtype=bool)
-    new_group[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
-    ends_group = np.ones(sorted_values.shape, dtype=bool)
-    ends_group[..., :-1] = new_group[..., 1:]
-    first = np.maximum.accumulate(np.where(new_group, index, 0), axis=-1)
-    last = np.minimum.accumulate(np.where(ends_group, index, n)[..., ::-1], axis=-1)[..., ::-1]
-    return first, last
-
-
 def label_ranking_average_precision(y_true, proba) -> float:
-    """LRAP, as sklearn's ``label_ranking_average_precision_score`` (ties ranked pessimistically).
+    """LRAP: sklearn's ``label_ranking_average_precision_score`` (ties ranked pessimistically).
 
     A sample whose labels are all false or all true scores 1.
     """
+    from sklearn.metrics import label_ranking_average_precision_score  # ~1 s to import
+
     y_true, proba = _check(y_true, proba)
-    n_labels = proba.shape[1]
-    order = np.argsort(proba, axis=1, kind="stable")
-    sorted_scores = np.take_along_axis(proba, order, axis=1)
-    sorted_truth = np.take_along_axis(y_true, order, axis=1)
-    first, _ = _tie_bounds(sorted_scores)
-    rank = n_labels - first  # labels scored >= this one
-    true_before = np.cumsum(sorted_truth, axis=1) - sorted_truth  # true labels strictly before
-    n_true = sorted_truth.sum(axis=1, keepdims=True)
-    true_at_or_above = n_true - np.take_along_axis(true_before, first, axis=1)
-    precision = np.where(sorted_truth, true_at_or_above / rank, 0.0).sum(axis=1)
-    n_true = n_true[:, 0]
-    trivial = (n_true == 0) | (n_true == n_labels)
-    return float(np.where(trivial, 1.0, precision / np.maximum(n_true, 1)).mean())
+    return float(label_ranking_average_precision_score(y_true.astype(np.int8), proba))
 
 
 def macro_roc_auc(y_true, proba) -> float:
     """Mean ROC-AUC over labels that have both classes in `y_true` (NaN if none has).
 
-    Computed as the Mann-Whitney statistic with average ranks for ties, like sklearn.
+    Each label's AUC is sklearn's ``roc_auc_score(y_true[:, j], proba[:, j])``, computed for all
+    labels at once as the Mann-Whitney statistic on scipy's average ranks (ties count one half).
+    Not sklearn's ``roc_auc_score(average="macro")`` itself: it loops over labels in Python,
+    4.0 s against 0.15 s at delicious size (1000 rows x 983 labels), and training computes this
+    every epoch to select the epoch.
     """
+    from scipy.stats import rankdata  # ~0.7 s to import: not on the app's first page
+
     y_true, proba = _check(y_true, proba)
     n_pos = y_true.sum(axis=0)
     n_neg = len(y_true) - n_pos
     both = (n_pos > 0) & (n_neg > 0)
     if not both.any():
         return float("nan")
-    scores, truth = proba[:, both].T, y_true[:, both].T  # (L', N)
-    order = np.argsort(scores, axis=1, kind="stable")
-    first, last = _tie_bounds(np.take_along_axis(scores, order, axis=1))
-    average_rank = (first + last) / 2.0 + 1.0
-    positive_rank_sum = np.where(np.take_along_axis(truth, order, axis=1), average_rank, 0.0)
+    ranks = rankdata(proba[:, both], axis=0)  # (N, L') 1..N, ties share their average rank
     pos, neg = n_pos[both], n_neg[both]
-    auc = (positive_rank_sum.sum(axis=1) - pos * (pos + 1) / 2.0) / (pos * neg)
+    positive_rank_sum = np.where(y_true[:, both], ranks, 0.0).sum(axis=0)
+    auc = (positive_rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)  # Mann-Whitney U / (P N)
     return float(auc.mean())
 
 

@@ -130,6 +130,21 @@ def test_ranking_metrics_by_hand_on_the_3x3_example():
     assert scores["macro_auc"] == pytest.approx(2 / 3)
 
 
+def test_lrap_scores_a_sample_with_no_or_all_true_labels_as_one():
+    # rows 1 and 2: no ranking to judge -> 1 each; row 3: its one true label ranked 2nd -> 1/2
+    y_true = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 0]])
+    proba = np.array([[0.1, 0.5, 0.9], [0.2, 0.3, 0.4], [0.9, 0.5, 0.1]])
+    assert metrics.label_ranking_average_precision(y_true, proba) == pytest.approx(5 / 6)
+
+
+def test_macro_auc_skips_labels_without_positives_and_counts_ties_as_half():
+    # label 0 separates perfectly (1), label 1 has no positive (skipped, however it is scored),
+    # label 2 scores its one positive level with one of two negatives (1/2 + 1/2 * 1/2 = 3/4)
+    y_true = np.array([[1, 0, 1], [0, 0, 0], [0, 0, 0]])
+    proba = np.array([[0.9, 0.9, 0.5], [0.1, 0.1, 0.5], [0.2, 0.0, 0.2]])
+    assert metrics.macro_roc_auc(y_true, proba) == pytest.approx((1 + 3 / 4) / 2)
+
+
 def test_macro_auc_is_nan_when_no_label_has_both_classes():
     assert np.isnan(metrics.ranking_metrics(np.zeros((3, 2)), np.full((3, 2), 0.3))["macro_auc"])
 
