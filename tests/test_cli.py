@@ -130,3 +130,39 @@ def test_labels_never_seen_in_training_are_kept_and_reported(tmp_path, capsys):
     assert "never occur in the training split" in capsys.readouterr().err
     report = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert all(np.isfinite(v) for v in report["test"].values())
+
+
+@pytest.mark.parametrize(("option", "flag"), [
+    (["--epochs", "0"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
+    (["--batch-size", "1"], "--batch-size"), (["--dropout", "2"], "--dropout"),
+    (["--seed", str(2**64)], "--seed"), (["--seed", "-1"], "--seed"), (["--lr", "0"], "--lr"),
+    (["--patience", "0"], "--patience"), (["--selection-window", "0"], "--selection-window"),
+])
+def test_a_bad_option_is_one_line_naming_it_and_exit_code_2(option, flag, tmp_path, capsys):
+    csv = write_toy_csv(tmp_path)
+    code = main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *option])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {flag}")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_negative_seed_is_refused_whatever_split_the_data_comes_with(trained, tmp_path, capsys):
+    folder, csv = trained
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": list(range(150)), "val": list(range(150, 200))}))
+    messages = []
+    for command in (["train", "--out", str(tmp_path / "run")], ["evaluate", "--model", str(folder / "run")]):
+        for split_option in ([], ["--split", str(split)]):
+            assert main([*command, "--data", str(csv), *split_option, "--seed", "-1"]) == 2
+            messages.append(capsys.readouterr().err.strip())
+    assert all("--seed" in m and "[0, 4294967295], got -1" in m for m in messages)
+
+
+def test_constant_features_in_the_training_split_are_reported(tmp_path, capsys):
+    csv = write_toy_csv(tmp_path)
+    frame = pd.read_csv(csv)
+    frame["f4"] = 7.0
+    frame.to_csv(csv, index=False)
+    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *FAST[:2],
+                 "--device", "cpu", "--embedding-dim", "8"]) == 0
+    assert "1 feature(s) are constant in the training split and are kept" in capsys.readouterr().err
