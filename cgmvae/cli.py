@@ -13,9 +13,10 @@ import numpy as np
 
 from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError
-from cgmvae.config import SELECTION_METRICS, ModelConfig, TrainConfig
+from cgmvae.config import MAX_SEED, SELECTION_METRICS, ModelConfig, TrainConfig, check_integer
 from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
 from cgmvae.predictor import TrainedModel
+from cgmvae.run_folder import check_run_target, writing_run
 from cgmvae.train import fit, resolve_device
 from cgmvae.variants import VARIANTS, apply_variant
 
@@ -25,6 +26,7 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
     split: --split file, else the one it came with, else seeded 80/10/10."""
     from cgmvae.formats import load_dataset, load_two_tables
 
+    check_integer("--seed", getattr(args, "seed", 0), 0, MAX_SEED)  # whatever the data
     labels = args.labels.split(",") if getattr(args, "labels", None) else None
     ids = args.id.split(",") if getattr(args, "id", None) else None
     if getattr(args, "features", None):
@@ -50,6 +52,7 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
               file=sys.stderr)
     split.check(data.n_samples)
     report_absent_labels(data, split)
+    report_constant_features(data, split)
     return data, split
 
 
@@ -59,6 +62,15 @@ def report_absent_labels(data: MultiLabelData, split: Split) -> None:
         shown = ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else "")
         print(f"note: {len(absent)} label(s) never occur in the training split and are kept "
               f"(they will rarely be predicted): {shown}", file=sys.stderr)
+
+
+def report_constant_features(data: MultiLabelData, split: Split) -> None:
+    train = data.features[split.train]
+    constant = [n for n, column in zip(data.feature_names, train.T) if (column == column[0]).all()]
+    if constant:
+        shown = ", ".join(constant[:10]) + (" ..." if len(constant) > 10 else "")
+        print(f"note: {len(constant)} feature(s) are constant in the training split and are kept "
+              f"(they cannot inform predictions): {shown}", file=sys.stderr)
 
 
 def progress_bar(record: dict) -> None:
@@ -83,12 +95,27 @@ def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     model_config, train_config = ModelConfig(), TrainConfig()
-    model_overrides = {"embedding_dim": args.embedding_dim, "dropout": args.dropout}
-    train_overrides = {"max_epochs": args.epochs, "seed": args.seed, "device": args.device,
-                       "learning_rate": args.lr, "batch_size": args.batch_size, "patience": args.patience}
-    model_config = replace(model_config, **{k: v for k, v in model_overrides.items() if v is not None})
-    train_config = replace(train_config, **{k: v for k, v in train_overrides.items() if v is not None})
+    model_config = with_options(model_config, {"embedding_dim": ("--embedding-dim", args.embedding_dim),
+                                               "dropout": ("--dropout", args.dropout)})
+    train_config = with_options(train_config, {
+        "max_epochs": ("--epochs", args.epochs), "seed": ("--seed", args.seed),
+        "device": ("--device", args.device), "learning_rate": ("--lr", args.lr),
+        "batch_size": ("--batch-size", args.batch_size), "patience": ("--patience", args.patience),
+        "selection_metric": ("--selection", getattr(args, "selection", None)),
+        "selection_window": ("--selection-window", getattr(args, "selection_window", None))})
     return apply_variant(args.variant, model_config, train_config)
+
+
+def with_options(config, options: dict[str, tuple[str, object]]):
+    """`config` with each option given on the command line (field: (flag, value or None));
+    a value out of range is a ValueError that names its flag."""
+    for name, (flag, value) in options.items():
+        if value is not None:
+            try:
+                config = replace(config, **{name: value})
+            except ValueError as err:
+                raise ValueError(f"{flag}: {err}") from None
+    return config
 
 
 def print_time_estimate(record: dict) -> None:
@@ -100,10 +127,9 @@ def print_time_estimate(record: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    model_config, train_config = configs_from_args(args)  # bad options fail before any loading
+    check_run_target(Path(args.out), overwrite=args.overwrite)  # and before any training
     data, split = load_data(args)
-    model_config, train_config = configs_from_args(args)
-    selection = {"selection_metric": args.selection, "selection_window": args.selection_window}
-    train_config = replace(train_config, **{k: v for k, v in selection.items() if v is not None})
     device = resolve_device(train_config.device)
     print(f"training on {data.name}: {split.train.size} train / {split.val.size} val / "
           f"{split.test.size} test rows, {data.n_features} features, {data.n_labels} labels, "
@@ -117,8 +143,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                                             if train_config.selection_window > 1 else "")
     print(f"\nstopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
           f"{rule}), {train_seconds:.1f} s", file=sys.stderr)
-    out = Path(args.out)
-    model.save(out / "model.pt")
     report = evaluation_report(model, data, split)
     report.update(threshold=model.threshold, epochs=len(model.history), best_epoch=model.best_epoch,
                   train_seconds=train_seconds,
@@ -126,8 +150,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                   device=str(device), variant=args.variant,
                   selection_metric=train_config.selection_metric,
                   selection_window=train_config.selection_window)
-    (out / "metrics.json").write_text(json.dumps(report, indent=2))
+    with writing_run(args.out, overwrite=args.overwrite) as folder:  # all files or none
+        model.save(folder / "model.pt")
+        (folder / "metrics.json").write_text(json.dumps(report, indent=2))
     print_report(report)
+    out = Path(args.out)
     print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
     return 0
 
@@ -179,8 +206,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     ids = read_id_columns(args.input, args.id.split(",") if args.id else None)
     frame = model.prediction_frame(features, ids=ids)
     partial = output.with_name(output.name + ".partial")
-    frame.to_csv(partial, index=False)
-    partial.replace(output)
+    try:
+        frame.to_csv(partial, index=False)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)  # after an error (a full disk): no leftover
     print(f"wrote predictions for {len(frame)} rows and {len(model.label_names)} labels to {args.output}")
     return 0
 
@@ -283,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a model, evaluate it, write model.pt + metrics.json")
     add_data_arguments(train)
-    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--out", required=True, help="output folder (written whole at the end)")
+    train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     train.add_argument("--variant", choices=VARIANTS, default="cgmvae", help="full model, a Table 4 ablation, or the informative-latent model (README)")
