@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.cluster.hierarchy import leaves_list, linkage
 
 from cgmvae import explore
 from cgmvae.data import DataError, MultiLabelData
@@ -94,13 +95,23 @@ def test_group_recovery_skips_the_ignored_group():
 def test_dendrogram_is_one_polyline_with_a_u_per_merge():
     w, _ = block_embeddings()
     clustering = explore.cluster_labels(w @ w.T, 3)
-    xs, ys = explore.dendrogram_lines(clustering.tree, clustering.order)
+    xs, ys = explore.dendrogram_lines(clustering.tree)
     n_merges = len(w) - 1
     assert xs.shape == ys.shape == (5 * n_merges,)
     assert np.isnan(xs[4::5]).all() and np.isnan(ys[4::5]).all()
-    np.testing.assert_allclose(ys[1::5], clustering.tree[:, 2])  # the bar sits at the merge height
+    np.testing.assert_array_equal(ys[1::5], ys[2::5])  # the bar of a "u" is level
+    np.testing.assert_allclose(sorted(ys[1::5]), sorted(clustering.tree[:, 2]))  # merge heights
     leaf_x = np.concatenate([xs[0::5][ys[0::5] == 0], xs[3::5][ys[3::5] == 0]])
     assert sorted(leaf_x.tolist()) == list(range(len(w)))  # every leaf at its column, once
+
+
+def test_dendrogram_legs_stand_on_the_heatmap_columns_of_their_leaves():
+    tree = linkage(np.array([[0.0], [1.0], [3.0], [7.0], [15.0]]), method="average")
+    column_of = {leaf: column for column, leaf in enumerate(leaves_list(tree))}  # heatmap order
+    xs, ys = explore.dendrogram_lines(tree)
+    lowest = int(np.argmin(ys[1::5]))  # the first merge: points 0 and 1, at distance 1
+    assert ys[5 * lowest + 1] == 1.0
+    assert {xs[5 * lowest], xs[5 * lowest + 3]} == {column_of[0], column_of[1]}
 
 
 def test_heatmap_of_983_labels_has_two_traces_float32_and_no_diagonal():
@@ -139,9 +150,17 @@ def test_group_table_and_nearest_labels():
 
 
 def test_rank_agreement_is_spearman_of_the_upper_triangles():
-    a = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float)
-    assert explore.rank_agreement(a, a * 10) == pytest.approx(1.0)
-    assert explore.rank_agreement(a, -a) == pytest.approx(-1.0)
+    # upper triangles 1..6 and values ranked (2, 1, 3, 4, 6, 5): two swapped pairs, sum d^2 = 4,
+    # Spearman = 1 - 6 * 4 / (6 * (36 - 1)) = 31/35. The values grow tenfold, so Pearson would
+    # differ; the lower triangles disagree and the diagonals are NaN, so using them would too.
+    upper = np.triu_indices(4, k=1)
+    first, second = np.full((4, 4), np.nan), np.full((4, 4), np.nan)
+    first[upper] = [1, 2, 3, 4, 5, 6]
+    second[upper] = [10, 1, 100, 1000, 1e5, 1e4]
+    first[upper[::-1]] = [6, 5, 4, 3, 2, 1]
+    second[upper[::-1]] = [1, 2, 3, 4, 5, 6]
+    assert explore.rank_agreement(first, second) == pytest.approx(31 / 35)
+    assert explore.rank_agreement(first, -first) == pytest.approx(-1.0)
 
 
 def test_similarity_frame_is_labelled_both_ways():

@@ -10,7 +10,6 @@ from cgmvae.explore.correlations import (
     LabelClustering,
     cluster_labels,
     cooccurrence,
-    dendrogram_lines,
     group_recovery,
     group_table,
     nearest_labels,
@@ -21,7 +20,7 @@ from cgmvae.explore.correlations import (
     suggest_n_groups,
     without_diagonal,
 )
-from cgmvae.explore.heatmaps import similarity_heatmap
+from cgmvae.explore.heatmaps import dendrogram_lines, similarity_heatmap
 from cgmvae.explore.projections import (
     LABEL_SPACES,
     MAX_UMAP_POINTS,

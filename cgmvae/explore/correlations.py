@@ -99,28 +99,6 @@ def _renumber_in_leaf_order(groups: np.ndarray, order: np.ndarray) -> np.ndarray
     return np.array([new_id[g] for g in groups.tolist()], dtype=np.int64)
 
 
-def dendrogram_lines(tree: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of every link of the tree as one polyline with NaN separators (one plotly trace).
-
-    Leaves sit at x = their position in `order` (0..L-1), merges at y = their linkage distance;
-    each link is drawn as a "u": left child -> up -> across -> down to the right child.
-    """
-    n = tree.shape[0] + 1
-    x_of_node = np.empty(2 * n - 1)
-    y_of_node = np.zeros(2 * n - 1)
-    x_of_node[order] = np.arange(n)
-    for merge, (left, right, height, _) in enumerate(tree):
-        x_of_node[n + merge] = (x_of_node[int(left)] + x_of_node[int(right)]) / 2.0
-        y_of_node[n + merge] = height
-    left, right = tree[:, 0].astype(int), tree[:, 1].astype(int)
-    height = tree[:, 2]
-    xs = np.column_stack([x_of_node[left], x_of_node[left], x_of_node[right], x_of_node[right],
-                          np.full(n - 1, np.nan)])
-    ys = np.column_stack([y_of_node[left], height, height, y_of_node[right],
-                          np.full(n - 1, np.nan)])
-    return xs.ravel(), ys.ravel()
-
-
 def group_table(label_names: list[str], groups: np.ndarray, order: np.ndarray,
                 prevalence: np.ndarray | None = None) -> pd.DataFrame:
     """One row per label in dendrogram order: position, label, group, group size (prevalence)."""

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cgmvae.explore.correlations import LabelClustering, dendrogram_lines, without_diagonal
+from cgmvae.explore.correlations import LabelClustering, without_diagonal
 
 MAX_TICK_LABELS = 150  # names on the rows up to here (smaller font, taller figure); then hover
 # Beyond this, axes are positions 0..L-1 instead of label names: 983 category ticks cost plotly.js
@@ -68,9 +68,26 @@ def tick_font_size(n_names: int) -> int:
     return max(6, min(10, 800 // max(n_names, 1)))
 
 
+def dendrogram_lines(tree: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of every link of a scipy linkage `tree` as one polyline with NaN separators (one
+    plotly trace), from `scipy.cluster.hierarchy.dendrogram(no_plot=True)`.
+
+    Each link is a "u" (left child -> up -> across -> down to the right child) at its merge
+    height; leaves sit at y = 0 and x = their position 0..L-1 in the leaf order, which is
+    `leaves_list(tree)`, the heatmap's column order.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    links = dendrogram(tree, no_plot=True)
+    gaps = np.full((len(links["icoord"]), 1), np.nan)
+    xs = (np.hstack([np.asarray(links["icoord"]), gaps]) - 5.0) / 10.0  # scipy: leaf i at 10i+5
+    ys = np.hstack([np.asarray(links["dcoord"]), gaps])
+    return xs.ravel(), ys.ravel()
+
+
 def _add_dendrogram(figure: go.Figure, clustering: LabelClustering, n_labels: int) -> None:
     """The whole tree as ONE scatter trace (NaN-separated links), above the heatmap columns."""
-    xs, ys = dendrogram_lines(clustering.tree, clustering.order)
+    xs, ys = dendrogram_lines(clustering.tree)
     figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 1},
                                 hoverinfo="skip", showlegend=False, connectgaps=False),
                      row=1, col=1)

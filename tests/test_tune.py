@@ -1,0 +1,176 @@
+"""Hyper-parameter search: studies on toy data, pruning, shared storage, best_config.json -> train."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+from toy import toy_data, toy_split
+
+from cgmvae import tune
+from cgmvae.cli import main
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.predictor import TrainedModel
+from cgmvae.train import fit
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_MODEL = ModelConfig(feature_hidden=(32,), label_hidden=(32,), decoder_hidden=(32,))
+SMALL_SPACE = {**tune.SEARCH_SPACE, "embedding_dim": {"choices": [16, 32]}}
+GOOD = {"learning_rate": 4e-3, "dropout": 0.3, "embedding_dim": 512, "kl_weight": 0.1}
+BAD = {"learning_rate": 1e-4, "dropout": 0.7, "embedding_dim": 512, "kl_weight": 10.0}
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def small_study(data, split, trials=3, **kwargs):
+    return tune.run_study(data, split, trials=trials, model_config=SMALL_MODEL,
+                          train_config=TrainConfig(max_epochs=3, device="cpu"), sampler_seed=0,
+                          space=SMALL_SPACE, **kwargs)
+
+
+def write_toy_csv(folder: Path) -> Path:
+    import pandas as pd
+
+    data = toy_data(200)
+    frame = pd.DataFrame(data.features, columns=data.feature_names)
+    frame[data.label_names] = data.labels.astype(int)
+    frame.to_csv(folder / "toy.csv", index=False)
+    (folder / "toy.json").write_text(json.dumps({"features": data.feature_names,
+                                                 "labels": data.label_names}))
+    return folder / "toy.csv"
+
+
+def test_a_study_on_toy_data_scores_every_trial_by_validation_selection_score():
+    data = toy_data()
+    study = small_study(data, toy_split(data))
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    for trial in study.trials:
+        assert 0.0 <= trial.value <= 1.0  # validation mean label AUC (the default selection)
+        # reported after each epoch: the best so far, which is what the trial returns
+        assert list(trial.intermediate_values) == [1, 2, 3]
+        assert trial.value == max(trial.intermediate_values.values())
+        assert trial.user_attrs["model_config"]["embedding_dim"] == trial.params["embedding_dim"]
+        assert trial.user_attrs["train_config"]["loss"]["kl"] == trial.params["kl_weight"]
+    result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
+    assert result["best_value"] == max(t.value for t in study.trials)
+    assert result["budget"]["trials_in_study"] == {"complete": 3, "pruned": 0, "fail": 0}
+    assert result["budget"]["max_epochs_per_trial"] == 3 and result["search_space"] == SMALL_SPACE
+
+
+def test_a_callback_exception_ends_fit_after_that_epoch():
+    data = toy_data()
+    seen = []
+
+    def stop_at_two(record):
+        seen.append(record["epoch"])
+        if record["epoch"] == 2:
+            raise optuna.TrialPruned("stop")
+
+    with pytest.raises(optuna.TrialPruned):
+        fit(data, toy_split(data), model_config=SMALL_MODEL,
+            train_config=TrainConfig(max_epochs=10, device="cpu"), callbacks=[stop_at_two])
+    assert seen == [1, 2]
+
+
+def test_the_median_pruner_stops_a_trial_far_below_a_completed_one():
+    data = toy_data()
+    split = toy_split(data)
+    study = tune.open_study(None, "prune", tune.data_fingerprint(data, split),
+                            pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=2))
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial(BAD)
+    study.optimize(tune.make_objective(data, split, ModelConfig(),
+                                       TrainConfig(max_epochs=8, device="cpu"), tune.SEARCH_SPACE),
+                   n_trials=2)
+    good, bad = study.trials
+    assert good.state.name == "COMPLETE" and len(good.intermediate_values) == 8
+    assert bad.state.name == "PRUNED"
+    assert max(bad.intermediate_values) == 2  # the first epoch the warm-up lets it prune at
+    assert bad.intermediate_values[2] < good.intermediate_values[2]
+
+
+def test_test_rows_do_not_change_the_study():
+    data = toy_data()
+    split = toy_split(data)
+    features, labels = data.features.copy(), data.labels.copy()
+    features[split.test] = 1e6  # absurd but finite
+    labels[split.test] = 1.0 - labels[split.test]
+    poisoned = replace(data, features=features, labels=labels)
+    clean, dirty = small_study(data, split, trials=2), small_study(poisoned, split, trials=2)
+    assert [(t.params, t.value) for t in clean.trials] == [(t.params, t.value) for t in dirty.trials]
+
+
+def test_a_shared_study_refuses_other_data(tmp_path):
+    storage, data = f"sqlite:///{tmp_path / 'tune.db'}", toy_data()
+    split = toy_split(data)
+    tune.open_study(storage, "s", tune.data_fingerprint(data, split))
+    other = toy_data(100)
+    with pytest.raises(ValueError, match="was tuned on"):
+        tune.open_study(storage, "s", tune.data_fingerprint(other, toy_split(other)))
+
+
+def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path):
+    csv, storage = write_toy_csv(tmp_path), f"sqlite:///{tmp_path / 'tune.db'}"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    workers = [subprocess.Popen(
+        [sys.executable, "-m", "cgmvae", "tune", "--data", str(csv), "--trials", "2",
+         "--epochs", "2", "--device", "cpu", "--storage", storage, "--study", "shared",
+         "--sampler-seed", str(seed), "--out", str(tmp_path / f"out{seed}")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for seed in (1, 2)]
+    for worker in workers:
+        output = worker.communicate(timeout=240)[0]
+        assert worker.returncode == 0, output
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert len(study.trials) == 4 and all(t.state.name == "COMPLETE" for t in study.trials)
+    assert len({t.user_attrs["worker"] for t in study.trials}) == 2
+    last = max((json.loads((tmp_path / f"out{s}" / "best_config.json").read_text())
+                for s in (1, 2)), key=lambda r: sum(r["budget"]["trials_in_study"].values()))
+    assert last["trial"] == study.best_trial.number  # the process that ended last saw all 4
+
+
+def test_best_config_json_trains_with_command_line_options_on_top(tmp_path):
+    csv = write_toy_csv(tmp_path)
+    assert main(["tune", "--data", str(csv), "--trials", "2", "--epochs", "2", "--device", "cpu",
+                 "--sampler-seed", "0", "--out", str(tmp_path / "tuned")]) == 0
+    path = tmp_path / "tuned" / "best_config.json"
+    saved = json.loads(path.read_text())
+    assert saved["study"] == "cgmvae-toy" and saved["budget"]["trials_this_process"] == 2
+    assert main(["train", "--data", str(csv), "--config", str(path), "--epochs", "3",
+                 "--out", str(tmp_path / "run")]) == 0
+    model = TrainedModel.load(tmp_path / "run" / "model.pt")
+    assert model.model_config.embedding_dim == saved["params"]["embedding_dim"]
+    assert model.model_config.dropout == saved["params"]["dropout"]
+    assert model.train_config.learning_rate == saved["params"]["learning_rate"]
+    assert model.train_config.loss.kl == saved["params"]["kl_weight"]
+    assert model.train_config.max_epochs == 3 and len(model.history) == 3  # given: it wins
+    assert model.train_config.device == "cpu"  # not given: the file's
+
+
+def test_tune_refuses_fewer_than_one_trial(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["tune", "--data", "unused.csv", "--trials", "0", "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "argument --trials: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_train_names_a_config_file_it_cannot_read(tmp_path, capsys):
+    csv = write_toy_csv(tmp_path)
+    (tmp_path / "bad.json").write_text('{"model_config": {}}')
+    assert main(["train", "--data", str(csv), "--config", str(tmp_path / "bad.json"),
+                 "--out", str(tmp_path / "run")]) == 2
+    assert f"{tmp_path / 'bad.json'} is not a config file" in capsys.readouterr().err
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Identical studies need identical arithmetic; one thread also spares the shared CPUs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
