@@ -94,7 +94,13 @@ def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    model_config, train_config = ModelConfig(), TrainConfig()
+    """Defaults, replaced by a --config file's settings, replaced by the options given here."""
+    if getattr(args, "config", None):
+        from cgmvae.tune import read_config
+
+        model_config, train_config = read_config(args.config)
+    else:
+        model_config, train_config = ModelConfig(), TrainConfig()
     model_config = with_options(model_config, {"embedding_dim": ("--embedding-dim", args.embedding_dim),
                                                "dropout": ("--dropout", args.dropout)})
     train_config = with_options(train_config, {
@@ -323,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int)
     train.add_argument("--embedding-dim", type=int)
     train.add_argument("--dropout", type=float)
+    train.add_argument("--config", help="best_config.json from `tune`: its settings replace the "
+                                        "defaults, options given here replace the file's "
+                                        "(--seed, default 0, always applies)")
     train.add_argument("--selection", choices=SELECTION_METRICS,
                        help=f"validation score that picks the kept epoch (default "
                             f"{TrainConfig.selection_metric}; val_loss: lowest cross-entropy)")
@@ -368,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     associations.add_argument("--bootstrap", type=int, default=50,
                               help="site bootstrap draws for the sd of each layer")
     associations.set_defaults(run=cmd_associations)
+    from cgmvae import tune
+
+    tuning = commands.add_parser("tune", help="search learning rate, dropout, E and KL weight "
+                                              "with Optuna on validation; writes best_config.json")
+    add_data_arguments(tuning)
+    tune.add_tune_arguments(tuning)
+    tuning.set_defaults(run=tune.cmd_tune)
     return parser
 
 
