@@ -19,19 +19,6 @@ from cgmvae.metrics import METRICS, best_thresholds, evaluate, threshold_curves
 LOGISTIC_MAX_ITER = 1000  # lbfgs converges well within this on standardised features
 
 
-def standardize(train, *others):
-    """Scale every array by the mean and standard deviation of `train` (constant columns: std 1).
-
-    Returns
-    -------
-    list of float64 arrays: the standardised `train` followed by each of `others`.
-    """
-    train = np.asarray(train, dtype=np.float64)
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    return [(np.asarray(x, dtype=np.float64) - mean) / std for x in (train, *others)]
-
-
 def val_micro_f1(y_val, proba) -> float:
     """Validation micro-F1 at its own best threshold: the score every baseline is tuned by."""
     return float(threshold_curves(y_val, proba)[1]["micro_f1"].max())
@@ -60,10 +47,14 @@ class _ValidationTuned(BaseEstimator):
         X_val = check_array(X_val, dtype=np.float64)
         Y_train = check_array(Y_train, dtype=np.float64, ensure_min_samples=1)
         Y_val = check_array(Y_val, dtype=np.float64)
-        assert len(X_train) == len(Y_train), f"{len(X_train)} train rows but {len(Y_train)} labels"
-        assert len(X_val) == len(Y_val), f"{len(X_val)} val rows but {len(Y_val)} labels"
-        assert Y_train.shape[1] == Y_val.shape[1], (
-            f"{Y_train.shape[1]} train labels but {Y_val.shape[1]} val labels")
+        if len(X_train) != len(Y_train):
+            raise ValueError(f"{len(X_train)} train rows but {len(Y_train)} label rows")
+        if len(X_val) != len(Y_val):
+            raise ValueError(f"{len(X_val)} val rows but {len(Y_val)} label rows")
+        if Y_train.shape[1] != Y_val.shape[1]:
+            raise ValueError(f"{Y_train.shape[1]} train labels but {Y_val.shape[1]} val labels")
+        if X_train.shape[1] != X_val.shape[1]:
+            raise ValueError(f"{X_train.shape[1]} train features but {X_val.shape[1]} val features")
         self.n_features_in_, self.n_labels_ = X_train.shape[1], Y_train.shape[1]
         return X_train, Y_train, X_val, Y_val
 
@@ -84,8 +75,8 @@ class _ValidationTuned(BaseEstimator):
         """(N, L) probability of each label for features `X` (standardised like training)."""
         check_is_fitted(self, "model_")
         X = check_array(X, dtype=np.float64)
-        assert X.shape[1] == self.n_features_in_, (
-            f"expected {self.n_features_in_} features, got {X.shape[1]}")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
         return self._predict_proba(self.model_, X)
 
 
