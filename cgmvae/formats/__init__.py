@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cgmvae.data import DataError, MultiLabelData, Split
+from cgmvae.formats.big_table import CHUNKED_CSV_BYTES, load_table
 from cgmvae.formats.csv_table import load_csv, read_feature_table, read_sidecar
 from cgmvae.formats.mulan import load_arff, load_mulan_folder, read_label_names
 from cgmvae.formats.norberg import is_norberg_folder, load_norberg, parse_norberg_path
@@ -21,8 +22,9 @@ from cgmvae.formats.tables import (
 
 __all__ = [
     "find_split", "guess_roles", "load_arff", "load_csv", "load_dataset", "load_frame_with_roles",
-    "load_mulan_folder", "load_norberg", "load_npy_folder", "load_two_tables", "read_csv_table",
-    "read_feature_table", "read_id_columns", "read_label_names", "read_sidecar", "sidecar_for",
+    "load_mulan_folder", "load_norberg", "load_npy_folder", "load_table", "load_two_tables",
+    "read_csv_table", "read_feature_table", "read_id_columns", "read_label_names", "read_sidecar",
+    "sidecar_for",
 ]
 
 _ARFF_SUFFIXES = (".arff", ".arff.bz2", ".arff.gz")
@@ -46,7 +48,8 @@ def load_dataset(
           MEKA with `-C n` in @relation;
         - a Mulan folder (`<name>.xml` + a `-train`/`-test` pair or one `.arff`; comes with a split);
         - a CSV with a sidecar `<name>.json` (`features`, `labels`) or with `labels`/`label_prefix`,
-          or a folder `<name>/` holding `<name>.csv`;
+          or a folder `<name>/` holding `<name>.csv`; a Parquet file `<name>.parquet` likewise
+          (both read batch by batch by `load_table` when Parquet or over 64 MB);
         - an npy folder (`<name>_data.npy` = labels then features, `<name>_{train,val,test}_idx.npy`)
           or that `_data.npy` file;
         - `<norberg folder>/<taxon>[_<mode>][_coords]`, e.g. `.../norberg2019/birds_2` (mode 1 when
@@ -66,9 +69,9 @@ def load_dataset(
     """
     path = Path(path)
     kind = _kind(path)
-    if kind != "csv" and (labels is not None or label_prefix is not None or ids):
-        raise DataError(f"labels / label_prefix / ids choose columns of a CSV; {path.name} is "
-                        f"{kind} data")
+    if kind not in ("csv", "parquet") and (labels is not None or label_prefix is not None or ids):
+        raise DataError(f"labels / label_prefix / ids choose columns of a CSV or Parquet table; "
+                        f"{path.name} is {kind} data")
     if kind != "npy" and n_labels is not None:
         raise DataError(f"n_labels is for npy data (<name>_data.npy); {path.name} is {kind} data")
     if kind == "norberg":
@@ -81,6 +84,9 @@ def load_dataset(
     if kind == "npy":
         return load_npy_folder(path, n_labels=n_labels, impute=impute)
     csv_path = path / f"{path.name}.csv" if path.is_dir() else path
+    if kind == "parquet" or csv_path.stat().st_size > CHUNKED_CSV_BYTES:
+        return load_table(csv_path, labels=labels, label_prefix=label_prefix, impute=impute,
+                          ids=ids)
     return load_csv(csv_path, labels=labels, label_prefix=label_prefix, impute=impute, ids=ids)
 
 
@@ -104,10 +110,12 @@ def _kind(path: Path) -> str:
             return "arff"
         if name.endswith(".csv"):
             return "csv"
+        if name.endswith(".parquet"):
+            return "parquet"
         if name.endswith("_data.npy"):
             return "npy"
-        raise DataError(f"{path.name}: unknown data file type; expected .arff(.bz2), .csv or "
-                        "<name>_data.npy")
+        raise DataError(f"{path.name}: unknown data file type; expected .arff(.bz2), .csv, "
+                        ".parquet or <name>_data.npy")
     if is_npy_folder(path):
         return "npy"
     if is_norberg_folder(path):

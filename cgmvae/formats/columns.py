@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -60,41 +62,61 @@ def ordinal_numbers(column: pd.Series, name: str, where: str) -> np.ndarray:
     bad = np.flatnonzero(parts.isna().to_numpy() & ~missing)
     if bad.size:
         raise DataError(f"{where}: ordinal column '{name}' has the value {column.iat[bad[0]]!r} "
-                        f"without a number at {describe_row(bad[0])}")
+                        f"without a number at {describe_row(bad[0], where)}")
     numbers = pd.to_numeric(parts, errors="coerce").to_numpy(dtype=np.float64)
     numbers[missing] = np.nan
     return numbers
 
 
+class EncodedColumn(NamedTuple):
+    """One feature column as model inputs: its numbers (N,) or its one-hot block (N, k)."""
+
+    values: np.ndarray | None  # None when a big table's reader already holds the numbers
+    names: list[str]  # [name], or `name=value` per one-hot column
+    one_hot: bool
+    note: str | None  # `name (A0600 -> 600)` for class codes, `name (k values)` for one-hot
+
+
+def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> EncodedColumn:
+    """A text feature column as numbers (plain, class codes, or sidecar `ordinal`), or one-hot
+    when it is text or named by the sidecar's `categorical`."""
+    if name not in set(meta.get("categorical", [])):
+        values, code_note = _numbers(column, name, name in set(meta.get("ordinal", [])), where)
+        if values is not None:
+            return EncodedColumn(values, [name], False, code_note)
+    block, labels = _one_hot(column, name, impute, where)
+    return EncodedColumn(block, labels, True, f"{name} ({len(labels)} values)")
+
+
 def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
     """Numeric columns as they are, class codes and sidecar `ordinal` columns as their numbers,
     text (or sidecar `categorical`) columns one-hot after them."""
-    categorical, ordinal = set(meta.get("categorical", [])), set(meta.get("ordinal", []))
-    numeric, numeric_names, blocks, block_names, encoded, coded = [], [], [], [], [], []
-    for name in names:
-        values, code_note = (None, None) if name in categorical else _numbers(
-            body[name], name, name in ordinal, where)
-        if values is None:
-            block, labels = _one_hot(body[name], name, impute, where)
-            blocks.append(block)
-            block_names += labels
-            encoded.append(f"{name} ({len(labels)} values)")
-        else:
-            numeric.append(values)
-            numeric_names.append(name)
-            coded += [code_note] if code_note else []
+    columns = [encode_column(body[name], name, meta, impute, where) for name in names]
+    numeric = [c.values for c in columns if not c.one_hot]
     matrix = np.column_stack(numeric) if numeric else np.zeros((len(body), 0))
-    note = fill_missing(matrix, numeric_names, impute=impute, describe_row=describe_row,
-                        where=where)
+    return finish_features(matrix, columns, impute, where)
+
+
+def finish_features(matrix: np.ndarray, columns: Sequence[EncodedColumn], impute,
+                    where) -> tuple[np.ndarray, list[str], list[str]]:
+    """(features, names, notices): the numeric columns `matrix` (N, k), in the order of the
+    non-one-hot `columns`, missing values filled or refused, then the one-hot blocks."""
+    numeric_names = [c.names[0] for c in columns if not c.one_hot]
+    note = fill_missing(matrix, numeric_names, impute=impute,
+                        describe_row=partial(describe_row, where=where), where=where)
     notices = [note] if note else []
+    coded = [c.note for c in columns if c.note and not c.one_hot]
+    encoded = [c.note for c in columns if c.one_hot]
     if coded:
         notices.append(f"read class-code column(s) {short_list(coded)} as numbers; name them in "
                        "the sidecar's 'categorical' to one-hot encode them instead")
     if encoded:
         notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
                        "columns after the numeric ones")
+    blocks = [c.values for c in columns if c.one_hot]
     features = np.hstack([matrix] + blocks) if blocks else matrix
-    return features.astype(np.float32), numeric_names + block_names, notices
+    names = numeric_names + [n for c in columns if c.one_hot for n in c.names]
+    return features.astype(np.float32, copy=False), names, notices
 
 
 def _numbers(column, name, ordinal, where) -> tuple[np.ndarray | None, str | None]:
@@ -110,7 +132,7 @@ def _numbers(column, name, ordinal, where) -> tuple[np.ndarray | None, str | Non
         return codes, f"{name} ({example} -> {codes[~np.isnan(codes)][0]:g})"
     if bad.size > 0.5 * (~is_missing(column)).sum():  # mostly text; a typo in numbers is an error
         return None, None
-    raise DataError(f"{where}: {non_numeric(column, name, bad)}")
+    raise DataError(f"{where}: {non_numeric(column, name, bad, where=where)}")
 
 
 def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, list[str]]:
@@ -119,7 +141,8 @@ def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, l
     if missing.any():
         if impute is None:
             row = int(np.flatnonzero(missing)[0])
-            raise DataError(f"{where}: missing value in column '{name}' at {describe_row(row)}; "
+            raise DataError(f"{where}: missing value in column '{name}' at "
+                            f"{describe_row(row, where)}; "
                             "fix the file or load with impute='median' (text: most frequent)")
         text = text.where(~missing, text[~missing].mode().iat[0])
     categories = sorted(text.unique())
@@ -133,11 +156,11 @@ def label_matrix(body, names, where) -> tuple[np.ndarray, list[str]]:
     for name in names:
         values, bad = to_number(body[name])
         if bad.size:
-            raise DataError(f"{where}: label {non_numeric(body[name], name, bad)}: labels must be "
-                            "0/1 or counts")
+            raise DataError(f"{where}: label {non_numeric(body[name], name, bad, where=where)}: "
+                            "labels must be 0/1 or counts")
         columns.append(values)
     return binarize_labels(np.column_stack(columns), list(names), where=where,
-                           describe_row=describe_row)
+                           describe_row=partial(describe_row, where=where))
 
 
 def build_data(body, *, ids, labels, features, meta, impute, where, name) -> MultiLabelData:

@@ -78,7 +78,8 @@ def detect_format(text: str) -> tuple[str, str]:
 
 
 def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
-    """Header and body (all cells as stripped text) of a CSV, separator and decimal detected.
+    """Header and body (all cells as stripped text) of a CSV, separator and decimal detected,
+    or of a Parquet file (`where` ending in `.parquet`: numbers written as a CSV would hold them).
 
     Decimal commas are rewritten as points, so that `to_number` reads them.
 
@@ -86,6 +87,10 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     ------
     DataError naming `where` for unreadable, empty or header-only files and duplicated columns.
     """
+    if where.lower().endswith(".parquet"):
+        from cgmvae.formats.parquet import read_parquet_cells  # pyarrow only when needed
+
+        return read_parquet_cells(source, where)
     text = read_text(source, where)
     if not text.strip():
         raise DataError(f"{where} is empty")
@@ -119,8 +124,11 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
 
 
-def describe_row(row: int) -> str:
-    """Data row `row` (0-based) of a table with one header line, for messages."""
+def describe_row(row: int, where: str = "") -> str:
+    """Data row `row` (0-based) of a table with one header line, for messages; a Parquet file
+    (`where` ending in `.parquet`) has rows but no lines."""
+    if where.lower().endswith(".parquet"):
+        return f"data row {row + 1}"
     return f"data row {row + 1} (line {row + 2})"
 
 
@@ -138,12 +146,14 @@ def to_number(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return numbers, bad
 
 
-def non_numeric(column: pd.Series, name: str, bad: np.ndarray) -> str:
-    """`column 'x' has the non-numeric value 'abc' at data row 3 (line 4) (2 such rows)`."""
+def non_numeric(column: pd.Series, name: str, bad: np.ndarray, *, first_row: int = 0,
+                where: str = "") -> str:
+    """`column 'x' has the non-numeric value 'abc' at data row 3 (line 4) (2 such rows)`;
+    `first_row`: the table row of the column's first cell (a chunk of a big table)."""
     value = column.iat[bad[0]]
     kind = "infinite" if np.isinf(pd.to_numeric(value, errors="coerce")) else "non-numeric"
     return (f"column '{name}' has the {kind} value {value!r} at "
-            f"{describe_row(bad[0])} ({bad.size} such rows)")
+            f"{describe_row(first_row + bad[0], where)} ({bad.size} such rows)")
 
 
 def typed_frame(body: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,203 @@
+"""Big CSV and Parquet tables loaded batch by batch into numpy arrays, never as one pandas frame.
+
+`load_table` gives the same MultiLabelData as `load_csv` (same sidecar, options, notices and
+messages) while holding at most one batch of cells: features go straight into float32 columns,
+labels into uint8. A text feature column (categories, class codes) is read again on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cgmvae.data import DataError, MultiLabelData
+from cgmvae.formats.columns import (
+    ID_SEPARATOR,
+    EncodedColumn,
+    encode_column,
+    finish_features,
+    id_columns,
+)
+from cgmvae.formats.csv_table import (
+    _check_columns,
+    _feature_columns,
+    _guessed_ids,
+    _label_columns,
+    read_sidecar,
+)
+from cgmvae.formats.encode import binarize_labels, check_impute, never_present_notice, short_list
+from cgmvae.formats.parquet import (
+    BATCH_ROWS,
+    column_numbers,
+    column_text,
+    iter_batches,
+    table_header,
+)
+from cgmvae.formats.text_table import describe_row, non_numeric
+
+# `load_dataset` reads a CSV bigger than this here: its text cells as one pandas frame would
+# take about 20 times the file's size.
+CHUNKED_CSV_BYTES = 64 << 20
+
+
+@dataclass
+class _Columns:
+    """The chosen columns of a table, by role."""
+
+    ids: list[str]
+    labels: list[str]
+    features: list[str]
+    text: set[str] = field(default_factory=set)  # features to read as text (one-hot, codes)
+
+
+def load_table(
+    path: str | Path,
+    *,
+    labels: Sequence[str] | None = None,
+    label_prefix: str | None = None,
+    impute: str | None = None,
+    ids: Sequence[str] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> MultiLabelData:
+    """Load a CSV or Parquet table (one row per sample) batch by batch; options as `load_csv`.
+
+    Parameters
+    ----------
+    path : `<name>.csv` or `<name>.parquet`, with its sidecar `<name>.json` (`features`, `labels`,
+        `id`, `categorical`, `ordinal`) or with `labels` / `label_prefix` given.
+    labels, label_prefix, impute, ids : as `cgmvae.formats.load_csv`.
+    batch_rows : rows per batch (about that many for a CSV, which is cut by bytes).
+
+    Returns
+    -------
+    MultiLabelData named after the file, with the notices `load_csv` gives.
+
+    Raises
+    ------
+    DataError naming the file, the column and the row of a missing, non-numeric or bad value.
+    """
+    check_impute(impute)
+    path = Path(path)
+    columns, notices = _choose_columns(path, labels, label_prefix, ids)
+    meta = read_sidecar(path)
+    columns.text = {c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
+                    if c in columns.features}
+    features, label_values, maxima, sample_ids = _read(path, columns, batch_rows)
+    features, feature_names, feature_notices = _encode(path, features, columns, meta, impute,
+                                                       batch_rows)
+    label_notices = _count_notice(maxima, columns.labels) + never_present_notice(
+        label_values, columns.labels)
+    return MultiLabelData(features, label_values, feature_names, columns.labels, name=path.stem,
+                          notices=notices + feature_notices + label_notices,
+                          sample_ids=sample_ids)
+
+
+def _choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, list[str]]:
+    """The id, label and feature columns, chosen as `load_csv` chooses them."""
+    header, meta, where = table_header(path), read_sidecar(path), path.name
+    label_names = _label_columns(header, labels, label_prefix, meta, where)
+    chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
+    _check_columns(chosen_ids, header, "id", where)
+    feature_names, notices = _feature_columns(header, label_names, chosen_ids, meta, where)
+    chosen_ids = chosen_ids or _guessed_ids(header, label_names, feature_names)
+    return _Columns(chosen_ids, label_names, feature_names), notices
+
+
+def _read(path: Path, columns: _Columns, batch_rows: int):
+    """One pass: (features (N, D) float32 with NaN in text columns, labels (N, L) uint8, the
+    largest value of each label column, sample ids or None); marks text features in `columns`."""
+    wanted = list(dict.fromkeys([*columns.ids, *columns.labels, *columns.features]))
+    feature_parts, label_parts, maxima, id_parts, first_row = [], [], [], [], 0
+    for batch in iter_batches(path, wanted, batch_rows=batch_rows):
+        feature_parts.append(_feature_batch(batch, columns))
+        labels, largest = _label_batch(batch, columns.labels, path.name, first_row)
+        label_parts.append(labels)
+        maxima.append(largest)
+        if columns.ids:
+            id_parts += _id_batch(batch, columns.ids)
+        first_row += batch.num_rows
+    features = np.concatenate(feature_parts)
+    del feature_parts
+    labels = np.concatenate(label_parts)
+    return features, labels, np.max(maxima, axis=0), id_parts or None
+
+
+def _feature_batch(batch: pa.RecordBatch, columns: _Columns) -> np.ndarray:
+    block = np.full((batch.num_rows, len(columns.features)), np.nan, dtype=np.float32)
+    for j, name in enumerate(columns.features):
+        if name in columns.text:
+            continue
+        numbers, bad = column_numbers(batch.column(name))
+        if bad.size:  # text, class codes or a typo: decided on the whole column later
+            columns.text.add(name)
+        else:
+            block[:, j] = numbers
+    return block
+
+
+def _label_batch(batch: pa.RecordBatch, names: list[str], where: str,
+                 first_row: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 presence (B, L), each column's largest value); DataError naming column and row."""
+    presence = np.empty((batch.num_rows, len(names)), dtype=np.uint8)
+    largest = np.zeros(len(names))
+    describe = partial(_describe, first_row=first_row, where=where)
+    for k, name in enumerate(names):
+        numbers, bad = column_numbers(batch.column(name))
+        if bad.size:
+            message = non_numeric(column_text(batch.column(name)), name, bad,
+                                  first_row=first_row, where=where)
+            raise DataError(f"{where}: label {message}: labels must be 0/1 or counts")
+        binary, _ = binarize_labels(numbers[:, None], [name], describe_row=describe, where=where)
+        presence[:, k] = binary[:, 0]
+        largest[k] = numbers.max(initial=0)
+    return presence, largest
+
+
+def _describe(row: int, *, first_row: int, where: str) -> str:
+    return describe_row(first_row + row, where)
+
+
+def _id_batch(batch: pa.RecordBatch, ids: list[str]) -> list[str]:
+    texts = [column_text(batch.column(name)) for name in ids]
+    joined = texts[0].str.cat(texts[1:], sep=ID_SEPARATOR) if len(texts) > 1 else texts[0]
+    return joined.tolist()
+
+
+def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, impute,
+            batch_rows: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """Text feature columns read again one at a time and encoded as `load_csv` encodes them
+    (class codes and ordinals into their column, one-hot blocks after the numeric ones); then
+    missing values filled or refused."""
+    encoded = []
+    for j, name in enumerate(columns.features):
+        if name not in columns.text:
+            encoded.append(EncodedColumn(None, [name], False, None))
+            continue
+        column = _text_column(path, name, batch_rows)
+        encoded.append(encode_column(column, name, meta, impute, path.name))
+        if not encoded[-1].one_hot:
+            features[:, j] = encoded[-1].values
+    keep = [j for j, column in enumerate(encoded) if not column.one_hot]
+    numeric = features if len(keep) == features.shape[1] else features[:, keep]
+    return finish_features(numeric, encoded, impute, path.name)
+
+
+def _text_column(path: Path, name: str, batch_rows: int) -> pd.Series:
+    parts = [column_text(batch.column(name))
+             for batch in iter_batches(path, [name], batch_rows=batch_rows)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _count_notice(maxima: np.ndarray, names: list[str]) -> list[str]:
+    """The notice `binarize_labels` gives when some label columns held counts."""
+    counted = maxima > 1
+    if not counted.any():
+        return []
+    return [(f"{int(counted.sum())} label columns held counts (max {maxima.max():g}): read as "
+            f"presence = count > 0 ({short_list(np.asarray(names)[counted])})")]
