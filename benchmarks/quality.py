@@ -153,13 +153,20 @@ def run_job(job: Job) -> dict:
 
 def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, dict]:
     from cgmvae.config import ModelConfig, TrainConfig
-    from cgmvae.train import fit
     from cgmvae.variants import apply_variant
 
     train_config = TrainConfig(seed=job.seed, device=job.device)
     if job.max_epochs is not None:
         train_config = replace(train_config, max_epochs=job.max_epochs)
     model_config, train_config = apply_variant(job.method, ModelConfig(), train_config)
+    return score_cgmvae(data, split, model_config, train_config)
+
+
+def score_cgmvae(data, split, model_config, train_config) -> tuple[np.ndarray, dict]:
+    """C-GMVAE's part of the protocol for given configs (also `benchmarks.tuned`): fit on train
+    and validation, then test probabilities and scores at the validation thresholds."""
+    from cgmvae.train import fit
+
     model = fit(data, split, model_config=model_config, train_config=train_config)
     x_test, y_test = data.features[split.test], data.labels[split.test]
     return model.predict_proba(x_test), dict(model.evaluate(x_test, y_test)["per_metric"])
