@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from cgmvae.checkpoint import CheckpointError
-from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
+from cgmvae.data import DataError, MultiLabelData, Split
+from cgmvae.datasets import choose_split, load_with_split
 from cgmvae.predictor import TrainedModel
 from ui.paths import allowed_path
 from ui.uploads import upload_folder
@@ -27,21 +28,7 @@ IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 def load_data(path: str, split_path: str = "") -> tuple[MultiLabelData, Split, str]:
     """Load a data set from disk with its split: a split file, the one it comes with, or 80/10/10
     (typed paths: only inside the allowed data folders, `ui.paths`)."""
-    return _load(allowed_path(path), allowed_path(split_path) if split_path else "")
-
-
-def _load(path: Path, split_path: Path | str = "") -> tuple[MultiLabelData, Split, str]:
-    from cgmvae.formats import load_dataset
-
-    data = load_dataset(path)
-    if split_path:
-        split, how = load_split(split_path), f"split from {Path(split_path).name}"
-    elif data.split is not None:
-        split, how = data.split, "the split that comes with the data"
-    else:
-        split, how = random_split(data.n_samples, seed=0), "a seeded random 80/10/10 split"
-    split.check(data.n_samples)
-    return data, split, how
+    return load_with_split(allowed_path(path), _allowed_split(split_path))
 
 
 # Cached across sessions by path (data sets are read-only), so a big one is read once.
@@ -52,7 +39,7 @@ def load_uploaded_data(files) -> tuple[MultiLabelData, Split, str]:
     """Save uploaded files (CSV + JSON sidecar, ARFF + XML, npy files) together and load them;
     the files are deleted once read (`ui.uploads`)."""
     with upload_folder(files) as folder:
-        return _load(main_data_file(folder))
+        return load_with_split(main_data_file(folder))
 
 
 def main_data_file(folder: Path) -> Path:
@@ -187,7 +174,7 @@ def load_with_roles(frame: pd.DataFrame, roles: dict, name: str, *, impute: str 
                                  features=roles.get("features", ()), name=name, impute=impute,
                                  categorical=roles.get("categorical", ()),
                                  ordinal=roles.get("ordinal", ()))
-    return (data, *_split_for(data, split_path))
+    return (data, *choose_split(data, _allowed_split(split_path)))
 
 
 def load_tables(species, sites, id_column: str, *, impute: str | None = None
@@ -198,7 +185,7 @@ def load_tables(species, sites, id_column: str, *, impute: str | None = None
     species, sites = _checked(species), _checked(sites)
     data = load_two_tables(species, sites, id_column, impute=impute,
                            species_name=_display_name(species), features_name=_display_name(sites))
-    return (data, *_split_for(data, ""))
+    return (data, *choose_split(data))
 
 
 def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData, Split, str]:
@@ -217,7 +204,7 @@ def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData
     data = load_frame_with_roles(table, ids=[ID], labels=species, features=COVARIATES,
                                  categorical=["protocol"], name="ebird")
     data = replace(data, notices=[*table.attrs.get("notices", []), *data.notices])
-    return (data, *_split_for(data, ""))
+    return (data, *choose_split(data))
 
 
 def ebird_roles(data: MultiLabelData) -> dict:
@@ -228,13 +215,9 @@ def ebird_roles(data: MultiLabelData) -> dict:
             "categorical": ["protocol"]}
 
 
-def _split_for(data: MultiLabelData, split_path: str) -> tuple[Split, str]:
-    if split_path:
-        split, how = load_split(allowed_path(split_path)), f"split from {Path(split_path).name}"
-    else:
-        split, how = random_split(data.n_samples, seed=0), "a seeded random 80/10/10 split"
-    split.check(data.n_samples)
-    return split, how
+def _allowed_split(split_path: str) -> Path | None:
+    """A typed split file path, checked against the allowed data folders; None when blank."""
+    return allowed_path(split_path) if split_path else None
 
 
 def _checked(source):

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from cgmvae.data import MultiLabelData, Split, random_split
+from cgmvae.data import MultiLabelData, Split
+from cgmvae.datasets import builtin_data
 from cgmvae.predictor import TrainedModel
-from cgmvae.simulate import DEFAULT_NAME, DEFAULT_SITES, simulate_checklists
+from cgmvae.simulate import DEFAULT_NAME
 from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKPOINT = ROOT / "assets" / f"{DEFAULT_NAME}.pt"
-DEFAULT_SEED = 0  # must match app/build_default_model.py
 BUILD_COMMAND = "python app/build_default_model.py"
 
 # session_state keys (one place, so pages cannot drift apart)
@@ -55,8 +55,7 @@ def default_model(mtime: float) -> TrainedModel:
 @st.cache_resource(show_spinner="Simulating the built-in checklists...")
 def default_data() -> DataChoice:
     """The built-in simulated checklists with the split the default model was trained on."""
-    data = simulate_checklists(DEFAULT_SITES, seed=DEFAULT_SEED)
-    split = random_split(data.n_samples, seed=DEFAULT_SEED)
+    data, split = builtin_data()
     return DataChoice(data, split, "built-in simulated checklists", f"builtin-{DEFAULT_NAME}")
 
 
