@@ -240,7 +240,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from cgmvae.simulate import write_checklists
 
-    path = write_checklists(args.out, n_sites=args.sites, seed=args.seed)
+    path = write_checklists(args.out, n_sites=args.sites, seed=args.seed, n_species=args.species,
+                            n_covariates=args.covariates)
     print(f"wrote {path} and its sidecar {path.with_suffix('.json')}")
     return 0
 
@@ -352,8 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--model", required=True)
     info.set_defaults(run=cmd_info)
     simulate = commands.add_parser("simulate", help="write the simulated eBird-style checklist data")
-    simulate.add_argument("--out", required=True)
-    simulate.add_argument("--sites", type=int, default=4000, help="number of sites (the app's built-in set has 4000)")
+    simulate.add_argument("--out", required=True, help="a folder (for sim_birds.csv) or the table's path, .csv or .parquet")
+    simulate.add_argument("--sites", type=int, default=4000, help="number of sites (the app's built-in set has 4000); written in blocks, so millions are fine")
+    simulate.add_argument("--species", type=int, help="number of species (default: the 42 named ones; more adds 'Species 043'...)")
+    simulate.add_argument("--covariates", type=int, help="number of covariates (default 7; more adds standard-normal ones)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.set_defaults(run=cmd_simulate)
     correlations = commands.add_parser("correlations", help="export the learned association CSV (stored in the model)")

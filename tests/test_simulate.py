@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from cgmvae import simulate
+from cgmvae.cli import main
 from cgmvae.explore import cluster_labels, cooccurrence, group_recovery
+from cgmvae.formats import load_dataset
 from cgmvae.simulate import (
     DEFAULT_NAME,
     FEATURES,
@@ -95,3 +98,59 @@ def test_write_checklists_writes_csv_and_sidecar_like_the_shared_ecology_data(tm
     header = csv_path.read_text().splitlines()[0].split(",")
     assert header == ["site", *meta["features"], *meta["labels"]]
     assert len(csv_path.read_text().splitlines()) == 51
+
+
+# ------------------------------------------------------------------ bigger worlds, in blocks
+@pytest.fixture()
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(simulate, "SIMULATION_BLOCK", 40)
+
+
+def test_sites_are_drawn_in_blocks_and_the_first_block_is_the_set_of_that_size(small_blocks):
+    first, whole = simulate_checklists(40, seed=2), simulate_checklists(100, seed=2)
+    np.testing.assert_array_equal(whole.features[:40], first.features)
+    np.testing.assert_array_equal(whole.labels[:40], first.labels)
+    assert not np.array_equal(whole.labels[40:80], first.labels)  # block 1 has its own stream
+
+
+@pytest.mark.parametrize("name", ["sites.csv", "sites.parquet"])
+def test_written_blocks_are_the_simulated_sites(small_blocks, tmp_path, name):
+    path = write_checklists(tmp_path / name, n_sites=100, seed=5, n_species=50, n_covariates=9)
+    data = load_dataset(path)
+    expected = simulate_checklists(100, seed=5, n_species=50, n_covariates=9)
+    np.testing.assert_allclose(data.features, expected.features, rtol=1e-6)
+    np.testing.assert_array_equal(data.labels, expected.labels)
+    assert data.sample_ids[::45] == ["S00001", "S00046", "S00091"]
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["source"].endswith("(n_sites=100, seed=5, n_species=50, n_covariates=9)")
+    assert meta["n_rows"] == 100 and len(meta["groups"]) == 50
+
+
+def test_more_species_and_covariates_extend_the_named_world():
+    data = simulate_checklists(3000, seed=0, n_species=60, n_covariates=10)
+    assert data.label_names[:42] == list(species_groups()) and data.label_names[42] == "Species 043"
+    assert data.feature_names == [*FEATURES, "covariate_08", "covariate_09", "covariate_10"]
+    added = data.features[:, 7:]
+    assert abs(added.mean()) < 0.05 and abs(added.std() - 1) < 0.05
+    prevalence = data.labels.mean(axis=0)
+    assert prevalence.min() > 0.02 and prevalence.max() < 0.8, prevalence
+    water = data.features[:, FEATURES.index("open_water")]
+    water_bird = data.labels[:, data.label_names.index("Species 043")]  # the first added: water
+    assert water_bird[water > 0.5].mean() > 2 * water_bird[water < 0.1].mean()
+
+
+def test_fewer_species_keep_only_their_residual_pairs_and_bad_sizes_are_refused():
+    data = simulate_checklists(50, n_species=20)
+    assert data.label_names == list(species_groups())[:20]
+    assert all(a in data.label_names and b in data.label_names
+               for a, b in residual_pairs(data.label_names))
+    with pytest.raises(ValueError, match="7 covariates"):
+        simulate_checklists(50, n_covariates=5)
+
+
+def test_cli_simulates_a_parquet_table_of_any_size(tmp_path, capsys):
+    out = tmp_path / "big.parquet"
+    assert main(["simulate", "--out", str(out), "--sites", "30", "--species", "45",
+                 "--covariates", "8"]) == 0
+    data = load_dataset(out)
+    assert (data.n_samples, data.n_labels, data.n_features) == (30, 45, 8)
