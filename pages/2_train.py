@@ -1,6 +1,5 @@
 """Train: fit C-GMVAE on the chosen data set in the background, or load a checkpoint."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -19,9 +18,9 @@ from ui.training import (
 )
 
 from cgmvae import explore, model_store
-from cgmvae.config import LossWeights, ModelConfig, TrainConfig
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.config_choices import configs_from_choices
 from cgmvae.predictor import TrainedModel
-from cgmvae.variants import apply_variant
 
 MODEL_CHOICES = {  # README, "The model": measured trade-off
     "cgmvae": "Default: decoder input [x, z] as in the authors' code (the latent space collapses)",
@@ -59,13 +58,21 @@ def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
         if not st.form_submit_button("Train", type="primary"):
             return None
     st.session_state[SETTINGS_KEY] = chosen
-    model_config = replace(ModelConfig(), embedding_dim=int(chosen["embedding"]),
-                           latent_dim=int(chosen["latent"]), dropout=float(chosen["dropout"]))
-    train_config = replace(TrainConfig(), max_epochs=int(chosen["epochs"]),
-                           patience=int(chosen["patience"]), learning_rate=float(chosen["lr"]),
-                           batch_size=int(chosen["batch"]), seed=int(chosen["seed"]),
-                           loss=replace(LossWeights(), contrastive=float(chosen["alpha"])))
-    return (chosen["variant"], *apply_variant(chosen["variant"], model_config, train_config))
+    try:
+        configs = configs_from_choices(chosen["variant"], {
+            "max_epochs": ("Max epochs", int(chosen["epochs"])),
+            "patience": ("Early stopping patience (epochs)", int(chosen["patience"])),
+            "learning_rate": ("Learning rate", float(chosen["lr"])),
+            "batch_size": ("Batch size", int(chosen["batch"])),
+            "embedding_dim": ("Embedding size E", int(chosen["embedding"])),
+            "latent_dim": ("Latent size d", int(chosen["latent"])),
+            "dropout": ("Dropout", float(chosen["dropout"])),
+            "contrastive": ("Contrastive weight alpha", float(chosen["alpha"])),
+            "seed": ("Seed", int(chosen["seed"]))})
+    except ValueError as err:
+        st.error(f"Cannot train with these settings: {safe_message(err)}")
+        return None
+    return (chosen["variant"], *configs)
 
 
 def show_progress(job) -> None:
