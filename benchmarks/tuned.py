@@ -96,7 +96,8 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, command: str) -> 
             best = baselines[baselines.dataset == name].sort_values(metric).iloc[-1]
             cells = [report.fmt(*_mean_std(frame[frame.dataset == name][metric]))
                      for frame in sources.values()]
-            lines.append(f"| {name} | {best.method} {best[metric]:.3f} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | {best.method} {best[metric]:.3f} | "
+                         + " | ".join(cells) + " |")
         counts = {label: sum(won for _, won, _ in report.wins(
             pd.concat([baselines, frame.assign(method="cgmvae")]), metric))
             for label, frame in sources.items()}

@@ -118,14 +118,21 @@ def connect(storage: str | None, attempts: int = 5) -> optuna.storages.BaseStora
         return None
     # SQLite: wait up to 60 s for another worker's write instead of "database is locked"
     engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
-    for attempt in range(attempts):
+    for attempt in range(1, attempts):
         try:
             return optuna.storages.RDBStorage(storage, engine_kwargs=engine)
         except sqlalchemy.exc.SQLAlchemyError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1) * (1 + random.random()))
-    return None  # not reached
+            time.sleep(0.2 * attempt * (1 + random.random()))
+    return optuna.storages.RDBStorage(storage, engine_kwargs=engine)  # the last try raises
+
+
+def shown_storage(storage: str | None) -> str | None:
+    """The storage URL without its password: fit for messages and best_config.json."""
+    if storage is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(storage).render_as_string(hide_password=True)
 
 
 def open_study(storage: str | None, study_name: str, fingerprint: dict, *,
@@ -138,15 +145,15 @@ def open_study(storage: str | None, study_name: str, fingerprint: dict, *,
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP_TRIALS,
                                              n_warmup_steps=PRUNE_WARMUP_EPOCHS)
-    study = optuna.create_study(storage=connect(storage), study_name=study_name, direction="maximize",
-                                load_if_exists=True, pruner=pruner,
+    study = optuna.create_study(storage=connect(storage), study_name=study_name,
+                                direction="maximize", load_if_exists=True, pruner=pruner,
                                 sampler=optuna.samplers.TPESampler(seed=sampler_seed))
     known = study.user_attrs.get("data")
     if known is None:
         study.set_user_attr("data", fingerprint)
     elif known != fingerprint:
-        raise ValueError(f"study {study_name!r} in {storage} was tuned on {known}, not on "
-                         f"{fingerprint}: give another --study name")
+        raise ValueError(f"study {study_name!r} in {shown_storage(storage)} was tuned on "
+                         f"{known}, not on {fingerprint}: give another --study name")
     return study
 
 
@@ -181,7 +188,7 @@ def best_config(study: optuna.Study, *, trials: int, storage: str | None,
         "model_config": best.user_attrs["model_config"], "train_config": train_config,
         "best_value": best.value, "selection_metric": train_config["selection_metric"],
         "trial": best.number, "params": best.params, "study": study.study_name,
-        "storage": storage, "data": study.user_attrs["data"],
+        "storage": shown_storage(storage), "data": study.user_attrs["data"],
         "search_space": space or SEARCH_SPACE,
         "budget": {"trials_this_process": trials, "trials_in_study": counts,
                    "max_epochs_per_trial": train_config["max_epochs"],
@@ -196,7 +203,7 @@ def read_config(path: str | Path) -> tuple[ModelConfig, TrainConfig]:
         values = json.loads(Path(path).read_text())
         return (ModelConfig.from_dict(values["model_config"]),
                 TrainConfig.from_dict(values["train_config"]))
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # JSON or config errors
         raise ValueError(f"{path} is not a config file with 'model_config' and 'train_config' "
                          f"as `python -m cgmvae tune` writes it: {type(err).__name__}: {err}"
                          ) from err
@@ -214,17 +221,19 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=positive_int, required=True,
                         help="trials this process runs; processes sharing --storage add theirs")
     parser.add_argument("--storage", help="Optuna storage URL shared by every worker, e.g. "
-                                          "sqlite:///tune.db (default: in memory, this process only)")
+                                          "sqlite:///tune.db (default: in memory, this "
+                                          "process only)")
     parser.add_argument("--study", help="study name (default: cgmvae-<data set name>)")
     parser.add_argument("--out", required=True, help="folder for best_config.json")
     parser.add_argument("--epochs", type=positive_int, help="maximum epochs per trial")
     parser.add_argument("--patience", type=positive_int, help="early-stopping patience per trial")
     parser.add_argument("--selection", choices=SELECTION_METRICS,
-                        help=f"validation score to maximise (default {TrainConfig.selection_metric}: "
-                             "the one `train` selects its epoch by)")
+                        help=f"validation score to maximise (default "
+                             f"{TrainConfig.selection_metric}: what `train` selects its epoch by)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    parser.add_argument("--sampler-seed", type=int, help="seed of the TPE sampler: repeat a "
-                                                         "one-process study; give workers different ones")
+    parser.add_argument("--sampler-seed", type=int,
+                        help="seed of the TPE sampler: repeat a one-process study; give workers "
+                             "different ones")
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -236,13 +245,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
     overrides = {"max_epochs": args.epochs, "patience": args.patience, "device": args.device,
                  "selection_metric": args.selection, "seed": args.seed}
     train_config = replace(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    study_name = args.study or f"cgmvae-{data.name}"
     print(f"tuning on {data.name}: {split.train.size} train / {split.val.size} validation rows; "
           f"{args.trials} trials of up to {train_config.max_epochs} epochs (patience "
           f"{train_config.patience}), maximising validation {train_config.selection_metric}; "
-          f"study {args.study or f'cgmvae-{data.name}'} in {args.storage or 'memory'}",
-          file=sys.stderr)
+          f"study {study_name} in {shown_storage(args.storage) or 'memory'}", file=sys.stderr)
     study = run_study(data, split, trials=args.trials, model_config=ModelConfig(),
-                      train_config=train_config, storage=args.storage, study_name=args.study,
+                      train_config=train_config, storage=args.storage, study_name=study_name,
                       sampler_seed=args.sampler_seed)
     try:
         result = best_config(study, trials=args.trials, storage=args.storage)

@@ -1,4 +1,4 @@
-"""Hyper-parameter search: studies on toy data, pruning, shared storage, best_config.json -> train."""
+"""Hyper-parameter search: toy studies, pruning, shared storage, best_config.json -> train."""
 
 import json
 import os
@@ -80,8 +80,8 @@ def test_a_callback_exception_ends_fit_after_that_epoch():
 def test_the_median_pruner_stops_a_trial_far_below_a_completed_one():
     data = toy_data()
     split = toy_split(data)
-    study = tune.open_study(None, "prune", tune.data_fingerprint(data, split),
-                            pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=2))
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=2)
+    study = tune.open_study(None, "prune", tune.data_fingerprint(data, split), pruner=pruner)
     study.enqueue_trial(GOOD)
     study.enqueue_trial(BAD)
     study.optimize(tune.make_objective(data, split, ModelConfig(),
@@ -102,7 +102,8 @@ def test_test_rows_do_not_change_the_study():
     labels[split.test] = 1.0 - labels[split.test]
     poisoned = replace(data, features=features, labels=labels)
     clean, dirty = small_study(data, split, trials=2), small_study(poisoned, split, trials=2)
-    assert [(t.params, t.value) for t in clean.trials] == [(t.params, t.value) for t in dirty.trials]
+    assert ([(t.params, t.value) for t in clean.trials]
+            == [(t.params, t.value) for t in dirty.trials])
 
 
 def test_a_shared_study_refuses_other_data(tmp_path):
@@ -159,9 +160,17 @@ def test_tune_refuses_fewer_than_one_trial(tmp_path, capsys):
     assert "argument --trials: must be at least 1, got 0" in capsys.readouterr().err
 
 
-def test_train_names_a_config_file_it_cannot_read(tmp_path, capsys):
+def test_a_storage_password_is_not_shown():
+    assert tune.shown_storage("postgresql://tuner:secret@db/studies") == (
+        "postgresql://tuner:***@db/studies")
+    assert tune.shown_storage("sqlite:///tune.db") == "sqlite:///tune.db"
+
+
+@pytest.mark.parametrize("text", ['{"model_config": {}}', "not json",
+                                  '{"model_config": {"dropout": 1.5}, "train_config": {"loss": {}}}'])
+def test_train_names_a_config_file_it_cannot_read(tmp_path, capsys, text):
     csv = write_toy_csv(tmp_path)
-    (tmp_path / "bad.json").write_text('{"model_config": {}}')
+    (tmp_path / "bad.json").write_text(text)
     assert main(["train", "--data", str(csv), "--config", str(tmp_path / "bad.json"),
                  "--out", str(tmp_path / "run")]) == 2
     assert f"{tmp_path / 'bad.json'} is not a config file" in capsys.readouterr().err
