@@ -11,6 +11,7 @@ from ui.widgets import csv_download
 
 from cgmvae import explore
 from cgmvae.formats import read_id_columns
+from cgmvae.formats.model_input import predict_csv, template_frame
 
 
 def input_columns(feature_names) -> dict[str, list[str]]:
@@ -33,7 +34,7 @@ required = input_columns(model.feature_names)
 st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (matched by name, "
             "in any order; `,` `;` or tab separated, decimal comma or point; other columns are "
             "ignored, id columns are kept): " + ", ".join(describe(c, v) for c, v in required.items()))
-csv_download(lambda: explore.template_frame(model), "Download a template CSV",
+csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
 upload = st.file_uploader("CSV of samples to score", type=TABLE_TYPES)
 path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
@@ -61,7 +62,7 @@ ids = st.multiselect("Id column(s) to keep in the output", columns,
                      help="They come first in the output, so the predictions join back to your "
                           "sites. None chosen: a `row` number (1 = first data row).")
 try:
-    predictions = explore.predict_csv(model, source, size_bytes=size, ids=ids, name=name)
+    predictions = predict_csv(model, source, size_bytes=size, ids=ids, name=name)
 except USER_ERRORS as err:
     st.error(f"Cannot score this file: {safe_message(user_message(err))}")
     st.stop()

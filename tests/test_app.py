@@ -276,9 +276,9 @@ def test_predict_page_names_the_problem_of_a_bad_csv_and_shows_no_table(tmp_path
 
 
 def test_predict_page_refuses_a_huge_csv_whole(tmp_path, monkeypatch):
-    from cgmvae.explore import summaries
+    from cgmvae.formats import model_input
 
-    monkeypatch.setattr(summaries, "MAX_PREDICT_ROWS", 10)
+    monkeypatch.setattr(model_input, "MAX_PREDICT_ROWS", 10)
     path = write_checklists(tmp_path, n_sites=11)
     app = predict_page_with(path)
     assert not app.exception and not app.dataframe

@@ -14,6 +14,7 @@ from ui.state import DATA_KEY, MODEL_KEY, Workspace
 
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
+from cgmvae.formats.model_input import predict_csv
 from cgmvae.simulate import DEFAULT_NAME, write_checklists
 from cgmvae.train import fit
 
@@ -262,8 +263,6 @@ def predict_page(workspace, path) -> AppTest:
 
 def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(habitat_model,
                                                                                tmp_path):
-    from cgmvae import explore
-
     path = tmp_path / "new.csv"
     path.write_text("plot;habitat;elev;note\n007;forest;1,5;a\nP2;open;-0,5;b\n")
     app = predict_page(habitat_model, path)
@@ -273,23 +272,22 @@ def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(hab
     assert widget(app.multiselect, "Id column(s) to keep in the output").value == ["plot"]
     shown = app.dataframe[0].value
     assert list(shown.columns[:3]) == ["plot", "predicted labels", "Parus major_probability"]
-    saved = explore.predict_csv(habitat_model.model, path, ids=["plot"])
+    saved = predict_csv(habitat_model.model, path, ids=["plot"])
     assert list(saved.columns) == ["plot", "Parus major_probability", "Sitta europaea_probability",
                                    "Parus major_predicted", "Sitta europaea_predicted",
                                    "richness_expected", "richness_predicted"]
     assert saved["plot"].tolist() == ["007", "P2"]
-    assert explore.predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
+    assert predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
 
 
 def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
-    from cgmvae import explore
     from cgmvae.data import DataError
 
     upload = Upload("site;elev;habitat\nA;1,5;forest\nB;0,5;desert\n", "mes sites.csv")
     with pytest.raises(DataError, match="mes sites.csv.*'habitat' has the value 'desert' at data row 2"):
-        explore.predict_csv(habitat_model.model, upload, name=upload.name)
+        predict_csv(habitat_model.model, upload, name=upload.name)
     good = Upload("site;elev;habitat\nA;1,5;forest\n", "mes sites.csv")
-    assert explore.predict_csv(habitat_model.model, good, name=good.name)["site"].tolist() == ["A"]
+    assert predict_csv(habitat_model.model, good, name=good.name)["site"].tolist() == ["A"]
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -306,11 +304,9 @@ def test_predict_page_errors_name_file_column_and_row(habitat_model, tmp_path, c
 
 
 def test_the_downloaded_predictions_hold_no_shortened_text(habitat_model, tmp_path):
-    from cgmvae import explore
-
     path = tmp_path / "new.csv"
     path.write_text("site,elev,habitat\n" + "".join(f"S{i},{i / 10},forest\n" for i in range(30)))
-    saved = explore.predict_csv(habitat_model.model, path)
+    saved = predict_csv(habitat_model.model, path)
     text_columns = saved.select_dtypes(exclude="number").columns
     assert list(text_columns) == ["site"]
     assert json.loads(saved.to_json(orient="records"))[0]["site"] == "S0"

@@ -1,6 +1,5 @@
 """Label-correlation analyses, projections, prediction tables and figures of cgmvae.explore."""
 
-import io
 
 import numpy as np
 import pandas as pd
@@ -8,8 +7,7 @@ import pytest
 from scipy.cluster.hierarchy import leaves_list, linkage
 
 from cgmvae import explore
-from cgmvae.data import DataError, MultiLabelData
-from cgmvae.explore import summaries
+from cgmvae.data import MultiLabelData
 
 
 class LinearModel:
@@ -220,47 +218,6 @@ def test_sample_values_picks_a_count_a_label_or_a_feature():
     assert explore.sample_values(data, rows, "number of labels").tolist() == [1, 2]
     assert explore.sample_values(data, rows, "label: a").tolist() == [0, 1]
     assert explore.sample_values(data, rows, "feature: f").tolist() == [2.0, 1.0]
-
-
-def test_template_has_one_column_per_raw_feature_with_the_commonest_category():
-    model = LinearModel(np.zeros((4, 1)), ["x", "veg=1", "veg=2", "y"], ["a"])
-    model.standardizer.mean = np.array([1.5, 0.2, 0.8, 3.0])
-    template = explore.template_frame(model, n_rows=2)
-    assert list(template.columns) == ["x", "veg", "y"] and len(template) == 2
-    assert template.loc[0, "veg"] == "2" and template.loc[0, "x"] == 1.5
-
-
-def test_predict_csv_scores_rows_matched_by_name():
-    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
-    table = explore.predict_csv(model, io.StringIO("z,extra,x\n0,hello,5\n0,hi,-5\n"))
-    assert list(table.columns) == ["row", "a_probability", "a_predicted", "richness_expected",
-                                   "richness_predicted"]
-    assert table["a_predicted"].tolist() == [1, 0] and table["row"].tolist() == [1, 2]
-    assert table["a_probability"].iloc[0] > 0.99
-
-
-@pytest.mark.parametrize("text, message", [
-    ("", "empty"),
-    ("x,z\n", "no data rows"),
-    ("x,other\n1,2\n", "missing column"),
-    ("x,z\n1,abc\n", "non-numeric"),
-    ("x,z\n1,2\n3,\n", "missing values"),
-    ("x,z\n1,NaN\n", "empty|missing values"),
-    ("x,z\n1,2\n1,inf\n", "column 'z' has the infinite value 'inf' at data row 2"),
-])
-def test_predict_csv_refuses_bad_files_with_a_message_naming_the_problem(text, message):
-    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
-    with pytest.raises(DataError, match=message):
-        explore.predict_csv(model, io.StringIO(text))
-
-
-def test_predict_csv_refuses_huge_files_whole(monkeypatch):
-    model = LinearModel([[1.0], [0.0]], ["x", "z"], ["a"])
-    with pytest.raises(DataError, match="limit"):
-        explore.predict_csv(model, io.StringIO("x,z\n1,2\n"), size_bytes=10**9)
-    monkeypatch.setattr(summaries, "MAX_PREDICT_ROWS", 2)
-    with pytest.raises(DataError, match="3 rows"):
-        explore.predict_csv(model, io.StringIO("x,z\n1,2\n1,2\n1,2\n"))
 
 
 def test_prevalence_frame_is_sorted_and_preview_lists_label_sets():

@@ -2,7 +2,6 @@
 
 import bz2
 import functools
-import io
 import json
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from cgmvae.formats import (
     load_mulan_folder,
     load_norberg,
     load_npy_folder,
-    read_feature_table,
     read_label_names,
     read_sidecar,
 )
@@ -240,28 +238,6 @@ def test_csv_missing_value_is_named_unless_imputed(tmp_path):
 def test_bad_csv_raises_a_clear_error(tmp_path, text, options, message):
     with pytest.raises(DataError, match=message):
         load_csv(write(tmp_path / "bad.csv", text), **options)
-
-
-def test_read_feature_table_matches_by_name_and_rebuilds_one_hot():
-    upload = io.BytesIO(b"extra,region,temp\nx,south,5\ny,north,6\n")
-    features = read_feature_table(upload, ["temp", "region=north", "region=south"])
-    np.testing.assert_array_equal(features, [[5, 0, 1], [6, 1, 0]])
-    assert features.dtype == np.float32
-
-
-def test_read_feature_table_lists_every_problem_at_once():
-    text = "temp,region,rain\nabc,north,1\n2,west,2\n"
-    with pytest.raises(DataError) as err:
-        read_feature_table(io.StringIO(text), ["temp", "wind", "depth", "region=north", "rain"])
-    message = str(err.value)
-    assert "wind, depth" in message and "'abc' at data row 1" in message and "'west'" in message
-
-
-def test_read_feature_table_names_rows_with_missing_values_and_empty_columns():
-    with pytest.raises(DataError, match=r"data row\(s\) 2"):
-        read_feature_table(io.StringIO("a,b\n1,2\n3,\n"), ["a", "b"])
-    with pytest.raises(DataError, match="column 'b' is empty"):
-        read_feature_table(io.StringIO("a,b\n1,\n3,\n"), ["a", "b"])
 
 
 def test_explicit_labels_override_the_sidecar_and_leave_its_other_features(tmp_path):

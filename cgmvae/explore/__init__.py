@@ -41,7 +41,6 @@ from cgmvae.explore.summaries import (
     label_sets,
     metrics_table,
     per_label_f1,
-    predict_csv,
     prediction_table,
     prevalence_frame,
     preview_frame,
@@ -49,7 +48,6 @@ from cgmvae.explore.summaries import (
     sample_prediction_frame,
     sample_values,
     samples_frame,
-    template_frame,
 )
 
 __all__ = [
@@ -76,7 +74,6 @@ __all__ = [
     "metrics_table",
     "nearest_labels",
     "per_label_f1",
-    "predict_csv",
     "prediction_table",
     "prevalence_frame",
     "preview_frame",
@@ -93,7 +90,6 @@ __all__ = [
     "similarity_heatmap",
     "subsample",
     "suggest_n_groups",
-    "template_frame",
     "umap_available",
     "without_diagonal",
 ]

@@ -1,4 +1,4 @@
-"""Tables about a data set and a model's predictions: prevalence, metrics, responses, CSV scoring."""
+"""Tables about a data set and a model's predictions: prevalence, metrics, responses."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import numpy as np
 import pandas as pd
 
 from cgmvae import metrics
-from cgmvae.data import DataError, MultiLabelData
-
-MAX_PREDICT_ROWS = 200_000  # an uploaded table larger than this is refused, not half-read
-MAX_PREDICT_BYTES = 50 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
+from cgmvae.data import MultiLabelData
 
 
 def label_sets(labels: np.ndarray, label_names: list[str], *, limit: int = 8) -> list[str]:
@@ -165,61 +162,11 @@ def response_curves(model, reference: np.ndarray, feature: str, labels: list[str
 
 
 def prediction_table(model, predictions: pd.DataFrame) -> pd.DataFrame:
-    """`predict_csv`'s table for the screen: a readable "predicted labels" column (the first few
-    names, "+3 more" beyond) after the id column(s). Not for files: its text is shortened."""
+    """`cgmvae.formats.model_input.predict_csv`'s table for the screen: a readable "predicted
+    labels" column (the first few names, "+3 more" beyond) after the id column(s). Not for files:
+    its text is shortened."""
     predicted = predictions[[f"{name}_predicted" for name in model.label_names]].to_numpy()
     table = predictions.copy()
     first = list(table.columns).index(f"{model.label_names[0]}_probability")
     table.insert(first, "predicted labels", label_sets(predicted, model.label_names))
     return table
-
-
-def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
-                name: str | None = None) -> pd.DataFrame:
-    """Score a feature CSV (path or file-like) with `model`; DataError for anything unusable.
-
-    Columns are matched to the model's features by name (`cgmvae.formats.read_feature_table`);
-    files over MAX_PREDICT_BYTES or MAX_PREDICT_ROWS rows are refused as a whole.
-
-    Parameters
-    ----------
-    ids : the id column(s) to keep; None: the sidecar's `id` or the id-named columns; []: none.
-        Without id columns the output starts with `row` (1 = the first data row).
-    name : an upload's display name, for messages.
-
-    Returns
-    -------
-    `TrainedModel.prediction_frame`: the id column(s), `<label>_probability`, `<label>_predicted`,
-    `richness_expected`, `richness_predicted`; numbers only besides the ids (nothing shortened).
-    """
-    from cgmvae.formats import read_feature_table, read_id_columns
-
-    if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
-        raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
-                        f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
-    features = read_feature_table(source, list(model.feature_names), name=name)  # refuses NaN
-    if features.shape[0] > MAX_PREDICT_ROWS:
-        raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
-                        f"{MAX_PREDICT_ROWS:,}: split it into smaller files")
-    id_frame = read_id_columns(source, ids, name=name) if ids is None or len(ids) else None
-    if id_frame is None:
-        id_frame = pd.Series(np.arange(1, features.shape[0] + 1), name="row")
-    return model.prediction_frame(features, ids=id_frame)
-
-
-def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
-    """An example input table with the model's feature columns filled with training means.
-
-    A one-hot feature `col=value` becomes one column `col` holding its most frequent value.
-    """
-    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float)))
-    columns: dict[str, object] = {}
-    best_share: dict[str, float] = {}
-    for name, mean in means.items():
-        if "=" in name:
-            column, value = name.split("=", 1)
-            if mean >= best_share.get(column, -1.0):
-                columns[column], best_share[column] = value, mean
-        else:
-            columns[name] = round(mean, 4)
-    return pd.DataFrame([columns] * n_rows)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from cgmvae.data import DataError, MultiLabelData, Split
 from cgmvae.formats.big_table import CHUNKED_CSV_BYTES, load_table
-from cgmvae.formats.csv_table import load_csv, read_feature_table, read_sidecar
+from cgmvae.formats.csv_table import load_csv, read_sidecar
+from cgmvae.formats.model_input import read_feature_table
 from cgmvae.formats.mulan import load_arff, load_mulan_folder, read_label_names
 from cgmvae.formats.norberg import is_norberg_folder, load_norberg, parse_norberg_path
 from cgmvae.formats.npy import is_npy_folder, load_npy_folder

@@ -1,4 +1,4 @@
-"""CSV tables: data sets with explicit label columns, and feature tables matched to a model's features."""
+"""CSV data sets: label and feature columns chosen by options or a JSON sidecar, id columns."""
 
 from __future__ import annotations
 
@@ -7,20 +7,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from cgmvae.data import DataError, MultiLabelData
-from cgmvae.formats.columns import build_data, coded_numbers, id_columns
+from cgmvae.formats.columns import build_data, id_columns
 from cgmvae.formats.encode import check_impute, short_list
-from cgmvae.formats.text_table import (
-    describe_row,
-    is_missing,
-    non_numeric,
-    read_cells,
-    source_name,
-    to_number,
-)
+from cgmvae.formats.text_table import read_cells
 
 ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed: 0"}
 
@@ -101,49 +91,6 @@ def is_id_name(name: str) -> bool:
     return lower in ID_NAMES or lower.endswith("_id") or lower.startswith("id_")
 
 
-def read_feature_table(source, feature_names: Sequence[str], *, name: str | None = None) -> np.ndarray:
-    """Read a CSV (path or file-like; `name`: an upload's display name for messages) as the
-    (N, D) float32 features a model expects; separator and decimal comma are detected.
-
-    Columns are matched by name, extra columns ignored; a feature `col=value` is rebuilt as the
-    one-hot of a raw text column `col`; class codes (`A0600`) are read as their numbers.
-    Raises DataError listing every missing column, every non-numeric column (first bad row and
-    value), unseen categories and rows with missing values.
-    """
-    where = source_name(source, name)
-    header, body = read_cells(source, where)
-    present = set(header)
-    columns, problems, missing, one_hot_sources = [], [], [], {}
-    for feature in feature_names:
-        source_column = None if feature in present else _one_hot_source(feature, present)
-        if feature in present:
-            values, bad = _feature_numbers(body[feature])
-            if bad.size or np.isnan(values).all():
-                problems.append(non_numeric(body[feature], feature, bad) if bad.size
-                                else f"column '{feature}' is empty")
-        elif source_column is not None:
-            value = feature[len(source_column) + 1:]
-            values = _one_hot_values(body[source_column], value)
-            one_hot_sources.setdefault(source_column, []).append(value)
-        else:
-            missing.append(feature)
-            continue
-        columns.append(values)
-    problems += [_unseen(body[c], c, known) for c, known in one_hot_sources.items()]
-    problems = [p for p in problems if p]
-    if missing:
-        problems.insert(0, f"missing column(s) {short_list(missing, 20)}")
-    if not problems:
-        matrix = np.column_stack(columns).astype(np.float32)
-        bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
-        if bad_rows.size:
-            problems.append(f"missing values in data row(s) "
-                            f"{short_list([str(r + 1) for r in bad_rows])} (row 1 = first data row)")
-    if problems:
-        raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
-    return matrix
-
-
 def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
     if labels is not None and label_prefix is not None:
         raise DataError("give labels=[...] or label_prefix=..., not both")
@@ -178,33 +125,3 @@ def _feature_columns(header, label_names, ids, meta, where) -> tuple[list[str], 
     if not chosen:
         raise DataError(f"{where}: no feature columns left besides the labels")
     return chosen, [f"ignored id column(s) {short_list(ignored)}"] if ignored else []
-
-
-def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A model input column's numbers (class codes `A0600` as 600) and its non-numeric rows."""
-    values, bad = to_number(column)
-    codes = coded_numbers(column) if bad.size else None
-    return (codes, bad[:0]) if codes is not None else (values, bad)
-
-
-def _one_hot_source(feature: str, present: set[str]) -> str | None:
-    """The raw column `col` of a one-hot feature named `col=value`, if the table has it."""
-    for k, char in enumerate(feature):
-        if char == "=" and feature[:k] in present:
-            return feature[:k]
-    return None
-
-
-def _one_hot_values(column: pd.Series, value: str) -> np.ndarray:
-    values = (column.str.strip() == value).to_numpy(dtype=np.float64)
-    values[is_missing(column)] = np.nan
-    return values
-
-
-def _unseen(column: pd.Series, name: str, known: list[str]) -> str | None:
-    text = column.str.strip()
-    unseen = np.flatnonzero(~text.isin(known).to_numpy() & ~is_missing(column))
-    if unseen.size == 0:
-        return None
-    return (f"column '{name}' has the value {text.iat[unseen[0]]!r} at {describe_row(unseen[0])} "
-            f"that the model never saw (known: {short_list(sorted(known))})")

@@ -1,0 +1,147 @@
+"""A feature table matched to a trained model: its columns read as the model's inputs (by name,
+one-hot columns rebuilt from their raw column), the table scored, and a template to fill in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cgmvae.data import DataError
+from cgmvae.formats.columns import coded_numbers
+from cgmvae.formats.encode import short_list
+from cgmvae.formats.tables import read_id_columns
+from cgmvae.formats.text_table import (
+    describe_row,
+    is_missing,
+    non_numeric,
+    read_cells,
+    source_name,
+    to_number,
+)
+
+MAX_PREDICT_ROWS = 200_000  # an uploaded table larger than this is refused, not half-read
+MAX_PREDICT_BYTES = 50 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
+
+
+def read_feature_table(source, feature_names: Sequence[str], *, name: str | None = None) -> np.ndarray:
+    """Read a CSV (path or file-like; `name`: an upload's display name for messages) as the
+    (N, D) float32 features a model expects; separator and decimal comma are detected.
+
+    Columns are matched by name, extra columns ignored; a feature `col=value` is rebuilt as the
+    one-hot of a raw text column `col`; class codes (`A0600`) are read as their numbers.
+    Raises DataError listing every missing column, every non-numeric column (first bad row and
+    value), unseen categories and rows with missing values.
+    """
+    where = source_name(source, name)
+    header, body = read_cells(source, where)
+    present = set(header)
+    columns, problems, missing, one_hot_sources = [], [], [], {}
+    for feature in feature_names:
+        source_column = None if feature in present else _one_hot_source(feature, present)
+        if feature in present:
+            values, bad = _feature_numbers(body[feature])
+            if bad.size or np.isnan(values).all():
+                problems.append(non_numeric(body[feature], feature, bad) if bad.size
+                                else f"column '{feature}' is empty")
+        elif source_column is not None:
+            value = feature[len(source_column) + 1:]
+            values = _one_hot_values(body[source_column], value)
+            one_hot_sources.setdefault(source_column, []).append(value)
+        else:
+            missing.append(feature)
+            continue
+        columns.append(values)
+    problems += [_unseen(body[c], c, known) for c, known in one_hot_sources.items()]
+    problems = [p for p in problems if p]
+    if missing:
+        problems.insert(0, f"missing column(s) {short_list(missing, 20)}")
+    if not problems:
+        matrix = np.column_stack(columns).astype(np.float32)
+        bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
+        if bad_rows.size:
+            problems.append(f"missing values in data row(s) "
+                            f"{short_list([str(r + 1) for r in bad_rows])} (row 1 = first data row)")
+    if problems:
+        raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
+    return matrix
+
+
+def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
+                name: str | None = None) -> pd.DataFrame:
+    """Score a feature CSV (path or file-like) with `model`; DataError for anything unusable.
+
+    Columns are matched to the model's features by name (`read_feature_table`);
+    files over MAX_PREDICT_BYTES or MAX_PREDICT_ROWS rows are refused as a whole.
+
+    Parameters
+    ----------
+    ids : the id column(s) to keep; None: the sidecar's `id` or the id-named columns; []: none.
+        Without id columns the output starts with `row` (1 = the first data row).
+    name : an upload's display name, for messages.
+
+    Returns
+    -------
+    `TrainedModel.prediction_frame`: the id column(s), `<label>_probability`, `<label>_predicted`,
+    `richness_expected`, `richness_predicted`; numbers only besides the ids (nothing shortened).
+    """
+    if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
+        raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
+                        f"{MAX_PREDICT_BYTES // 2**20} MB: split it into smaller files")
+    features = read_feature_table(source, list(model.feature_names), name=name)  # refuses NaN
+    if features.shape[0] > MAX_PREDICT_ROWS:
+        raise DataError(f"the file has {features.shape[0]:,} rows; the limit is "
+                        f"{MAX_PREDICT_ROWS:,}: split it into smaller files")
+    id_frame = read_id_columns(source, ids, name=name) if ids is None or len(ids) else None
+    if id_frame is None:
+        id_frame = pd.Series(np.arange(1, features.shape[0] + 1), name="row")
+    return model.prediction_frame(features, ids=id_frame)
+
+
+def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
+    """An example input table with the model's feature columns filled with training means.
+
+    A one-hot feature `col=value` becomes one column `col` holding its most frequent value.
+    """
+    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float)))
+    columns: dict[str, object] = {}
+    best_share: dict[str, float] = {}
+    for name, mean in means.items():
+        if "=" in name:
+            column, value = name.split("=", 1)
+            if mean >= best_share.get(column, -1.0):
+                columns[column], best_share[column] = value, mean
+        else:
+            columns[name] = round(mean, 4)
+    return pd.DataFrame([columns] * n_rows)
+
+
+def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A model input column's numbers (class codes `A0600` as 600) and its non-numeric rows."""
+    values, bad = to_number(column)
+    codes = coded_numbers(column) if bad.size else None
+    return (codes, bad[:0]) if codes is not None else (values, bad)
+
+
+def _one_hot_source(feature: str, present: set[str]) -> str | None:
+    """The raw column `col` of a one-hot feature named `col=value`, if the table has it."""
+    for k, char in enumerate(feature):
+        if char == "=" and feature[:k] in present:
+            return feature[:k]
+    return None
+
+
+def _one_hot_values(column: pd.Series, value: str) -> np.ndarray:
+    values = (column.str.strip() == value).to_numpy(dtype=np.float64)
+    values[is_missing(column)] = np.nan
+    return values
+
+
+def _unseen(column: pd.Series, name: str, known: list[str]) -> str | None:
+    text = column.str.strip()
+    unseen = np.flatnonzero(~text.isin(known).to_numpy() & ~is_missing(column))
+    if unseen.size == 0:
+        return None
+    return (f"column '{name}' has the value {text.iat[unseen[0]]!r} at {describe_row(unseen[0])} "
+            f"that the model never saw (known: {short_list(sorted(known))})")
