@@ -201,23 +201,16 @@ def model_path(path: str) -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cgmvae.formats import read_feature_table, read_id_columns
+    from cgmvae.streaming import predict_in_chunks
 
     output = Path(args.output)
     if output.resolve() == Path(args.input).resolve():
         raise DataError(f"--output {args.output} is the --input file: choose another name, so that "
                         "the input is kept")
     model = TrainedModel.load(model_path(args.model))
-    features = read_feature_table(args.input, model.feature_names)  # DataError before any output
-    ids = read_id_columns(args.input, args.id.split(",") if args.id else None)
-    frame = model.prediction_frame(features, ids=ids)
-    partial = output.with_name(output.name + ".partial")
-    try:
-        frame.to_csv(partial, index=False)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)  # after an error (a full disk): no leftover
-    print(f"wrote predictions for {len(frame)} rows and {len(model.label_names)} labels to {args.output}")
+    # chunk by chunk (flat memory); a bad value anywhere leaves no output, not even a partial one
+    rows = predict_in_chunks(model, args.input, output, ids=args.id.split(",") if args.id else None)
+    print(f"wrote predictions for {rows} rows and {len(model.label_names)} labels to {args.output}")
     return 0
 
 
@@ -343,10 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(evaluate)
     evaluate.add_argument("--model", required=True)
     evaluate.set_defaults(run=cmd_evaluate)
-    predict = commands.add_parser("predict", help="predict labels for a CSV of features")
+    predict = commands.add_parser("predict", help="predict labels for a CSV or Parquet table of features, chunk by chunk")
     predict.add_argument("--model", required=True)
     predict.add_argument("--input", required=True)
-    predict.add_argument("--output", required=True, help="the predictions CSV (not the input)")
+    predict.add_argument("--output", required=True, help="the predictions, .parquet or CSV (not the input)")
     predict.add_argument("--id", help="id column(s) of the input to keep, comma-separated (default: the sidecar's 'id', else columns named like an id)")
     predict.set_defaults(run=cmd_predict)
     info = commands.add_parser("info", help="describe a saved model")

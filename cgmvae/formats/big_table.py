@@ -116,7 +116,7 @@ def _read(path: Path, columns: _Columns, batch_rows: int):
     feature_parts, label_parts, maxima, id_parts, first_row = [], [], [], [], 0
     for batch in iter_batches(path, wanted, batch_rows=batch_rows):
         feature_parts.append(_feature_batch(batch, columns))
-        labels, largest = _label_batch(batch, columns.labels, path.name, first_row)
+        labels, largest = label_presence(batch, columns.labels, path.name, first_row)
         label_parts.append(labels)
         maxima.append(largest)
         if columns.ids:
@@ -141,7 +141,7 @@ def _feature_batch(batch: pa.RecordBatch, columns: _Columns) -> np.ndarray:
     return block
 
 
-def _label_batch(batch: pa.RecordBatch, names: list[str], where: str,
+def label_presence(batch: pa.RecordBatch, names: list[str], where: str,
                  first_row: int) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 presence (B, L), each column's largest value); DataError naming column and row."""
     presence = np.empty((batch.num_rows, len(names)), dtype=np.uint8)

@@ -1,0 +1,271 @@
+"""Tables bigger than memory: training batches streamed from Parquet row groups, predictions
+written chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from cgmvae.data import DataError, Standardizer
+from cgmvae.formats.big_table import label_presence
+from cgmvae.formats.columns import coded_numbers, id_columns
+from cgmvae.formats.csv_table import is_id_name, read_sidecar
+from cgmvae.formats.encode import short_list
+from cgmvae.formats.parquet import (
+    BATCH_ROWS,
+    column_numbers,
+    column_text,
+    is_parquet,
+    iter_batches,
+    table_header,
+)
+from cgmvae.formats.text_table import describe_row, is_missing, non_numeric
+
+
+class ParquetBatches(IterableDataset):
+    """Mini-batches `(features (B, D) float32, labels (B, L) float32)` read from a Parquet
+    table's row groups, never the whole table.
+
+    Each epoch visits every row of this rank's row groups exactly once: the row groups in a
+    seeded order (the same on every rank), then rows shuffled within a buffer of about
+    `buffer_rows` rows drawn from several row groups. Ranks (`rank` of `world_size`, for
+    distributed training) and DataLoader workers each take every n-th row group of that
+    order, so they never share a row; ranks get equal row counts only when the row groups
+    are equal in size. Labels stay uint8 in the buffer and become float32 batch by batch.
+
+    Use with `DataLoader(dataset, batch_size=None)` and call `set_epoch(epoch)` before each
+    epoch, as with a DistributedSampler.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        feature_names: Sequence[str],
+        label_names: Sequence[str],
+        batch_size: int = 128,
+        shuffle: bool = True,
+        buffer_rows: int = 65_536,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        row_groups: Sequence[int] | None = None,
+        standardizer: Standardizer | None = None,
+    ):
+        assert 0 <= rank < world_size, f"rank must be in 0..{world_size - 1}, got {rank}"
+        self.path, self.feature_names, self.label_names = Path(path), list(feature_names), list(
+            label_names)
+        self.batch_size, self.shuffle, self.buffer_rows, self.seed = (batch_size, shuffle,
+                                                                      buffer_rows, seed)
+        self.rank, self.world_size, self.standardizer = rank, world_size, standardizer
+        metadata = pq.ParquetFile(self.path).metadata
+        sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        self.group_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]  # each group's first row
+        self.row_groups = list(range(len(sizes)) if row_groups is None else row_groups)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """A new shuffling order for `epoch` (the same on every rank and worker)."""
+        self.epoch = epoch
+
+    def shard(self) -> list[int]:
+        """This rank's and this DataLoader worker's row groups, in this epoch's order."""
+        groups = np.asarray(self.row_groups)
+        if self.shuffle:
+            groups = np.random.default_rng([self.seed, self.epoch]).permutation(groups)
+        groups = groups[self.rank::self.world_size]
+        worker = get_worker_info()
+        if worker is not None:
+            groups = groups[worker.id::worker.num_workers]
+        return groups.tolist()
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        worker = get_worker_info()
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker.id if worker else 0])
+        parquet = pq.ParquetFile(self.path)
+        features = np.empty((0, len(self.feature_names)), dtype=np.float32)
+        labels = np.empty((0, len(self.label_names)), dtype=np.uint8)
+        for group in self.shard():
+            x, y = self.read_row_group(parquet, group)
+            features, labels = np.concatenate([features, x]), np.concatenate([labels, y])
+            if len(features) >= self.buffer_rows:
+                order = self._order(len(features), rng)
+                full = len(order) - len(order) % self.batch_size  # a partial batch waits
+                yield from self._batches(features, labels, order[:full])
+                features, labels = features[order[full:]], labels[order[full:]]
+        yield from self._batches(features, labels, self._order(len(features), rng))
+
+    def _order(self, n_rows: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.permutation(n_rows) if self.shuffle else np.arange(n_rows)
+
+    def _batches(self, features: np.ndarray, labels: np.ndarray, rows: np.ndarray):
+        for start in range(0, len(rows), self.batch_size):
+            take = rows[start:start + self.batch_size]
+            x = features[take]
+            if self.standardizer is not None:
+                x = self.standardizer.transform(x)
+            yield torch.from_numpy(x), torch.from_numpy(labels[take].astype(np.float32))
+
+    def read_row_group(self, parquet: pq.ParquetFile, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """(features (n, D) float32, labels (n, L) uint8) of one row group; DataError naming the
+        column and table row of a missing or non-numeric feature and of a bad label."""
+        where, first_row = self.path.name, int(self.group_starts[group])
+        batch = parquet.read_row_group(group, columns=self.feature_names + self.label_names)
+        features = np.empty((batch.num_rows, len(self.feature_names)), dtype=np.float32)
+        for j, name in enumerate(self.feature_names):
+            numbers, bad = column_numbers(batch.column(name))
+            if bad.size:
+                text = column_text(batch.column(name))
+                message = non_numeric(text, name, bad, first_row=first_row, where=where)
+                raise DataError(f"{where}: {message}")
+            if np.isnan(numbers).any():
+                row = first_row + int(np.flatnonzero(np.isnan(numbers))[0])
+                raise DataError(f"{where}: missing value in column '{name}' at "
+                                f"{describe_row(row, where)}: streamed tables must be complete")
+            features[:, j] = numbers
+        labels, _ = label_presence(batch, self.label_names, where, first_row)
+        return features, labels
+
+
+def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
+                      ids: Sequence[str] | None = None, chunk_rows: int = BATCH_ROWS) -> int:
+    """Write `model.prediction_frame` for every row of a CSV or Parquet table, a chunk at a time.
+
+    Parameters
+    ----------
+    model : a TrainedModel; its features are matched to the input's columns by name (extra
+        columns ignored, `col=value` rebuilt from a text column, class codes read as numbers).
+    input_path, output_path : the table of new sites and the predictions (`.parquet`, else CSV).
+    ids : id column(s) to keep first; default the sidecar's `id`, else columns named like an id.
+    chunk_rows : rows read, predicted and written at once: memory stays flat in the table's size.
+
+    Returns
+    -------
+    The number of rows written.
+
+    Raises
+    ------
+    DataError naming missing columns before anything is written, and the column and row of a
+    bad value; the output is then not created (nor left half-written).
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    header = table_header(input_path)
+    plan = _feature_plan(model.feature_names, header, input_path.name)
+    id_names = _id_names(input_path, header, ids)
+    partial = output_path.with_name(output_path.name + ".partial")
+    try:
+        rows = _write(partial, _predictions(model, input_path, plan, id_names, chunk_rows),
+                      parquet=is_parquet(output_path))
+        partial.replace(output_path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
+
+
+def _predictions(model, path: Path, plan: dict, id_names: list[str],
+                 chunk_rows: int) -> Iterator[pa.Table]:
+    wanted = list(dict.fromkeys([*id_names, *(source for source, _ in plan.values())]))
+    first_row = 0
+    for batch in iter_batches(path, wanted, batch_rows=chunk_rows):
+        features = _feature_chunk(batch, plan, path.name, first_row)
+        ids = {n: column_text(batch.column(n)) for n in id_names}
+        frame = model.prediction_frame(features, ids=pd.DataFrame(ids) if ids else None)
+        yield pa.Table.from_pandas(frame, preserve_index=False)
+        first_row += batch.num_rows
+
+
+def _write(path: Path, tables: Iterator[pa.Table], *, parquet: bool) -> int:
+    """Write the tables one after the other as one Parquet or CSV file; the rows written."""
+    writer, schema, rows = None, None, 0
+    try:
+        for table in tables:
+            if writer is None:
+                schema = table.schema
+                kind = pq.ParquetWriter if parquet else pa_csv.CSVWriter
+                writer = kind(path, schema)
+            writer.write_table(table.cast(schema))
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def _feature_plan(features: Sequence[str], header: list[str],
+                  where: str) -> dict[str, tuple[str, str | None]]:
+    """Each model feature's (input column, one-hot value or None); DataError for missing ones."""
+    present, plan, missing = set(header), {}, []
+    for feature in features:
+        if feature in present:
+            plan[feature] = (feature, None)
+            continue
+        sources = [feature[:k] for k, char in enumerate(feature)
+                   if char == "=" and feature[:k] in present]
+        if sources:
+            plan[feature] = (sources[0], feature[len(sources[0]) + 1:])
+        else:
+            missing.append(feature)
+    if missing:
+        raise DataError(f"{where} does not match the model's features: missing column(s) "
+                        f"{short_list(missing, 20)}")
+    return plan
+
+
+def _id_names(path: Path, header: list[str], ids: Sequence[str] | None) -> list[str]:
+    """As `read_id_columns`: the given id columns, else the sidecar's, else id-named ones."""
+    if not ids:
+        meta = read_sidecar(path)
+        ids = [c for c in id_columns(meta.get("id")) if c in header] or [
+            h for h in header if is_id_name(h) and h]
+    absent = [c for c in ids if c not in header]
+    if absent:
+        raise DataError(f"{path.name} has no id column {short_list(absent)}; its columns are "
+                        f"{short_list(header, 12)}")
+    return list(ids)
+
+
+def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int) -> np.ndarray:
+    """(B, D) float32 model inputs of one chunk; DataError naming column and table row."""
+    columns, problems, unseen = [], [], {}
+    for source, value in plan.values():
+        if value is None:
+            numbers, bad = column_numbers(batch.column(source))
+            codes = coded_numbers(column_text(batch.column(source))) if bad.size else None
+            if bad.size and codes is None:
+                problems.append(non_numeric(column_text(batch.column(source)), source, bad,
+                                            first_row=first_row, where=where))
+            columns.append(numbers if codes is None else codes)
+        else:
+            text = column_text(batch.column(source))
+            numbers = (text == value).to_numpy(dtype=np.float64)
+            numbers[is_missing(text)] = np.nan
+            unseen.setdefault(source, [text, []])[1].append(value)
+            columns.append(numbers)
+    problems += [_unseen(text, source, known, first_row, where)
+                 for source, (text, known) in unseen.items()]
+    problems = [p for p in problems if p]
+    matrix = np.column_stack(columns).astype(np.float32)
+    bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
+    if not problems and bad_rows.size:
+        shown = short_list([str(first_row + r + 1) for r in bad_rows])
+        problems.append(f"missing values in data row(s) {shown} (row 1 = first data row)")
+    if problems:
+        raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
+    return matrix
+
+
+def _unseen(text: pd.Series, name: str, known: list[str], first_row: int, where: str):
+    rows = np.flatnonzero(~text.isin(known).to_numpy() & ~is_missing(text))
+    if rows.size == 0:
+        return None
+    return (f"column '{name}' has the value {text.iat[rows[0]]!r} at "
+            f"{describe_row(first_row + rows[0], where)} that the model never saw "
+            f"(known: {short_list(sorted(known))})")

@@ -1,0 +1,168 @@
+"""Streaming: training batches from Parquet row groups (every row once per epoch, seeded order,
+rank shards) and predictions written chunk by chunk."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from torch.utils.data import DataLoader
+from toy import toy_data, toy_split
+
+from cgmvae.data import DataError, Standardizer
+from cgmvae.formats import read_feature_table
+from cgmvae.model import ModelConfig
+from cgmvae.streaming import ParquetBatches, predict_in_chunks
+from cgmvae.train import TrainConfig, fit
+
+N_ROWS, GROUP_ROWS = 103, 10  # 11 row groups, the last one short
+
+
+@pytest.fixture()
+def table(tmp_path):
+    """`row` holds each row's number, so batches say which rows they carry; `owl` is a count."""
+    rows = np.arange(N_ROWS)
+    frame = pa.table({"row": rows.astype(np.float64), "temp": rows * 0.5,
+                      "owl": pa.array(rows % 3, pa.uint8()), "jay": pa.array(rows % 2, pa.uint8())})
+    path = tmp_path / "sites.parquet"
+    pq.write_table(frame, path, row_group_size=GROUP_ROWS)
+    return path
+
+
+def batches(path, **options):
+    dataset = ParquetBatches(path, feature_names=["row", "temp"], label_names=["owl", "jay"],
+                             **{"batch_size": 8, "buffer_rows": 25, **options})
+    return dataset, list(dataset)
+
+
+def rows_of(batch_list) -> np.ndarray:
+    return np.concatenate([x[:, 0].numpy() for x, _ in batch_list]).astype(int)
+
+
+def test_every_row_is_seen_exactly_once_per_epoch_in_full_batches(table):
+    _, found = batches(table)
+    np.testing.assert_array_equal(np.sort(rows_of(found)), np.arange(N_ROWS))
+    assert [len(x) for x, _ in found[:-1]] == [8] * (len(found) - 1) and 0 < len(found[-1][0]) <= 8
+    x, y = found[0]
+    assert x.dtype == y.dtype == torch.float32
+    np.testing.assert_array_equal(y[:, 0].numpy(), (x[:, 0].numpy() % 3 > 0))  # counts: presence
+    np.testing.assert_allclose(x[:, 1].numpy(), 0.5 * x[:, 0].numpy())  # rows stay whole
+
+
+def test_the_order_changes_with_the_epoch_and_repeats_with_the_seed(table):
+    dataset, first = batches(table, seed=3)
+    dataset.set_epoch(1)
+    second = list(dataset)
+    again = ParquetBatches(table, feature_names=["row", "temp"], label_names=["owl", "jay"],
+                           batch_size=8, buffer_rows=25, seed=3)
+    assert not np.array_equal(rows_of(first), rows_of(second))
+    np.testing.assert_array_equal(rows_of(first), rows_of(list(again)))
+    np.testing.assert_array_equal(np.sort(rows_of(second)), np.arange(N_ROWS))
+
+
+def test_the_buffer_mixes_rows_of_several_row_groups_in_one_batch(table):
+    _, found = batches(table, buffer_rows=40)
+    groups_per_batch = [len(np.unique(x[:, 0].numpy() // GROUP_ROWS)) for x, _ in found]
+    assert max(groups_per_batch) >= 3
+
+
+def test_without_shuffling_rows_come_in_file_order(table):
+    _, found = batches(table, shuffle=False)
+    np.testing.assert_array_equal(rows_of(found), np.arange(N_ROWS))
+
+
+def test_ranks_share_out_whole_row_groups_without_overlap(table):
+    shards = [batches(table, rank=rank, world_size=3, seed=1)[1] for rank in range(3)]
+    rows = [rows_of(shard) for shard in shards]
+    np.testing.assert_array_equal(np.sort(np.concatenate(rows)), np.arange(N_ROWS))
+    for mine in rows:
+        groups = np.unique(mine // GROUP_ROWS)
+        assert len(mine) == sum(min(GROUP_ROWS, N_ROWS - g * GROUP_ROWS) for g in groups)
+    assert sorted(len(np.unique(r // GROUP_ROWS)) for r in rows) == [3, 4, 4]
+
+
+def test_dataloader_workers_split_the_row_groups(table):
+    dataset = ParquetBatches(table, feature_names=["row"], label_names=["jay"], batch_size=8)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2)
+    np.testing.assert_array_equal(np.sort(rows_of(list(loader))), np.arange(N_ROWS))
+
+
+def test_chosen_row_groups_and_a_standardizer(table):
+    standardizer = Standardizer(np.array([50.0, 0.0], np.float32),
+                                np.array([10.0, 1.0], np.float32))
+    _, found = batches(table, row_groups=[0, 10], standardizer=standardizer, shuffle=False)
+    x = torch.cat([x for x, _ in found]).numpy()
+    np.testing.assert_allclose(x[:, 0], (np.r_[0:10, 100:103] - 50) / 10)
+
+
+def test_a_missing_feature_is_named_by_column_and_table_row(tmp_path):
+    temp = pa.array([1.0] * 25 + [None] + [1.0] * 4)
+    path = tmp_path / "gaps.parquet"
+    pq.write_table(pa.table({"temp": temp, "owl": pa.array([1] * 30, pa.uint8())}), path,
+                   row_group_size=10)
+    dataset = ParquetBatches(path, feature_names=["temp"], label_names=["owl"], shuffle=False)
+    with pytest.raises(DataError, match="missing value in column 'temp' at data row 26"):
+        list(dataset)
+
+
+# ---------------------------------------------------------------------------- predictions
+TINY = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
+                   decoder_hidden=(16,))
+
+
+@pytest.fixture(scope="module")
+def model():
+    data = toy_data(120)
+    return fit(data, toy_split(data), model_config=TINY,
+               train_config=TrainConfig(max_epochs=2, device="cpu"))
+
+
+def new_sites(folder, n=50):
+    frame = pd.DataFrame(toy_data(n, seed=5).features, columns=[f"f{i}" for i in range(6)])
+    frame.insert(0, "site", [f"{i:04d}" for i in range(n)])
+    path = folder / "sites.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_chunked_predictions_equal_the_whole_table_ones(model, tmp_path, suffix):
+    path = new_sites(tmp_path)
+    out = tmp_path / f"out{suffix}"
+    assert predict_in_chunks(model, path, out, chunk_rows=7) == 50
+    found = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, dtype={"site": str})
+    features = read_feature_table(path, model.feature_names)
+    expected = model.prediction_frame(features, ids=pd.read_csv(path, dtype=str)[["site"]])
+    assert list(found.columns) == list(expected.columns) and found["site"][3] == "0003"
+    np.testing.assert_allclose(found.iloc[:, 1:].to_numpy(float),
+                               expected.iloc[:, 1:].to_numpy(float), rtol=1e-5)
+
+
+def test_parquet_input_is_predicted_too(model, tmp_path):
+    csv_path = new_sites(tmp_path)
+    pd.read_csv(csv_path, dtype={"site": str}).to_parquet(tmp_path / "sites.parquet")
+    predict_in_chunks(model, tmp_path / "sites.parquet", tmp_path / "a.csv", chunk_rows=9)
+    predict_in_chunks(model, csv_path, tmp_path / "b.csv", chunk_rows=20)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_a_bad_value_in_a_late_chunk_is_named_and_leaves_no_output(model, tmp_path):
+    path = new_sites(tmp_path)
+    frame = pd.read_csv(path, dtype=str)
+    frame.loc[43, "f2"] = "n/a?"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    message = "column 'f2' has the non-numeric value 'n/a?' at data row 44 (line 45)"
+    with pytest.raises(DataError, match=re.escape(message)):
+        predict_in_chunks(model, path, out, chunk_rows=10)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_missing_columns_are_named_before_anything_is_read(model, tmp_path):
+    path = new_sites(tmp_path)
+    pd.read_csv(path).drop(columns=["f1", "f4"]).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"missing column\(s\) f1, f4"):
+        predict_in_chunks(model, path, tmp_path / "out.csv")
