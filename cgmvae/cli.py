@@ -284,6 +284,16 @@ def cmd_associations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from cgmvae.formats.parquet import convert_csv
+
+    if Path(args.output).suffix.lower() != ".parquet":
+        raise DataError(f"--output {args.output} must end in .parquet")
+    path = convert_csv(args.input, args.output)
+    print(f"wrote {path}" + (" and its sidecar" if path.with_suffix(".json").is_file() else ""))
+    return 0
+
+
 def cmd_ebird(args: argparse.Namespace) -> int:
     from cgmvae.formats.ebird import write_ebird_table
 
@@ -356,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     correlations.add_argument("--model", required=True)
     correlations.add_argument("--out", required=True)
     correlations.set_defaults(run=cmd_correlations)
+    convert = commands.add_parser("convert", help="write a CSV as Parquet, chunk by chunk (its sidecar copied): loads and streams faster")
+    convert.add_argument("--input", required=True, help="the CSV (, ; or tab separated)")
+    convert.add_argument("--output", required=True, help="the Parquet file to write")
+    convert.set_defaults(run=cmd_convert)
     ebird = commands.add_parser("ebird", help="zero-fill an eBird Basic Dataset into a checklist x species CSV + sidecar")
     ebird.add_argument("--observations", required=True, help="the EBD file (tab-separated, one row per species per checklist)")
     ebird.add_argument("--sampling", required=True, help="its sampling-event file (one row per checklist)")

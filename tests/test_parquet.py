@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cgmvae import formats
+from cgmvae.cli import main
 from cgmvae.data import DataError
 from cgmvae.formats import (
     load_csv,
@@ -233,3 +234,13 @@ def test_column_text_writes_whole_numbers_without_a_point():
     assert column_text(pa.array([1.0, 0.25, None])).tolist() == ["1", "0.25", ""]
     assert column_text(pa.array([True, False])).tolist() == ["1", "0"]
     assert column_text(pa.array([" a ", None])).tolist() == ["a", ""]
+
+
+def test_cli_converts_a_csv_to_parquet_with_its_sidecar(tmp_path, capsys):
+    csv_path = write(tmp_path / "sites.csv", sites(12), SIDECAR)
+    out = tmp_path / "sites.parquet"
+    assert main(["convert", "--input", str(csv_path), "--output", str(out)]) == 0
+    assert "and its sidecar" in capsys.readouterr().out
+    assert_same_data(load_dataset(out), load_csv(csv_path))
+    assert main(["convert", "--input", str(csv_path), "--output", str(tmp_path / "x.csv")]) == 2
+    assert "must end in .parquet" in capsys.readouterr().err
