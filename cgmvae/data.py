@@ -23,7 +23,7 @@ class Split:
 
     def __post_init__(self):
         for part in ("train", "val", "test"):
-            object.__setattr__(self, part, np.asarray(getattr(self, part), dtype=np.int64))
+            object.__setattr__(self, part, row_indices(getattr(self, part), part))
 
     def check(self, n_samples: int) -> None:
         """Raise DataError unless the parts are disjoint, in range and train/val are non-empty."""
@@ -41,6 +41,20 @@ class Split:
             raise DataError("split parts overlap or repeat rows")
 
 
+def row_indices(values, part: str) -> np.ndarray:
+    """`values` as int64 row indices; DataError for booleans (a mask is not a list of rows) and
+    for fractions, which a cast would silently round."""
+    array = np.asarray(values)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.ndim != 1 or array.dtype == bool or array.dtype.kind not in "iuf":
+        raise DataError(f"split part '{part}' must be a list of row numbers, got "
+                        f"{array.dtype} values of shape {array.shape}")
+    if array.dtype.kind == "f" and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+        raise DataError(f"split part '{part}' holds a fraction or NaN, not a row number")
+    return array.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class MultiLabelData:
     """Features (N, D) float32, 0/1 labels (N, L) float32, their names, and what loading changed."""
@@ -55,14 +69,15 @@ class MultiLabelData:
     sample_ids: list[str] | None = None  # each row's id (site, checklist), to join predictions back
 
     def __post_init__(self):
-        object.__setattr__(self, "features", np.ascontiguousarray(self.features, dtype=np.float32))
+        object.__setattr__(self, "features", float32_features(self.features, self.feature_names))
         object.__setattr__(self, "labels", np.ascontiguousarray(self.labels, dtype=np.float32))
-        n, d = self.features.shape
-        assert self.labels.shape[0] == n, f"{n} feature rows but {self.labels.shape[0]} label rows"
-        assert len(self.feature_names) == d, f"{d} features but {len(self.feature_names)} names"
-        assert len(self.label_names) == self.labels.shape[1], (
-            f"{self.labels.shape[1]} labels but {len(self.label_names)} names"
-        )
+        n = self.features.shape[0]
+        if self.labels.ndim != 2 or self.labels.shape[0] != n:
+            raise DataError(f"{n} feature rows but labels of shape {self.labels.shape}")
+        if len(self.label_names) != self.labels.shape[1]:
+            raise DataError(f"{self.labels.shape[1]} labels but {len(self.label_names)} names")
+        if not np.isin(self.labels, (0.0, 1.0)).all():
+            raise DataError("labels must be 0 or 1")
 
     @property
     def n_samples(self) -> int:
@@ -77,6 +92,30 @@ class MultiLabelData:
         return self.labels.shape[1]
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38
+
+
+def float32_features(values, feature_names: list[str], first_row: int = 0) -> np.ndarray:
+    """(N, D) float32 features, or DataError naming the first column and row whose value is not
+    a finite float32 (NaN, inf, or beyond about 3.4e38, which float32 turns into inf). Rows are
+    counted from 1 + `first_row` (a chunk of a longer table passes its offset)."""
+    raw = np.asarray(values)
+    if raw.ndim != 2 or raw.shape[1] != len(feature_names):
+        raise DataError(f"expected features of shape (n, {len(feature_names)}) for the "
+                        f"{len(feature_names)} feature names, got {raw.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        features = np.ascontiguousarray(raw, dtype=np.float32)
+    bad_rows, bad_columns = np.nonzero(~np.isfinite(features))
+    if bad_rows.size:
+        row, column = bad_rows[0], bad_columns[0]
+        value = raw[row, column]
+        why = ("beyond the float32 range (about ±3.4e38): rescale the column"
+               if np.isfinite(np.float64(value)) else "not a finite number")
+        raise DataError(f"feature '{feature_names[column]}' has the value {float(value):g} at "
+                        f"data row {first_row + row + 1}, {why} ({bad_rows.size} such value(s))")
+    return features
+
+
 def random_split(n_samples: int, *, seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> Split:
     """A seeded random train/val/test split (80/10/10 by default)."""
     order = np.random.default_rng(seed).permutation(n_samples)
@@ -89,9 +128,16 @@ def load_split(path: str | Path) -> Split:
     """Read a split file `{"train": [...], "val": [...], "test": [...]}` of 0-based row indices."""
     try:
         raw = json.loads(Path(path).read_text())
-        return Split(raw["train"], raw["val"], raw.get("test", []))
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        parts = {part: raw[part] for part in ("train", "val")} | {"test": raw.get("test", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise DataError(f"cannot read split file {path}: {err}") from err
+    for part, values in parts.items():
+        # JSON 0.5 or true would be cast to row 0 or 1 without a word: only whole numbers count
+        odd = [v for v in values if type(v) is not int][:1] if isinstance(values, list) else [values]
+        if odd:
+            raise DataError(f"split file {path}: part '{part}' must be a list of whole row "
+                            f"numbers, found {odd[0]!r}")
+    return Split(**parts)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import torch
 from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from cgmvae.config import ModelConfig, TrainConfig
-from cgmvae.data import MultiLabelData, Standardizer
+from cgmvae.data import MultiLabelData, Standardizer, float32_features
 from cgmvae.model import CGMVAE
 
 
@@ -59,10 +59,9 @@ class TrainedModel:
         return next(self.network.parameters()).device
 
     def _inputs(self, features: np.ndarray) -> torch.Tensor:
-        features = np.asarray(features, dtype=np.float32)
-        if features.ndim != 2 or features.shape[1] != len(self.feature_names):
-            raise ValueError(
-                f"expected features of shape (n, {len(self.feature_names)}), got {features.shape}")
+        """Standardised features on the network's device; DataError naming the column and row of
+        a value that is not a finite float32 (it would come out as a row of NaN)."""
+        features = float32_features(features, self.feature_names)
         return torch.as_tensor(self.standardizer.transform(features), device=self.device)
 
     @torch.no_grad()

@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from cgmvae import metrics
 from cgmvae.associations import model_layers
 from cgmvae.config import ModelConfig, TrainConfig
-from cgmvae.data import MultiLabelData, Split, Standardizer
+from cgmvae.data import DataError, MultiLabelData, Split, Standardizer
 from cgmvae.losses import total_loss
 from cgmvae.model import CGMVAE
 from cgmvae.predictor import TrainedModel
@@ -155,6 +155,9 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     split.check(data.n_samples)
+    if not data.labels[split.train].any():
+        raise DataError(f"no label is positive in any of the {split.train.size} training rows: "
+                        "there is nothing to learn (are the label columns the right ones?)")
     torch.manual_seed(train_config.seed)
     device = resolve_device(train_config.device)
     standardizer = Standardizer.fit(data.features[split.train])
