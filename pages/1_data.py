@@ -156,8 +156,8 @@ right.plotly_chart(explore.figures.labels_per_sample_histogram(data.labels))
 st.subheader("Empirical co-occurrence")
 kind = st.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
                 format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
-matrix = cached.cooccurrence(data.labels, choice.key, kind)
-clustering = cached.cooccurrence_clustering(data.labels, choice.key, kind)
+matrix = cached.cooccurrence(choice, kind)
+clustering = cached.cooccurrence_clustering(choice, kind)
 st.plotly_chart(explore.similarity_heatmap(matrix, data.label_names, clustering,
                                            value_name=kind, title=f"{kind} between labels, "
                                            "clustered (diagonal removed)"))

@@ -19,13 +19,13 @@ st.caption("Which species go together, and why: the co-occurrence the model expe
            "order, from the learned layer. Red: together more than chance; blue: apart.")
 workspace = current_workspace()
 model, names = workspace.model, list(workspace.model.label_names)
-headline = cached.similarity(model, workspace.key)
+headline = cached.similarity(workspace)
 data = workspace.data or compatible_data(model)
 
 controls = st.columns([2, 1, 2])
 with controls[0]:
-    n_groups = group_count_slider(len(names), cached.suggested_groups(model, workspace.key))
-clustering = cached.clustering(model, workspace.key, n_groups)
+    n_groups = group_count_slider(len(names), cached.suggested_groups(workspace))
+clustering = cached.clustering(workspace, n_groups)
 zoom = controls[1].selectbox("Zoom to", ["all labels", *range(1, n_groups + 1)],
                              format_func=lambda g: g if isinstance(g, str) else f"group {g}")
 available = LAYERS if data is not None else ("learned", "environmental")
@@ -50,11 +50,9 @@ if data is None:
             "co-occurrence layers, and how sure each pair is.")
     result = None
 else:
-    train = data.split.train
     with st.spinner("Computing the layers: a covariate model fitted on 5 folds and a bootstrap "
                     "of the sites (seconds; once per model and data set)..."):
-        result = cached.associations(model, data.data.features[train], data.data.labels[train],
-                                     f"{workspace.key}-{data.key}")
+        result = cached.associations(workspace, data)
     matrix = result.layer(layer)
     many_pairs = st.toggle("Correct for testing many pairs (Benjamini-Hochberg)", value=True,
                            help=f"{len(names) * (len(names) - 1) // 2:,} pairs are tested: at "

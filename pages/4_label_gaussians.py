@@ -23,18 +23,17 @@ st.caption("Every label i owns a Gaussian N(mu_i, diag(sigma_i^2)) in the latent
            "tend to occur together.")
 workspace = current_workspace()
 model = workspace.model
-collapse = cached.label_gaussians_collapse(model, workspace.key)
+collapse = cached.label_gaussians_collapse(workspace)
 left, middle, right = st.columns([2, 1, 1])
 with left:
-    n_groups = group_count_slider(len(model.label_names),
-                                  cached.suggested_groups(model, workspace.key))
+    n_groups = group_count_slider(len(model.label_names), cached.suggested_groups(workspace))
 with middle:
     space = space_choice(explore.LABEL_SPACES, collapse)
 with right:
     method = projection_choice()
 collapse_warning(collapse, explore.LABEL_SPACES, space)
 with st.spinner("Projecting..."):
-    frame = cached.label_map(model, workspace.key, n_groups, method, space)
+    frame = cached.label_map(workspace, n_groups, method, space)
 find = st.selectbox("Find a label on the map (type to search)", sorted(model.label_names),
                     index=None, placeholder="any label...",
                     help="Rings it on the map. Names are written beside the points up to "

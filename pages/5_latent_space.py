@@ -16,8 +16,7 @@ st.caption("Each point is a sample: its posterior mean mu(x) from the feature en
 workspace = current_workspace()
 choice = require_data(workspace)
 data = choice.data
-key = f"{workspace.key}-{choice.key}"
-collapse = cached.latent_collapse(workspace.model, data, key)
+collapse = cached.latent_collapse(workspace, choice)
 left, middle, right = st.columns([1, 1, 2])
 with left:
     space = space_choice(explore.SAMPLE_SPACES, collapse)
@@ -28,7 +27,7 @@ colour_by = right.selectbox(
                   *(f"feature: {n}" for n in data.feature_names)])
 collapse_warning(collapse, explore.SAMPLE_SPACES, space)
 with st.spinner(f"Projecting {data.n_samples:,} samples with {method.upper()}..."):
-    frame, notice = cached.sample_map(workspace.model, data, key, method, space)
+    frame, notice = cached.sample_map(workspace, choice, method, space)
 if notice:
     st.info(notice)
 colour = explore.sample_values(data, frame["sample"].to_numpy(), colour_by)

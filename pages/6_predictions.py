@@ -13,13 +13,12 @@ other_data_hint()
 workspace = current_workspace()
 choice = require_data(workspace)
 model, data, split = workspace.model, choice.data, choice.split
-rows, part = (split.test, "test") if split.test.size else (split.val, "validation")
-key = f"{workspace.key}-{choice.key}-{part}"
+rows, part = choice.evaluation_rows()
 features, labels = data.features[rows], data.labels[rows]
 
 st.subheader(f"Metrics on the {len(rows):,} {part} rows")
-st.dataframe(cached.test_metrics(model, features, labels, key), hide_index=True)
-per_label = cached.label_f1(model, features, labels, key)
+st.dataframe(cached.test_metrics(workspace, choice), hide_index=True)
+per_label = cached.label_f1(workspace, choice)
 mean_auc, one_class = explore.summaries.mean_auc_summary(per_label)
 no_positives = int((per_label["positives"] == 0).sum())
 left, middle, right = st.columns(3)
@@ -45,8 +44,7 @@ st.caption("Predicted occurrence as one feature varies over its range in the tra
 train_features = data.features[split.train]
 left, right = st.columns([1, 2])
 feature = left.selectbox("Feature", model.feature_names)
-groups = cached.clustering(model, workspace.key, remembered_groups(
-    cached.suggested_groups(model, workspace.key))).groups
+groups = cached.clustering(workspace, remembered_groups(cached.suggested_groups(workspace))).groups
 chosen = right.multiselect("Labels", model.label_names, default=explore.representative_labels(
     list(model.label_names), groups, model.label_prevalence))
 if chosen:

@@ -19,9 +19,7 @@ def test_scores(model: TrainedModel, choice: DataChoice | None) -> dict:
     """Deployed-threshold metrics and the mean species ROC-AUC on the test (or validation) rows."""
     if choice is None:
         return {}
-    rows = choice.split.test if choice.split.test.size else choice.split.val
-    if rows.size == 0:
-        return {}
+    rows, _ = choice.evaluation_rows()
     features, labels = choice.data.features[rows], choice.data.labels[rows]
     scores = dict(model.evaluate(features, labels)["deployed"])
     scores["mean_species_auc"] = metrics.macro_roc_auc(labels, model.predict_proba(features))

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from cgmvae.data import MultiLabelData, Split
 from cgmvae.datasets import builtin_data
 from cgmvae.predictor import TrainedModel
 from cgmvae.simulate import DEFAULT_NAME
+from ui.fingerprints import data_fingerprint, file_fingerprint, model_fingerprint
 from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,18 +34,35 @@ class DataChoice:
     data: MultiLabelData
     split: Split
     source: str
-    key: str  # identifies it in caches
+    key: str  # this pick in the session (what the page remembers per data set)
+    fingerprint: str = ""  # its content, what caches are keyed on; computed when not given
+
+    def __post_init__(self):
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", data_fingerprint(self.data, self.split))
+
+    def evaluation_rows(self) -> tuple[np.ndarray, str]:
+        """The rows a model is scored on and their name: the test part, else validation."""
+        if self.split.test.size:
+            return self.split.test, "test"
+        return self.split.val, "validation"
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """A model, the data it can be evaluated on (None: a checkpoint alone), and a cache key."""
+    """A model, the data it can be evaluated on (None: a checkpoint alone), and where it came
+    from."""
 
     model: TrainedModel
     data: DataChoice | None
     source: str
-    key: str
+    key: str  # this pick in the session (what the page remembers per model)
     info: dict | None = None  # what the model store knows (name, date, test metrics), if kept
+    fingerprint: str = ""  # its checkpoint's content, what caches are keyed on; computed if empty
+
+    def __post_init__(self):
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", model_fingerprint(self.model))
 
 
 @st.cache_resource(show_spinner="Loading the built-in model...")
@@ -69,7 +88,14 @@ def default_workspace() -> Workspace:
     data = default_data()
     built = datetime.fromtimestamp(mtime).isoformat(timespec="seconds")
     return Workspace(default_model(mtime), data, "built-in model", f"builtin-{mtime}",
-                     {"date": built, "data_source": data.source})
+                     {"date": built, "data_source": data.source},
+                     fingerprint=default_fingerprint(mtime))
+
+
+@st.cache_resource
+def default_fingerprint(mtime: float) -> str:
+    """The shipped checkpoint file's hash (once per build, not on every page run)."""
+    return file_fingerprint(DEFAULT_CHECKPOINT)
 
 
 def current_workspace() -> Workspace:
