@@ -18,11 +18,11 @@ import pyarrow as pa
 
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.columns import (
-    ID_SEPARATOR,
     EncodedColumn,
     encode_column,
     finish_features,
     id_columns,
+    sample_ids,
 )
 from cgmvae.formats.csv_table import (
     _check_columns,
@@ -88,14 +88,14 @@ def load_table(
     meta = read_sidecar(path)
     columns.text = {c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
                     if c in columns.features}
-    features, label_values, maxima, sample_ids = _read(path, columns, batch_rows)
+    features, label_values, maxima, ids = _read(path, columns, batch_rows)
     features, feature_names, feature_notices = _encode(path, features, columns, meta, impute,
                                                        batch_rows)
     label_notices = _count_notice(maxima, columns.labels) + never_present_notice(
         label_values, columns.labels)
     return MultiLabelData(features, label_values, feature_names, columns.labels, name=path.stem,
                           notices=notices + feature_notices + label_notices,
-                          sample_ids=sample_ids)
+                          sample_ids=ids)
 
 
 def _choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, list[str]]:
@@ -164,9 +164,7 @@ def _describe(row: int, *, first_row: int, where: str) -> str:
 
 
 def _id_batch(batch: pa.RecordBatch, ids: list[str]) -> list[str]:
-    texts = [column_text(batch.column(name)) for name in ids]
-    joined = texts[0].str.cat(texts[1:], sep=ID_SEPARATOR) if len(texts) > 1 else texts[0]
-    return joined.tolist()
+    return sample_ids(pd.DataFrame({name: column_text(batch.column(name)) for name in ids}), ids)
 
 
 def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, impute,

@@ -37,7 +37,8 @@ def sample_ids(body: pd.DataFrame, ids: Sequence[str]) -> list[str] | None:
     """Each row's id (several id columns joined by '|'), or None without id columns."""
     if not ids:
         return None
-    return body[list(ids)].astype(str).agg(ID_SEPARATOR.join, axis=1).tolist()
+    texts = [body[name].astype(str) for name in ids]
+    return (texts[0].str.cat(texts[1:], sep=ID_SEPARATOR) if len(texts) > 1 else texts[0]).tolist()
 
 
 def coded_numbers(column: pd.Series) -> np.ndarray | None:
