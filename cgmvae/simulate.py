@@ -272,10 +272,9 @@ def simulate_checklists(n_sites: int = DEFAULT_SITES, *, seed: int = 0,
 
 def checklist_frame(data: MultiLabelData, first_site: int = 0) -> pd.DataFrame:
     """One row per site: a `site` id, the feature columns, then one 0/1 column per species."""
-    frame = pd.DataFrame(data.features, columns=data.feature_names)
-    frame[data.label_names] = data.labels.astype(np.int8)
-    frame.insert(0, "site", [f"S{first_site + i + 1:05d}" for i in range(data.n_samples)])
-    return frame
+    sites = pd.DataFrame({"site": [f"S{first_site + i + 1:05d}" for i in range(data.n_samples)]})
+    return pd.concat([sites, pd.DataFrame(data.features, columns=data.feature_names),
+                      pd.DataFrame(data.labels.astype(np.int8), columns=data.label_names)], axis=1)
 
 
 def sidecar(world: World, n_sites: int, *, seed: int) -> dict:
