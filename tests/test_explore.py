@@ -220,6 +220,18 @@ def test_sample_values_picks_a_count_a_label_or_a_feature():
     assert explore.sample_values(data, rows, "feature: f").tolist() == [2.0, 1.0]
 
 
+def test_unknown_choices_are_value_errors_naming_the_choices():
+    data = MultiLabelData(np.array([[1.0]]), np.array([[1, 0]]), ["f"], ["a", "b"])
+    with pytest.raises(ValueError, match="'number of labels'"):
+        explore.sample_values(data, np.array([0]), "colour: red")
+    with pytest.raises(ValueError, match="pca"):
+        explore.project_2d(np.zeros((3, 2)), "tsne")
+    with pytest.raises(ValueError, match="gaussian"):
+        explore.label_points(None, "flat")
+    with pytest.raises(ValueError, match="posterior"):
+        explore.sample_points(None, np.zeros((1, 1)), "flat")
+
+
 def test_prevalence_frame_is_sorted_and_preview_lists_label_sets():
     data = MultiLabelData(np.zeros((3, 1)), np.array([[1, 0], [1, 1], [0, 0]]), ["f"], ["a", "b"])
     prevalence = explore.prevalence_frame(data.labels, data.label_names)

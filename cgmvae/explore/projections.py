@@ -27,7 +27,8 @@ def pca_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def project_2d(points: np.ndarray, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     """(N, 2) float32 projection of `points` (N, d) by PCA or UMAP (umap is imported lazily)."""
-    assert method in PROJECTIONS, f"method must be one of {PROJECTIONS}, got {method!r}"
+    if method not in PROJECTIONS:
+        raise ValueError(f"method must be one of {PROJECTIONS}, got {method!r}")
     points = np.asarray(points, dtype=np.float32)
     if method == "pca" or points.shape[0] < 5:
         centre, axes = pca_axes(points)
@@ -64,7 +65,8 @@ def label_points(model, space: str) -> tuple[np.ndarray, np.ndarray | None]:
 
     Embeddings are scaled to unit length: the correlation groups come from their cosines.
     """
-    assert space in LABEL_SPACES, f"space must be one of {list(LABEL_SPACES)}, got {space!r}"
+    if space not in LABEL_SPACES:
+        raise ValueError(f"space must be one of {list(LABEL_SPACES)}, got {space!r}")
     if space == "gaussian":
         return model.label_gaussians()
     embeddings = model.label_embeddings()
@@ -73,7 +75,8 @@ def label_points(model, space: str) -> tuple[np.ndarray, np.ndarray | None]:
 
 def sample_points(model, features: np.ndarray, space: str) -> np.ndarray:
     """Each sample as a point of `space` (see SAMPLE_SPACES)."""
-    assert space in SAMPLE_SPACES, f"space must be one of {list(SAMPLE_SPACES)}, got {space!r}"
+    if space not in SAMPLE_SPACES:
+        raise ValueError(f"space must be one of {list(SAMPLE_SPACES)}, got {space!r}")
     if space == "posterior":
         return model.latent_means(features)
     return model.feature_embeddings(features)

@@ -53,7 +53,8 @@ def sample_values(data: MultiLabelData, rows: np.ndarray, what: str) -> np.ndarr
     kind, _, name = what.partition(": ")
     if kind == "label":
         return data.labels[rows, data.label_names.index(name)].astype(int)
-    assert kind == "feature", f"expected 'number of labels', 'label: ...' or 'feature: ...', got {what!r}"
+    if kind != "feature":
+        raise ValueError(f"expected 'number of labels', 'label: ...' or 'feature: ...', got {what!r}")
     return data.features[rows, data.feature_names.index(name)]
 
 
