@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import NamedTuple
 
 import torch
@@ -12,11 +13,30 @@ from torch import nn
 from cgmvae.config import ModelConfig
 
 
+class Dropout(nn.Module):
+    """nn.Dropout whose masks come from `generator` when one is set (CGMVAE.use_generator): torch's
+    own dropout draws from the global generator, which trainings in other threads share."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return inputs
+        keep = torch.empty_like(inputs).bernoulli_(1.0 - self.p, generator=self.generator)
+        return inputs * keep.div_(1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 def mlp(sizes: list[int], dropout: float) -> nn.Sequential:
     """Linear -> ReLU -> Dropout for each hidden layer (sizes[0] is the input size)."""
     layers: list[nn.Module] = []
     for n_in, n_out in itertools.pairwise(sizes):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(dropout)]
+        layers += [nn.Linear(n_in, n_out), nn.ReLU(), Dropout(dropout)]
     return nn.Sequential(*layers)
 
 
@@ -56,16 +76,21 @@ class Output(NamedTuple):
     reconstruction: torch.Tensor | None  # (S, B, D) decoded features
 
 
-def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1) -> torch.Tensor:
-    """(S, ...) samples mean + sigma * eps, differentiable in mean and logvar."""
-    eps = torch.randn((n_samples, *mean.shape), device=mean.device, dtype=mean.dtype)
+def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """(S, ...) samples mean + sigma * eps, differentiable in mean and logvar; eps is drawn from
+    `generator` (None: torch's global one)."""
+    eps = torch.randn((n_samples, *mean.shape), device=mean.device, dtype=mean.dtype,
+                      generator=generator)
     return mean + torch.exp(0.5 * logvar) * eps
 
 
 class CGMVAE(nn.Module):
     """Labels -> Gaussian mixture prior; features -> posterior; latent -> feature embedding."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, *, generator: torch.Generator | None = None):
+        """`generator`: the source of the initial weights, dropout masks and latent samples, so
+        that a seed gives the same model whatever else runs (None: torch's global generator)."""
         super().__init__()
         if config.n_features < 1 or config.n_labels < 1:
             raise ValueError(f"a network needs n_features >= 1 and n_labels >= 1 in its config, got "
@@ -85,6 +110,28 @@ class CGMVAE(nn.Module):
             nn.Sequential(mlp([d, *config.decoder_hidden], 0.0), nn.Linear(config.decoder_hidden[-1], config.n_features))
             if config.reconstruct_features else None
         )
+        if generator is not None:
+            self.initialize(generator)
+        self.use_generator(generator)
+
+    @torch.no_grad()
+    def initialize(self, generator: torch.Generator) -> None:
+        """Draw every weight from `generator` as PyTorch's defaults would from the global one:
+        nn.Linear's Kaiming-uniform weights and uniform biases, label embeddings N(0, 1/E)."""
+        self.label_embeddings.normal_(0.0, self.config.embedding_dim ** -0.5, generator=generator)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                bound = 1.0 / math.sqrt(module.in_features)
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+    def use_generator(self, generator: torch.Generator | None) -> None:
+        """Draw dropout masks and latent samples from `generator` (on the network's device), or
+        from torch's global generator (None)."""
+        self.generator = generator
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.generator = generator
 
     def label_gaussians(self) -> LabelGaussians:
         mean, logvar = self.label_encoder(self.label_embeddings)  # (L, d) each
@@ -105,7 +152,7 @@ class CGMVAE(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor, n_samples: int = 1) -> Output:
         labels = self.label_gaussians()
         mean, logvar = self.feature_encoder(x)
-        z = reparameterize(mean, logvar, n_samples)  # (S, B, d)
+        z = reparameterize(mean, logvar, n_samples, self.generator)  # (S, B, d)
         feature_embeddings = self.decode(z, x)  # (S, B, E)
         prior_mean = prior_logvar = None
         if self.config.prior == "unigaussian":  # Table 4: one Gaussian from the summed label embeddings
@@ -122,8 +169,8 @@ class CGMVAE(nn.Module):
                           prior_mean: torch.Tensor | None, prior_logvar: torch.Tensor | None) -> torch.Tensor:
         """A sample of the label-side latent: mean of the positive labels' samples (authors' code)."""
         if prior_mean is not None:
-            return reparameterize(prior_mean, prior_logvar)[0]
-        per_label = reparameterize(labels.mean, labels.logvar)[0]  # (L, d)
+            return reparameterize(prior_mean, prior_logvar, generator=self.generator)[0]
+        per_label = reparameterize(labels.mean, labels.logvar, generator=self.generator)[0]  # (L, d)
         counts = y.sum(dim=1, keepdim=True).clamp(min=1.0)  # a label-less sample decodes z = 0
         return (y @ per_label) / counts
 

@@ -111,19 +111,28 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=config.restart_epochs)
 
 
+def generator_on(device: torch.device, seed_source: torch.Generator) -> torch.Generator:
+    """A generator on `device` for dropout and latent samples: `seed_source` itself on the CPU,
+    elsewhere one seeded by a draw from it (a CUDA op cannot use a CPU generator)."""
+    if device.type == "cpu":
+        return seed_source
+    seed = int(torch.randint(2**62, (1,), generator=seed_source))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 def fit_loop(network: CGMVAE, train: tuple[torch.Tensor, torch.Tensor],
              val: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
-             callbacks: Iterable[Callback], should_stop: Callable[[], bool] | None
-             ) -> tuple[CGMVAE, list[dict], int]:
-    """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`.
-    Returns the network with the weights of the best validation epoch, the history, that epoch."""
+             callbacks: Iterable[Callback], should_stop: Callable[[], bool] | None,
+             generator: torch.Generator) -> tuple[CGMVAE, list[dict], int]:
+    """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`;
+    `generator` orders the batches. Returns the network with the weights of the best validation
+    epoch, the history, that epoch."""
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
     scheduler = make_scheduler(optimizer, config)
     averaged = (AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
                 if config.ema_decay > 0 else None)
     evaluated = averaged.module if averaged is not None else network
-    generator = torch.Generator().manual_seed(config.seed)
     history, best_score, best_state, best_epoch = [], -np.inf, None, 0  # as `replay_selection`
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
@@ -158,8 +167,10 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
     if not data.labels[split.train].any():
         raise DataError(f"no label is positive in any of the {split.train.size} training rows: "
                         "there is nothing to learn (are the label columns the right ones?)")
-    torch.manual_seed(train_config.seed)
     device = resolve_device(train_config.device)
+    # the training's own random source (never torch's global one, which other trainings in other
+    # threads share): initial weights and batch order, then dropout and latent samples
+    generator = torch.Generator().manual_seed(train_config.seed)
     standardizer = Standardizer.fit(data.features[split.train])
     x_train, y_train, x_val, y_val = (
         torch.as_tensor(array, device=device)
@@ -167,9 +178,11 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
                       standardizer.transform(data.features[split.val]), data.labels[split.val])
     )
     model_config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
-    network = CGMVAE(model_config).to(device)
+    network = CGMVAE(model_config, generator=generator).to(device)
+    network.use_generator(generator_on(device, generator))
     network, history, best_epoch = fit_loop(network, (x_train, y_train), (x_val, y_val), train_config,
-                                            callbacks, should_stop)
+                                            callbacks, should_stop, generator)
+    network.use_generator(None)  # the trained model keeps no training state
     trained = TrainedModel(
         network=network,
         standardizer=standardizer, feature_names=list(data.feature_names),

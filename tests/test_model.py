@@ -82,3 +82,29 @@ def test_config_rejects_an_unknown_prior():
 def test_a_network_needs_its_data_sizes_even_under_python_O():
     with pytest.raises(ValueError, match="n_features >= 1 and n_labels >= 1"):
         CGMVAE(ModelConfig())
+
+
+def test_a_generator_gives_the_same_weights_and_samples_without_touching_the_global_one():
+    x, y = batch()
+    networks = [CGMVAE(replace(TINY, dropout=0.5), generator=torch.Generator().manual_seed(7))
+                for _ in range(2)]
+    first, second = networks[0].state_dict(), networks[1].state_dict()
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    global_state = torch.get_rng_state()
+    outputs = [network.train()(x, y, n_samples=2) for network in networks]
+    assert torch.equal(torch.get_rng_state(), global_state)  # forward drew only from its generator
+    assert torch.equal(outputs[0].logits, outputs[1].logits)
+    other = CGMVAE(TINY, generator=torch.Generator().manual_seed(8)).state_dict()
+    assert not torch.equal(first["label_embeddings"], other["label_embeddings"])
+
+
+def test_generator_dropout_keeps_the_mean_and_is_the_identity_in_eval():
+    from cgmvae.model import Dropout
+
+    dropout = Dropout(0.25)
+    dropout.generator = torch.Generator().manual_seed(0)
+    ones = torch.ones(200_000)
+    dropped = dropout.train()(ones)
+    assert torch.equal(dropped.unique(), torch.tensor([0.0, 1 / 0.75]))
+    assert abs(dropped.mean().item() - 1.0) < 0.01 and abs((dropped == 0).float().mean() - 0.25) < 0.01
+    assert torch.equal(dropout.eval()(ones), ones)

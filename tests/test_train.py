@@ -1,7 +1,10 @@
 """Training: learns, is deterministic, selects by validation, respects callbacks and cancel."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 from toy import toy_data, toy_split
 
 from cgmvae import metrics
@@ -105,3 +108,47 @@ def test_auto_device_is_cpu_without_a_gpu_and_cuda_is_refused():
     assert resolve_device("auto").type == "cpu"
     with pytest.raises(ValueError, match="CUDA"):
         resolve_device("cuda")
+
+
+def test_two_trainings_at_once_in_threads_give_the_seed_s_model():
+    """Issue 10: trainings side by side shared torch's global random state (the app trains in
+    threads), so the same seed gave different models."""
+    import threading
+
+    data = toy_data(120)
+    split = toy_split(data)
+    config = TrainConfig(max_epochs=3, batch_size=32, device="cpu", seed=3)
+    alone = fit(data, split, model_config=SMALL, train_config=config)
+    together = [None, None]
+
+    def train(slot: int) -> None:
+        together[slot] = fit(data, split, model_config=SMALL, train_config=config)
+
+    threads = [threading.Thread(target=train, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for model in together:
+        for name, weight in alone.network.state_dict().items():
+            assert torch.equal(weight, model.network.state_dict()[name]), name
+
+
+def test_another_seed_gives_another_model_and_the_global_seed_does_not_matter():
+    data = toy_data(120)
+    split = toy_split(data)
+    config = TrainConfig(max_epochs=1, batch_size=32, device="cpu", seed=3)
+    torch.manual_seed(1)
+    first = fit(data, split, model_config=SMALL, train_config=config).predict_proba(data.features)
+    torch.manual_seed(2)
+    same = fit(data, split, model_config=SMALL, train_config=config).predict_proba(data.features)
+    other = fit(data, split, model_config=SMALL,
+                train_config=replace(config, seed=4)).predict_proba(data.features)
+    assert np.array_equal(first, same) and not np.allclose(first, other)
+
+
+def test_the_trained_network_keeps_no_training_generator():
+    data = toy_data(80)
+    model = fit(data, toy_split(data), model_config=SMALL,
+                train_config=TrainConfig(max_epochs=1, device="cpu"))
+    assert model.network.generator is None
