@@ -17,7 +17,8 @@ def cooccurrence(labels: np.ndarray, kind: str = "phi") -> np.ndarray:
 
     Labels that never (or always) occur get phi 0 with every other label.
     """
-    assert kind in COOCCURRENCE_KINDS, f"kind must be one of {COOCCURRENCE_KINDS}, got {kind!r}"
+    if kind not in COOCCURRENCE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(COOCCURRENCE_KINDS)}, got {kind!r}")
     y = np.asarray(labels, dtype=np.float64)
     together = y.T @ y  # (L, L) counts of samples holding both labels
     counts = np.diag(together)
@@ -65,7 +66,8 @@ class LabelClustering(NamedTuple):
 def cluster_labels(similarity: np.ndarray, n_groups: int) -> LabelClustering:
     """Hierarchically cluster labels by `similarity_distance` and cut the tree into `n_groups`."""
     n = similarity.shape[0]
-    assert n >= 2, f"need at least 2 labels to cluster, got {n}"
+    if n < 2:
+        raise ValueError(f"need at least 2 labels to cluster, got {n}")
     tree = linkage(squareform(similarity_distance(similarity), checks=False), method="average")
     groups = fcluster(tree, t=max(1, min(n_groups, n)), criterion="maxclust")
     order = leaves_list(tree)
