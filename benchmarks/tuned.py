@@ -72,12 +72,13 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     return rows
 
 
-def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, command: str) -> str:
+def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
     """The report's "Tuning" section: per data set and metric, the baselines' best, quality.csv's
     C-GMVAE, today's defaults and the tuned configuration, and the counts of sets won."""
     from benchmarks import report
 
     names = list(dict.fromkeys(tuned.dataset))
+    val_rows = {name: datasets.load(name)[1].val.size for name in names}
     baselines = earlier[earlier.dataset.isin(names) & earlier.method.isin(quality.BASELINE_METHODS)
                         & (earlier.train_fraction == 1.0)]
     sources = {"quality.csv cgmvae": earlier[earlier.dataset.isin(names)
@@ -86,17 +87,24 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, command: str) -> 
                "defaults today": tuned[tuned.method == "cgmvae"],
                "tuned": tuned[tuned.method == METHOD]}
     tuned_rows = tuned[tuned.method == METHOD].drop_duplicates("dataset").set_index("dataset")
-    lines = ["## Tuning (cgmvae-tuned, a subset of the data sets)", "", f"`{command}`", "",
-             _budget_note(tuned_rows), ""]
+    seeds = " ".join(map(str, sorted(set(tuned.seed))))
+    command = (f"python -m benchmarks.tuned --datasets {' '.join(names)} --trials "
+               f"{int(tuned_rows.trials.iloc[0])} --seeds {seeds}")
+    subset = (f"A subset: {len(names)} of the {len(datasets.QUALITY)} benchmark data sets; the "
+              "counts of \"Does C-GMVAE beat the baselines?\" above are not re-measured here. "
+              "Written by `python -m benchmarks.tuned` (with no --datasets it rewrites this "
+              "section from results/tuned.csv, e.g. after `benchmarks.report`).")
+    lines = ["## Tuning (cgmvae-tuned, a subset of the data sets)", "", f"`{command}`", "", subset,
+             "", _budget_note(tuned_rows), ""]
     for metric in ("micro_f1", "macro_f1"):
         lines += [f"**{report.TITLES[metric]}** (test; C-GMVAE mean ± std over seeds)", "",
-                  "| data set | best baseline | " + " | ".join(sources) + " |",
-                  "|---|---|" + "---|" * len(sources)]
+                  "| data set | validation rows | best baseline | " + " | ".join(sources) + " |",
+                  "|---|---|---|" + "---|" * len(sources)]
         for name in names:
             best = baselines[baselines.dataset == name].sort_values(metric).iloc[-1]
             cells = [report.fmt(*_mean_std(frame[frame.dataset == name][metric]))
                      for frame in sources.values()]
-            lines.append(f"| {name} | {best.method} {best[metric]:.3f} | "
+            lines.append(f"| {name} | {val_rows[name]} | {best.method} {best[metric]:.3f} | "
                          + " | ".join(cells) + " |")
         counts = {label: sum(won for _, won, _ in report.wins(
             pd.concat([baselines, frame.assign(method="cgmvae")]), metric))
@@ -104,7 +112,9 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, command: str) -> 
         lines += ["", "Data sets where C-GMVAE beats every baseline: " + ", ".join(
             f"{label} {n} of {len(names)}" for label, n in counts.items()) + ".", ""]
     lines += ["Tuned parameters (best validation trial): " + "; ".join(
-        f"{name} {row.params}" for name, row in tuned_rows.iterrows()), ""]
+        f"{name}: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                for k, v in json.loads(row.params).items())
+        for name, row in tuned_rows.iterrows()) + ".", ""]
     return "\n".join(lines)
 
 
@@ -123,7 +133,8 @@ def _budget_note(rows: pd.DataFrame) -> str:
             f"pruning once {tune.PRUNE_STARTUP_TRIALS} trials are complete, from epoch "
             f"{tune.PRUNE_WARMUP_EPOCHS}), each up to {int(first.max_epochs_per_trial)} epochs "
             f"with early stopping (patience {TrainConfig.patience}), training seed 0, scored by "
-            f"the validation score `fit` selects by ({TrainConfig.selection_metric}); the best "
+            f"the validation score `fit` selects by ({TrainConfig.selection_metric}, not the "
+            f"F1s the tables count); the best "
             f"configuration is then trained with each seed and scored once on test. Test rows "
             f"choose nothing. Tuning wall time: {per_set}. \"defaults today\" is `cgmvae` with "
             "today's defaults trained in the same run; \"quality.csv cgmvae\" are the rows of the "
@@ -142,7 +153,8 @@ def replace_section(text: str, section: str) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", choices=list(datasets.PATHS), required=True)
+    parser.add_argument("--datasets", nargs="+", choices=list(datasets.PATHS), default=[],
+                        help="data sets to (re)run; none: only rewrite the report's section")
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", default="benchmarks/results/tuned.csv")
@@ -157,13 +169,10 @@ def main(argv=None) -> None:
         pd.concat(frames).to_csv(out, index=False)
         print(rows[["dataset", "method", "seed", "micro_f1", "macro_f1", "train_seconds"]]
               .to_string(index=False), flush=True)
-    tuned = pd.concat(frames)
-    command = (f"python -m benchmarks.tuned --datasets {' '.join(dict.fromkeys(tuned.dataset))} "
-               f"--trials {args.trials} --seeds {' '.join(map(str, args.seeds))}")
     report_path = Path(args.report)
-    section = tuning_section(tuned, pd.read_csv(args.quality), command)
+    section = tuning_section(pd.concat(frames), pd.read_csv(args.quality))
     report_path.write_text(replace_section(report_path.read_text(), section))
-    print(f"wrote {out} and the Tuning section of {report_path}")
+    print(f"wrote the Tuning section of {report_path}" + (f" and {out}" if args.datasets else ""))
 
 
 if __name__ == "__main__":

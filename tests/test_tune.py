@@ -120,7 +120,7 @@ def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [subprocess.Popen(
         [sys.executable, "-m", "cgmvae", "tune", "--data", str(csv), "--trials", "2",
-         "--epochs", "2", "--device", "cpu", "--storage", storage, "--study", "shared",
+         "--epochs", "1", "--device", "cpu", "--storage", storage, "--study", "shared",
          "--sampler-seed", str(seed), "--out", str(tmp_path / f"out{seed}")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for seed in (1, 2)]

@@ -1,0 +1,41 @@
+"""benchmarks.tuned: the Tuning section of RESULTS.md, its win counts and its place in the file."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from benchmarks import tuned
+from cgmvae.data import Split
+
+
+def row(dataset, method, seed, micro, macro, **extra):
+    return {"dataset": dataset, "method": method, "seed": seed, "train_fraction": 1.0,
+            "micro_f1": micro, "macro_f1": macro, **extra}
+
+
+def test_the_section_replaces_an_old_one_and_keeps_what_follows():
+    text = "# R\n\n## Speed\n\nfast\n\n## Tuning (old)\n\nold numbers\n\n## Skipped\n\nnone\n"
+    new = tuned.replace_section(text, "## Tuning (new)\n\nnew numbers\n")
+    assert "old numbers" not in new and "new numbers" in new
+    assert new.index("## Speed") < new.index("## Tuning (new)") < new.index("## Skipped")
+    assert tuned.replace_section("# R\n", "## Tuning\n\nx\n") == "# R\n\n## Tuning\n\nx\n"
+
+
+def test_the_section_counts_sets_where_the_tuned_model_beats_every_baseline(monkeypatch):
+    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
+        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
+    earlier = pd.DataFrame([row("a", "br", 0, 0.60, 0.30), row("a", "mlp", 0, 0.62, 0.40),
+                            row("a", "cgmvae", 0, 0.61, 0.35),
+                            row("b", "br", 0, 0.50, 0.20), row("b", "cgmvae", 0, 0.55, 0.25)])
+    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
+              "params": json.dumps({"learning_rate": 0.001, "embedding_dim": 512})}
+    results = pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30), row("b", "cgmvae", 0, 0.49, 0.19),
+                            row("a", tuned.METHOD, 0, 0.63, 0.39, **budget),
+                            row("b", tuned.METHOD, 0, 0.56, 0.21, **budget)])
+    section = tuned.tuning_section(results, earlier)
+    micro, macro = section.split("**Macro-F1**")
+    assert "quality.csv cgmvae 1 of 2, defaults today 0 of 2, tuned 2 of 2" in micro
+    assert "quality.csv cgmvae 1 of 2, defaults today 0 of 2, tuned 1 of 2" in macro
+    assert "| a | 2 | mlp 0.620 |" in micro and "--trials 12 --seeds 0" in section
+    assert "a: learning_rate 0.001, embedding_dim 512" in section
