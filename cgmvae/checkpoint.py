@@ -98,7 +98,8 @@ def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
                       UncheckedCheckpointWarning, stacklevel=3)
     try:
         model_config = ModelConfig.from_dict(meta["model_config"])
-        train_config = TrainConfig.from_dict(meta["train_config"])
+        train_config = TrainConfig.from_dict(version_1_seed(meta) if meta["version"] == 1
+                                             else meta["train_config"])
         n_features, n_labels = check_names(meta, model_config)
         arrays = check_arrays(payload["arrays"], n_features, n_labels)
         network = CGMVAE(model_config)
@@ -119,6 +120,15 @@ def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path}: checkpoint content does not fit this version of cgmvae: "
                               f"{one_line(err)}") from err
+
+
+def version_1_seed(meta: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 train_config, whose seed may be negative (accepted then when the data came with
+    its own split), with that seed as torch read it: plus 2**64."""
+    values = dict(meta["train_config"])
+    if isinstance(values.get("seed"), int) and values["seed"] < 0:
+        values["seed"] += 2**64
+    return values
 
 
 def load_payload(path: Path) -> dict[str, Any]:

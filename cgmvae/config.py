@@ -13,9 +13,9 @@ PRIORS = ("mixture", "unigaussian")
 # per-label ROC-AUC (threshold-free, steadier for rare labels), or validation cross-entropy (lower
 # is better). Each is a key `val_<name>` (`val_loss`) of every history record.
 SELECTION_METRICS = ("micro_f1", "macro_f1", "mean_auc", "val_loss")
-# Seeds go to torch (which takes up to 2**64 - 1), NumPy's default_rng (any non-negative integer)
-# and, through the estimator, scikit-learn's RandomState (up to 2**32 - 1): the range all accept.
-MAX_SEED = 2**32 - 1
+# Seeds go to torch (which reads up to 2**64 - 1, and a negative seed as that plus 2**64) and to
+# NumPy's default_rng (any non-negative integer): the range both take as it is.
+MAX_SEED = 2**64 - 1
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 

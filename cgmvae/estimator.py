@@ -41,7 +41,7 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         z alone with kl_weight=0.03 is the informative-latent variant (README, "The model").
     validation_fraction : share of the training rows used for validation, in (0, 1).
     device : "auto" (CUDA when available), "cpu" or "cuda".
-    random_state : int in [0, 2**32 - 1], RandomState or None: seed for the split, the
+    random_state : int in [0, 2**64 - 1], RandomState or None: seed for the split, the
         initialisation and the batches. None draws a fresh seed at every fit (a different
         model each time); the default 0 gives the same model at every fit.
 
@@ -126,7 +126,7 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         if self.random_state is not None and not isinstance(self.random_state, np.random.RandomState):
             raise ValueError(f"random_state must be an integer in [0, {MAX_SEED}], a RandomState "
                              f"or None, got {self.random_state!r}")
-        return int(check_random_state(self.random_state).randint(0, MAX_SEED + 1, dtype=np.int64))
+        return int(check_random_state(self.random_state).randint(0, 2**32, dtype=np.int64))
 
     def _model_config(self) -> ModelConfig:
         return ModelConfig(embedding_dim=self.embedding_dim, latent_dim=self.latent_dim,

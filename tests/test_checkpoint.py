@@ -254,3 +254,16 @@ def test_a_failed_save_leaves_neither_the_file_nor_a_temporary_one(model, tmp_pa
     with pytest.raises(OSError, match="No space"):
         model.save(tmp_path / "m.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_1_checkpoint_trained_with_a_negative_seed_still_loads(model, tmp_path):
+    """Version 1 accepted --seed -1 when the data came with its split; torch read it as 2**64 - 1."""
+    path = model.save(tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["meta"])
+    meta["version"], meta["train_config"]["seed"] = 1, -1
+    payload["meta"] = json.dumps(meta)
+    del payload["sha256"]
+    rewrite(path, payload, rehash=False)
+    with pytest.warns(UncheckedCheckpointWarning):
+        assert TrainedModel.load(path).train_config.seed == 2**64 - 1
