@@ -10,7 +10,7 @@ import math
 import pickle
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,9 +18,6 @@ import torch
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import Standardizer
 from cgmvae.model import CGMVAE
-
-if TYPE_CHECKING:
-    from cgmvae.predictor import TrainedModel
 
 FORMAT = "cgmvae-checkpoint"
 VERSION = 2  # 2 adds the SHA-256; version 1 files (no checksum) still load, with a warning
@@ -46,9 +43,10 @@ def content_digest(meta: str, weights: dict[str, torch.Tensor], arrays: dict[str
     return digest.hexdigest()
 
 
-def write_checkpoint(model: TrainedModel, path: Path) -> Path:
-    """Save weights (tensors), everything else as one JSON string, and their SHA-256, in a single
-    torch file; written beside `path` and renamed, so that `path` is never half-written."""
+def write_checkpoint(model, path: Path) -> Path:
+    """Save a `predictor.TrainedModel`'s weights (tensors), everything else as one JSON string, and
+    their SHA-256, in a single torch file; written beside `path` and renamed, so that `path` is
+    never half-written. (This module names no TrainedModel: it sits below predictor.py.)"""
     meta = json.dumps({
         "format": FORMAT, "version": VERSION,
         "model_config": model.model_config.to_dict(),
@@ -85,8 +83,9 @@ def one_line(err: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
-    """Rebuild a TrainedModel from `write_checkpoint`'s file; CheckpointError on any problem."""
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The fields of the TrainedModel `write_checkpoint` saved (network rebuilt, every part
+    checked), as keyword arguments; CheckpointError on any problem."""
     payload = load_payload(path)
     meta = parse_meta(payload["meta"], path)
     if "sha256" not in payload:
@@ -105,7 +104,7 @@ def read_checkpoint(cls: type[TrainedModel], path: Path) -> TrainedModel:
         network = CGMVAE(model_config)
         check_weights_fit(payload["weights"], network)
         network.load_state_dict(payload["weights"])
-        return cls(
+        return dict(
             network=network.eval(),
             standardizer=Standardizer(arrays["standardizer_mean"], arrays["standardizer_scale"]),
             feature_names=meta["feature_names"], label_names=meta["label_names"],

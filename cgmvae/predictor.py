@@ -172,4 +172,4 @@ class TrainedModel:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainedModel:
-        return read_checkpoint(cls, Path(path))
+        return cls(**read_checkpoint(Path(path)))
