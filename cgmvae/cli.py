@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "with Optuna on validation; writes best_config.json")
     add_data_arguments(tuning)
     tune.add_tune_arguments(tuning)
-    tuning.set_defaults(run=tune.cmd_tune)
+    tuning.set_defaults(run=lambda args: tune.cmd_tune(args, load_data))
     return parser
 
 

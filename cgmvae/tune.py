@@ -12,6 +12,7 @@ import random
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -236,11 +237,11 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
                              "different ones")
 
 
-def cmd_tune(args: argparse.Namespace) -> int:
+def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
+    """`python -m cgmvae tune`; `load_data(args) -> (data, split)` is the CLI's loader (passed in,
+    so that this module does not import cli.py, which imports it)."""
     if importlib.util.find_spec("optuna") is None:  # before the data loads
         raise ValueError("`tune` needs Optuna: pip install -r requirements.txt")
-    from cgmvae.cli import load_data
-
     data, split = load_data(args)
     overrides = {"max_epochs": args.epochs, "patience": args.patience, "device": args.device,
                  "selection_metric": args.selection, "seed": args.seed}
