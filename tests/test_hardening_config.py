@@ -110,3 +110,17 @@ def test_loading_a_checkpoint_never_reaches_the_training_module():
     for module in ("cgmvae.checkpoint", "cgmvae.predictor"):
         assert "cgmvae.train" not in reachable(module), module
     assert "cgmvae.config" in reachable("cgmvae.checkpoint")
+
+
+def test_loading_and_predicting_with_a_checkpoint_imports_no_training_code(repo_root):
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport numpy as np\nfrom cgmvae import TrainedModel\n"
+            "model = TrainedModel.load('assets/sim_birds.pt')\n"
+            "model.predict(np.zeros((2, len(model.feature_names))))\n"
+            "print(sorted(m for m in ('cgmvae.train', 'cgmvae.losses') if m in sys.modules))\n"
+            "from cgmvae import fit\nprint(fit.__module__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=repo_root, timeout=300, check=False)
+    assert result.stdout.split() == ["[]", "cgmvae.train"], result.stderr  # fit when asked for
