@@ -22,6 +22,7 @@ from cgmvae.formats.text_table import _MISSING, detect_format, to_number
 
 BATCH_ROWS = 65_536  # rows per Parquet batch: a few MB per column group, flat memory
 ROW_GROUP_ROWS = 65_536  # rows per written row group: the unit of streaming and shuffling
+_CSV_BLOCK_BYTES = 8 << 20
 _HEAD_BYTES = 1 << 20  # enough lines to detect the separator, decimal mark and encoding
 _MISSING_WORDS = pa.array(sorted(_MISSING))
 # `1,5` -> `1.5` in a table whose separator is not a comma (read_cells does the same)
@@ -93,7 +94,7 @@ def iter_batches(path: str | Path, columns: Sequence[str], *,
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds every batch read
     except (OSError, pa.ArrowException) as err:
         raise DataError(f"cannot read {path.name} as Parquet: {_first_line(err)}") from None
 
@@ -112,8 +113,10 @@ def _parquet_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch
 
 def _csv_batches(path: Path, columns, batch_rows: int):
     layout = _CsvLayout(path, path.name)
-    # pyarrow cuts a CSV by bytes: about batch_rows rows, never less than a few lines
-    block_bytes = max(batch_rows * layout.row_bytes, 4 * layout.longest_line)
+    # pyarrow cuts a CSV by bytes: about batch_rows rows, at most 8 MB (a block's text cells
+    # take about 20 times its size in pyarrow), never less than a few lines
+    block_bytes = max(min(batch_rows * layout.row_bytes, _CSV_BLOCK_BYTES),
+                      4 * layout.longest_line)
     positional = [f"c{i}" for i in range(len(layout.header))]  # the file's names may repeat spaces
     wanted = [positional[layout.header.index(name)] for name in columns]
     options = (
@@ -126,13 +129,18 @@ def _csv_batches(path: Path, columns, batch_rows: int):
     try:
         reader = pa_csv.open_csv(path, *options)
         for batch in reader:  # cells stripped, as read_cells strips them
-            cells = [_fix_decimal(pc.utf8_trim_whitespace(batch.column(c)), layout.decimal)
-                     for c in wanted]
+            cells = [_fix_decimal(_stripped(batch.column(c)), layout.decimal) for c in wanted]
             yield pa.RecordBatch.from_arrays(cells, names=list(columns))
     except pa.ArrowInvalid as err:
         separator = {"\t": "tabs", ";": "semicolons"}.get(layout.separator, "commas")
         raise DataError(f"cannot read {path.name} as a table separated by {separator}: "
                         f"{_first_line(err)}") from None
+
+
+def _stripped(cells: pa.Array) -> pa.Array:
+    """Cells without surrounding spaces; copied only when some cell has them."""
+    padded = pc.any(pc.match_substring_regex(cells, r"^\s|\s$")).as_py()
+    return pc.utf8_trim_whitespace(cells) if padded else cells
 
 
 def _fix_decimal(cells: pa.Array, decimal: str) -> pa.Array:
