@@ -55,6 +55,7 @@ def write_checkpoint(model, path: Path) -> Path:
         "dataset_name": model.dataset_name, "history": model.history, "best_epoch": model.best_epoch,
         "threshold": model.threshold, "metric_thresholds": model.metric_thresholds,
         "macro_per_label": model.macro_per_label,
+        "calibration_temperature": model.calibration_temperature,
     })
     arrays = {
         "standardizer_mean": model.standardizer.mean, "standardizer_scale": model.standardizer.scale,
@@ -112,6 +113,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             label_prevalence=arrays["label_prevalence"], model_config=model_config,
             train_config=train_config, best_epoch=meta["best_epoch"], threshold=meta["threshold"],
             metric_thresholds=meta["metric_thresholds"], macro_per_label=meta["macro_per_label"],
+            calibration_temperature=meta["calibration_temperature"],
             **{name: arrays.get(name) for name in OPTIONAL_ARRAYS},
         )
     except CheckpointError as err:
@@ -194,6 +196,13 @@ def parse_meta(text: str, path: Path) -> dict[str, Any]:
     meta["macro_per_label"] = meta.get("macro_per_label", False)
     if not isinstance(meta["macro_per_label"], bool):
         raise CheckpointError(f"{path}: metadata 'macro_per_label' should be true or false")
+    temperature = meta.get("calibration_temperature")
+    if temperature is not None and (isinstance(temperature, bool)
+                                    or not isinstance(temperature, (int, float))
+                                    or not math.isfinite(temperature) or temperature <= 0):
+        raise CheckpointError(f"{path}: metadata 'calibration_temperature' should be a positive "
+                              f"number or null, found {repr(temperature)[:60]}")
+    meta["calibration_temperature"] = None if temperature is None else float(temperature)
     return meta
 
 

@@ -53,6 +53,10 @@ class TrainedModel:
     # its predicted responses (None for checkpoints written before they existed)
     learned_association: np.ndarray | None = None
     environmental_association: np.ndarray | None = None
+    # T of the temperature scaling fitted on the validation rows (cgmvae.associations.fit_temperature):
+    # the learned association map uses sigmoid(logit / T). Predictions and thresholds do not (a
+    # monotone change would move the fixed threshold grid). None: saved before calibration existed.
+    calibration_temperature: float | None = None
 
     @property
     def device(self) -> torch.device:

@@ -12,7 +12,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cgmvae import metrics
-from cgmvae.associations import model_layers
+from cgmvae.associations import fit_temperature, model_layers
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, Standardizer
 from cgmvae.losses import total_loss
@@ -191,6 +191,8 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
         train_config=train_config, best_epoch=best_epoch,
     )
     trained.tune_thresholds(data.features[split.val], data.labels[split.val])
+    trained.calibration_temperature = fit_temperature(
+        trained.predict_logits(data.features[split.val]), data.labels[split.val])
     trained.learned_association, trained.environmental_association = (
         m.astype(np.float32) for m in model_layers(trained, data.features[split.train]))
     return trained

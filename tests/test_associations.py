@@ -70,6 +70,26 @@ def test_the_learned_map_uses_the_models_temperature_and_the_environmental_map_d
     assert assoc.model_temperature(Saved()) == 1.0
 
 
+def test_fit_calibrates_on_validation_rows_and_stores_the_calibrated_learned_map():
+    from toy import toy_data, toy_split
+
+    from cgmvae.config import ModelConfig, TrainConfig
+    from cgmvae.train import fit
+
+    data = toy_data(160)
+    split = toy_split(data)
+    small = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
+                        decoder_hidden=(16,))
+    model = fit(data, split, model_config=small, train_config=TrainConfig(max_epochs=3, device="cpu"))
+    val_logits = model.predict_logits(data.features[split.val])
+    assert model.calibration_temperature == pytest.approx(
+        assoc.fit_temperature(val_logits, data.labels[split.val]))
+    train_logits = model.predict_logits(data.features[split.train]).astype(np.float64)
+    expected = assoc.implied_cooccurrence(
+        1.0 / (1.0 + np.exp(-train_logits / model.calibration_temperature)))
+    np.testing.assert_allclose(model.learned_association, expected, atol=1e-5)
+
+
 def test_column_correlation_gives_zero_for_a_constant_column_and_one_on_the_diagonal():
     values = np.column_stack([np.arange(5.0), np.ones(5), -np.arange(5.0)])
     correlation = assoc.column_correlation(values)

@@ -41,6 +41,8 @@ def test_round_trip_keeps_predictions_names_thresholds_and_preprocessing(model, 
     assert np.array_equal(loaded.standardizer.mean, model.standardizer.mean)
     assert loaded.model_config == model.model_config and loaded.train_config == model.train_config
     assert loaded.history == model.history
+    assert model.calibration_temperature is not None and model.calibration_temperature > 0
+    assert loaded.calibration_temperature == model.calibration_temperature
 
 
 class Exploit:
@@ -204,6 +206,8 @@ def set_meta(key, value):
     (set_meta("history", None), "'history' should be a list, found NoneType"),
     (set_meta("best_epoch", "3"), "'best_epoch' should be a int, found str"),
     (set_meta("macro_per_label", "yes"), "'macro_per_label' should be true or false"),
+    (set_meta("calibration_temperature", -1.0), "'calibration_temperature' should be a positive"),
+    (set_meta("calibration_temperature", "hot"), "'calibration_temperature' should be a positive"),
     (set_meta("model_config", [1]), "'model_config' should be a dict, found list"),
     (lambda p, m: m["model_config"].update(dropout="high"), "dropout must be a number in [0, 1)"),
     (lambda p, m: m["model_config"].update(colour=1), "unexpected keyword argument 'colour'"),
