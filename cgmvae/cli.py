@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +13,14 @@ import numpy as np
 from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError
 from cgmvae.config import MAX_SEED, SELECTION_METRICS, ModelConfig, TrainConfig, check_integer
-from cgmvae.data import DataError, MultiLabelData, Split, load_split, random_split
+from cgmvae.config_choices import configs_from_choices
+from cgmvae.data import DataError, MultiLabelData, Split
+from cgmvae.datasets import SEEDED_SPLIT, choose_split
 from cgmvae.predictor import TrainedModel
+from cgmvae.progress import EpochProgress
 from cgmvae.run_folder import check_run_target, writing_run
 from cgmvae.train import fit, resolve_device
-from cgmvae.variants import VARIANTS, apply_variant
+from cgmvae.variants import VARIANTS
 
 
 def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
@@ -42,15 +44,10 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
                             n_labels=getattr(args, "n_labels", None), ids=ids)
     for notice in data.notices:
         print(f"note: {notice}", file=sys.stderr)
-    if args.split:
-        split = load_split(args.split)
-    elif data.split is not None:
-        split = data.split
-    else:
-        split = random_split(data.n_samples, seed=getattr(args, "seed", 0))
-        print(f"note: no --split given: seeded 80/10/10 split (seed {getattr(args, 'seed', 0)})",
-              file=sys.stderr)
-    split.check(data.n_samples)
+    seed = getattr(args, "seed", 0)
+    split, how = choose_split(data, args.split, seed=seed)
+    if how == SEEDED_SPLIT:
+        print(f"note: no --split given: seeded 80/10/10 split (seed {seed})", file=sys.stderr)
     report_absent_labels(data, split)
     report_constant_features(data, split)
     return data, split
@@ -73,14 +70,6 @@ def report_constant_features(data: MultiLabelData, split: Split) -> None:
               f"(they cannot inform predictions): {shown}", file=sys.stderr)
 
 
-def progress_bar(record: dict) -> None:
-    done, total = record["epoch"], record["max_epochs"]
-    bar = "#" * int(30 * done / total)
-    score = next(v for k, v in record.items() if k.startswith("val_") and k != "val_loss")
-    print(f"\r[{bar:<30}] epoch {done}/{total}  loss {record['train_loss']:.3f}  val {score:.4f}",
-          end="", file=sys.stderr, flush=True)
-
-
 def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
     """One row per block: the five metrics, then any other (mean_auc); blank where a block lacks
     one or it is None (mean_auc without any label that has both classes)."""
@@ -95,41 +84,20 @@ def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """Defaults, replaced by a --config file's settings, replaced by the options given here."""
+    base = None
     if getattr(args, "config", None):
         from cgmvae.tune import read_config
 
-        model_config, train_config = read_config(args.config)
-    else:
-        model_config, train_config = ModelConfig(), TrainConfig()
-    model_config = with_options(model_config, {"embedding_dim": ("--embedding-dim", args.embedding_dim),
-                                               "dropout": ("--dropout", args.dropout)})
-    train_config = with_options(train_config, {
-        "max_epochs": ("--epochs", args.epochs), "seed": ("--seed", args.seed),
-        "device": ("--device", args.device), "learning_rate": ("--lr", args.lr),
-        "batch_size": ("--batch-size", args.batch_size), "patience": ("--patience", args.patience),
+        base = read_config(args.config)
+    return configs_from_choices(args.variant, {
+        "embedding_dim": ("--embedding-dim", args.embedding_dim),
+        "dropout": ("--dropout", args.dropout), "max_epochs": ("--epochs", args.epochs),
+        "seed": ("--seed", args.seed), "device": ("--device", args.device),
+        "learning_rate": ("--lr", args.lr), "batch_size": ("--batch-size", args.batch_size),
+        "patience": ("--patience", args.patience),
         "selection_metric": ("--selection", getattr(args, "selection", None)),
-        "selection_window": ("--selection-window", getattr(args, "selection_window", None))})
-    return apply_variant(args.variant, model_config, train_config)
-
-
-def with_options(config, options: dict[str, tuple[str, object]]):
-    """`config` with each option given on the command line (field: (flag, value or None));
-    a value out of range is a ValueError that names its flag."""
-    for name, (flag, value) in options.items():
-        if value is not None:
-            try:
-                config = replace(config, **{name: value})
-            except ValueError as err:
-                raise ValueError(f"{flag}: {err}") from None
-    return config
-
-
-def print_time_estimate(record: dict) -> None:
-    """After the first epoch: the longest the run can take (every epoch as long as the first)."""
-    if record["epoch"] == 1:
-        most = record["seconds"] * record["max_epochs"]
-        print(f"\nfirst epoch {record['seconds']:.1f} s: up to {record['max_epochs']} epochs, about "
-              f"{most:.0f} s at most; early stopping usually ends sooner", file=sys.stderr)
+        "selection_window": ("--selection-window", getattr(args, "selection_window", None))},
+        base=base)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -139,15 +107,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     device = resolve_device(train_config.device)
     print(f"training on {data.name}: {split.train.size} train / {split.val.size} val / "
           f"{split.test.size} test rows, {data.n_features} features, {data.n_labels} labels, "
-          f"device {device}; up to {train_config.max_epochs} epochs (time estimate after the "
-          f"first)", file=sys.stderr)
+          f"device {device}; up to {train_config.max_epochs} epochs", file=sys.stderr)
     started = time.perf_counter()
-    model = fit(data, split, model_config=model_config, train_config=train_config,
-                callbacks=[progress_bar, print_time_estimate])
+    with EpochProgress() as progress:
+        model = fit(data, split, model_config=model_config, train_config=train_config,
+                    callbacks=[progress])
     train_seconds = time.perf_counter() - started
     rule = train_config.selection_metric + (f", mean of {train_config.selection_window} epochs"
                                             if train_config.selection_window > 1 else "")
-    print(f"\nstopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
+    print(f"stopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
           f"{rule}), {train_seconds:.1f} s", file=sys.stderr)
     report = evaluation_report(model, data, split)
     report.update(threshold=model.threshold, epochs=len(model.history), best_epoch=model.best_epoch,
