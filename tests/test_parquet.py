@@ -23,7 +23,8 @@ from cgmvae.formats import (
     read_feature_table,
     read_id_columns,
 )
-from cgmvae.formats.parquet import column_numbers, column_text, convert_csv
+from cgmvae.formats.arrow_text import column_text
+from cgmvae.formats.parquet import column_numbers, convert_csv
 
 SIDECAR = {"id": "site", "features": ["temp", "region", "alti"], "labels": ["sp_a", "sp_b"]}
 

@@ -4,19 +4,18 @@ and CSV converted to Parquet."""
 from __future__ import annotations
 
 import csv
-import math
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from cgmvae.data import DataError
+from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import _MISSING, detect_format, to_number
 
@@ -96,7 +95,7 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds every batch read
     except (OSError, pa.ArrowException) as err:
-        raise DataError(f"cannot read {path.name} as Parquet: {_first_line(err)}") from None
+        raise DataError(f"cannot read {path.name} as Parquet: {first_line(err)}") from None
 
 
 def _parquet_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:
@@ -108,7 +107,7 @@ def _parquet_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch
     try:
         yield from parquet.iter_batches(batch_size=batch_rows, columns=list(columns))
     except pa.ArrowException as err:
-        raise DataError(f"cannot read {path.name}: {_first_line(err)}") from None
+        raise DataError(f"cannot read {path.name}: {first_line(err)}") from None
 
 
 def _csv_batches(path: Path, columns, batch_rows: int):
@@ -134,7 +133,7 @@ def _csv_batches(path: Path, columns, batch_rows: int):
     except pa.ArrowInvalid as err:
         separator = {"\t": "tabs", ";": "semicolons"}.get(layout.separator, "commas")
         raise DataError(f"cannot read {path.name} as a table separated by {separator}: "
-                        f"{_first_line(err)}") from None
+                        f"{first_line(err)}") from None
 
 
 def _stripped(cells: pa.Array) -> pa.Array:
@@ -147,10 +146,6 @@ def _fix_decimal(cells: pa.Array, decimal: str) -> pa.Array:
     if decimal != ",":
         return cells
     return pc.replace_substring_regex(cells, _DECIMAL_COMMA, r"\1.\2")
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def column_numbers(cells: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,50 +166,6 @@ def column_numbers(cells: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nd
         numbers = numbers.to_numpy(zero_copy_only=False)
         return numbers, np.flatnonzero(np.isinf(numbers))
     return to_number(column_text(cells))
-
-
-def column_text(cells: pa.Array | pa.ChunkedArray) -> pd.Series:
-    """A pyarrow column as the stripped text cells the CSV loaders read ('' where missing);
-    whole numbers written without `.0`, as `text_frame` writes them."""
-    kind = cells.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = pc.fill_null(pc.utf8_trim_whitespace(cells), "")
-        return pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
-    if pa.types.is_boolean(kind):
-        cells = pc.cast(cells, pa.int8())
-    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        text = pc.fill_null(pc.cast(cells, pa.string()), "")
-        return pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
-    if pa.types.is_floating(kind):
-        numbers = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-        return pd.Series([_number_text(v) for v in numbers.tolist()], dtype=object)
-    values = cells.to_pylist()
-    return pd.Series(["" if v is None else str(v).strip() for v in values], dtype=object)
-
-
-def _number_text(value: float) -> str:
-    if math.isnan(value):
-        return ""
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def read_parquet_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
-    """Header and text body of a whole Parquet file (path or upload), the form `read_cells`
-    returns for a CSV: for tables that fit in memory (the app, two tables, predictions)."""
-    if hasattr(source, "seek"):
-        source.seek(0)
-    try:
-        table = pq.read_table(source)
-    except (OSError, pa.ArrowException) as err:
-        raise DataError(f"cannot read {where} as Parquet: {_first_line(err)}") from None
-    header = [str(name).strip() for name in table.column_names]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
-    if table.num_rows == 0:
-        raise DataError(f"{where} has a header but no data rows")
-    body = pd.DataFrame({name: column_text(table.column(i)) for i, name in enumerate(header)})
-    return header, body
 
 
 def convert_csv(source: str | Path, target: str | Path, *,

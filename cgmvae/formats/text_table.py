@@ -88,7 +88,7 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     DataError naming `where` for unreadable, empty or header-only files and duplicated columns.
     """
     if where.lower().endswith(".parquet"):
-        from cgmvae.formats.parquet import read_parquet_cells  # pyarrow only when needed
+        from cgmvae.formats.arrow_text import read_parquet_cells  # pyarrow only when needed
 
         return read_parquet_cells(source, where)
     text = read_text(source, where)
