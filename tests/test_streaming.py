@@ -12,11 +12,11 @@ import torch
 from torch.utils.data import DataLoader
 from toy import toy_data, toy_split
 
+from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, Standardizer
 from cgmvae.formats import read_feature_table
-from cgmvae.model import ModelConfig
 from cgmvae.streaming import ParquetBatches, predict_in_chunks
-from cgmvae.train import TrainConfig, fit
+from cgmvae.train import fit
 
 N_ROWS, GROUP_ROWS = 103, 10  # 11 row groups, the last one short
 
