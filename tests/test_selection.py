@@ -98,7 +98,8 @@ def test_cli_train_prints_the_time_estimate_and_reports_mean_auc(tmp_path, capsy
                  "--embedding-dim", "32", "--device", "cpu", "--selection", "val_loss"]) == 0
     captured = capsys.readouterr()
     assert "up to 3 epochs" in captured.err
-    assert "first epoch" in captured.err and "s at most; early stopping usually ends sooner" in captured.err
+    first_epoch = next(line for line in captured.err.splitlines() if line.startswith("epoch 1/3:"))
+    assert "s/epoch, at most" in first_epoch and first_epoch.endswith("left")
     assert "mean_auc" in captured.out.splitlines()[0]
     report = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(report["val"]) == set(report["test"]) == {*metrics.METRICS, "mean_auc"}
