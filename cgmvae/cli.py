@@ -7,25 +7,23 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cgmvae import metrics
-from cgmvae.checkpoint import CheckpointError
 from cgmvae.config import MAX_SEED, SELECTION_METRICS, ModelConfig, TrainConfig, check_integer
 from cgmvae.config_choices import configs_from_choices
-from cgmvae.data import DataError, MultiLabelData, Split
-from cgmvae.datasets import SEEDED_SPLIT, choose_split
-from cgmvae.predictor import TrainedModel
-from cgmvae.progress import EpochProgress
-from cgmvae.run_folder import check_run_target, writing_run
-from cgmvae.train import fit, resolve_device
+from cgmvae.data import DataError
 from cgmvae.variants import VARIANTS
 
+# Only what building the parser needs is imported above: torch, pandas and scikit-learn (about
+# 3 s together) load inside the commands, so that `--help` and a mistyped option answer at once.
+if TYPE_CHECKING:
+    from cgmvae.data import MultiLabelData, Split
+    from cgmvae.predictor import TrainedModel
 
 def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
     """The data set (--data, or --data SPECIES.csv --features SITES.csv --id COLUMN joined) and its
     split: --split file, else the one it came with, else seeded 80/10/10."""
+    from cgmvae.datasets import SEEDED_SPLIT, choose_split
     from cgmvae.formats import load_dataset, load_two_tables
 
     check_integer("--seed", getattr(args, "seed", 0), 0, MAX_SEED)  # whatever the data
@@ -73,6 +71,8 @@ def report_constant_features(data: MultiLabelData, split: Split) -> None:
 def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
     """One row per block: the five metrics, then any other (mean_auc); blank where a block lacks
     one or it is None (mean_auc without any label that has both classes)."""
+    from cgmvae import metrics
+
     extra = [n for block in blocks.values() for n in block if n not in metrics.METRICS]
     names = list(metrics.METRICS) + list(dict.fromkeys(extra))
     lines = [f"{'':14}" + "".join(f"{n:>17}" for n in names)]
@@ -101,6 +101,12 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cgmvae.progress import EpochProgress
+    from cgmvae.run_folder import check_run_target, writing_run
+    from cgmvae.train import fit, resolve_device
+
     model_config, train_config = configs_from_args(args)  # bad options fail before any loading
     check_run_target(Path(args.out), overwrite=args.overwrite)  # and before any training
     data, split = load_data(args)
@@ -136,6 +142,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
     """`val` and `test` at each metric's validation-best threshold, plus their threshold-free
     `mean_auc` (mean per-label ROC-AUC); `test_deployed` at the model's single threshold."""
+    import numpy as np
+
+    from cgmvae import metrics
+
     def scores(rows: np.ndarray) -> tuple[dict, dict]:
         x, y = data.features[rows], data.labels[rows]
         result = model.evaluate(x, y)
@@ -155,6 +165,8 @@ def print_report(report: dict) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from cgmvae.predictor import TrainedModel
+
     model = TrainedModel.load(model_path(args.model))
     data, split = load_data(args)
     model.check_compatible(data)
@@ -169,6 +181,7 @@ def model_path(path: str) -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from cgmvae.predictor import TrainedModel
     from cgmvae.streaming import predict_in_chunks
 
     output = Path(args.output)
@@ -183,6 +196,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from cgmvae.predictor import TrainedModel
+
     model = TrainedModel.load(model_path(args.model))
     n_params = sum(p.numel() for p in model.network.parameters())
     print(f"data set      {model.dataset_name}")
@@ -209,6 +224,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_correlations(args: argparse.Namespace) -> int:
     from cgmvae.associations import square_frame
+    from cgmvae.predictor import TrainedModel
 
     model = TrainedModel.load(model_path(args.model))
     if model.learned_association is None:
@@ -223,6 +239,7 @@ def cmd_correlations(args: argparse.Namespace) -> int:
 def cmd_associations(args: argparse.Namespace) -> int:
     """Every association layer of one or several models (an ensemble) on their training rows."""
     from cgmvae import associations
+    from cgmvae.predictor import TrainedModel
 
     models = [TrainedModel.load(model_path(path)) for path in args.model]
     data, split = load_data(args)
@@ -369,6 +386,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, CheckpointError, ValueError, OSError) as err:
+    except (ValueError, OSError) as err:  # DataError and CheckpointError are ValueErrors
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -166,3 +166,34 @@ def test_constant_features_in_the_training_split_are_reported(tmp_path, capsys):
     assert main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *FAST[:2],
                  "--device", "cpu", "--embedding-dim", "8"]) == 0
     assert "1 feature(s) are constant in the training split and are kept" in capsys.readouterr().err
+
+
+HEAVY_MODULES = ("torch", "pandas", "sklearn", "scipy", "pyarrow", "optuna")
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["train", "--help"], ["train", "--bogus"]],
+                         ids=["help", "train-help", "argument-error"])
+def test_help_and_argument_errors_import_no_heavy_library(arguments):
+    """`--help` and a mistyped option answer without importing torch, pandas or scikit-learn
+    (about 3 s together): the parser is built from light modules only."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, runpy\n"
+             f"sys.argv = ['cgmvae', *{arguments!r}]\n"
+             "try:\n    runpy.run_module('cgmvae', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print('LOADED', [m for m in {HEAVY_MODULES!r} if m in sys.modules])\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert "usage:" in result.stdout + result.stderr
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+def test_package_names_stay_importable_lazily():
+    import cgmvae
+
+    assert {"TrainedModel", "fit", "CGMVAEClassifier"} <= set(dir(cgmvae))
+    from cgmvae import CGMVAEClassifier, TrainedModel, fit  # noqa: F401
+
+    assert callable(fit) and TrainedModel.__name__ == "TrainedModel"
