@@ -1,25 +1,32 @@
-"""Training: fit -> run_epoch -> train_step, validation every epoch, model selection, early stopping."""
+"""Training: fit -> fit_loop -> run_epoch -> train_step, validation every epoch, model selection,
+early stopping; in one process or in several (`cgmvae.distributed`)."""
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cgmvae import metrics
 from cgmvae.associations import fit_temperature, model_layers
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, Standardizer
+from cgmvae.distributed import SINGLE, Context
 from cgmvae.losses import total_loss
 from cgmvae.model import CGMVAE
 from cgmvae.predictor import TrainedModel
 
 Callback = Callable[[dict], None]
+# epoch number -> that epoch's mini-batches (features float32, labels uint8 or float32) of this
+# rank: TensorBatches in memory, streaming.ParquetBatches from disk
+Batches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -31,29 +38,61 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train_step(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                config: TrainConfig) -> torch.Tensor:
-    """One optimiser step on one mini-batch; returns the batch's total loss (still on the device,
-    so that a GPU is not synchronised after every step)."""
+    """One optimiser step on one mini-batch (`model`: a CGMVAE, or one wrapped in DDP, whose
+    backward pass averages the gradients of all ranks); returns the batch's total loss (still on
+    the device, so that a GPU is not synchronised after every step)."""
     optimizer.zero_grad(set_to_none=True)
-    terms = total_loss(network(x, y, config.latent_samples), x, y, config.loss)
+    terms = total_loss(model(x, y, config.latent_samples), x, y, config.loss)
     terms.total.backward()
     optimizer.step()
     return terms.total.detach()
 
 
-def run_epoch(network: CGMVAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-              config: TrainConfig, generator: torch.Generator, averaged: AveragedModel | None) -> float:
-    """One pass over the training rows in a fresh random order; returns the mean batch loss."""
-    network.train()
-    order = torch.randperm(x.shape[0], generator=generator).to(x.device)
+class TensorBatches:
+    """In-memory training rows as mini-batches, epoch after epoch: a fresh order drawn from
+    `generator` (the same on every rank, which share its seed), this rank's share of it as
+    DistributedSampler would take it, one-row batches left out (no useful step).
+
+    Labels stay as they are stored (uint8) until `run_epoch` moves a batch to the device.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int,
+                 generator: torch.Generator, context: Context = SINGLE):
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.generator, self.context = generator, context
+
+    def __call__(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(self.x.shape[0], generator=self.generator)
+        order = self.context.shard(order).to(self.x.device)
+        for batch in order.split(self.batch_size):
+            if batch.numel() > 1:
+                yield self.x[batch], self.y[batch]
+
+
+def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
+              batches: Iterable[tuple[torch.Tensor, torch.Tensor]], config: TrainConfig,
+              averaged: AveragedModel | None, context: Context = SINGLE) -> float:
+    """One pass over this rank's mini-batches; returns the mean batch loss over all ranks."""
+    model.train()
+    network = unwrapped(model)
+    device = next(network.parameters()).device
     losses = []
-    for batch in order.split(config.batch_size):
-        if batch.numel() > 1:  # a one-row batch makes no useful step
-            losses.append(train_step(network, optimizer, x[batch], y[batch], config))
+    with context.join(model):  # streamed row groups may give ranks unequal batch counts
+        for x, y in batches:
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, dtype=torch.float32, non_blocking=True)  # uint8 until here
+            losses.append(train_step(model, optimizer, x, y, config))
             if averaged is not None:
                 averaged.update_parameters(network)
-    return torch.stack(losses).mean().item()
+    total = float(torch.stack(losses).sum()) if losses else 0.0
+    return context.mean(total, len(losses))
+
+
+def unwrapped(model: nn.Module) -> CGMVAE:
+    """The CGMVAE inside a DistributedDataParallel wrapper (or the network itself)."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 @torch.no_grad()
@@ -66,7 +105,7 @@ def validate(network: CGMVAE, x: torch.Tensor, y: torch.Tensor, config: TrainCon
     """Validation cross-entropy, micro- and macro-F1 (each at its best validation threshold) and
     mean per-label ROC-AUC; the selection metric's score comes first (the progress bar shows it)."""
     logits = predict_logits(network, x, config.eval_batch_size)
-    val_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y).item()
+    val_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.float()).item()
     proba, truth = torch.sigmoid(logits).cpu().numpy(), y.cpu().numpy()
     grid, curves = metrics.threshold_curves(truth, proba)
     scores = {"val_micro_f1": float(curves["micro_f1"].max()),
@@ -120,46 +159,71 @@ def generator_on(device: torch.device, seed_source: torch.Generator) -> torch.Ge
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def fit_loop(network: CGMVAE, train: tuple[torch.Tensor, torch.Tensor],
-             val: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
-             callbacks: Iterable[Callback], should_stop: Callable[[], bool] | None,
-             generator: torch.Generator) -> tuple[CGMVAE, list[dict], int]:
-    """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`;
-    `generator` orders the batches. Returns the network with the weights of the best validation
-    epoch, the history, that epoch."""
+def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.Tensor],
+             config: TrainConfig, callbacks: Iterable[Callback],
+             should_stop: Callable[[], bool] | None, context: Context = SINGLE,
+             ) -> tuple[CGMVAE, list[dict], int]:
+    """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`.
+    Rank 0 validates, selects and decides when to stop; every rank follows its decision.
+    Returns the network with the weights of the best validation epoch (rank 0; the other ranks
+    keep the last epoch's), the history and that epoch (empty and 0 on the other ranks)."""
+    model = context.wrap(network)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
     scheduler = make_scheduler(optimizer, config)
     averaged = (AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
                 if config.ema_decay > 0 else None)
     evaluated = averaged.module if averaged is not None else network
-    history, best_score, best_state, best_epoch = [], -np.inf, None, 0  # as `replay_selection`
+    selection = Selection(config)
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
-        train_loss = run_epoch(network, optimizer, *train, config, generator, averaged)
+        train_loss = run_epoch(model, optimizer, batches(epoch), config, averaged, context)
         if scheduler is not None:
             scheduler.step()
-        record = {"epoch": epoch, "max_epochs": config.max_epochs, "train_loss": train_loss,
-                  **validate(evaluated, *val, config), "seconds": time.perf_counter() - started}
-        history.append(record)
-        score = selection_score(history, config)
-        if best_epoch == 0 or score > best_score:
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(evaluated.state_dict())
-        for callback in callbacks:
-            callback(record)
-        if epoch - best_epoch >= config.patience or (should_stop is not None and should_stop()):
+        stop = False
+        if context.is_main:
+            record = {"epoch": epoch, "max_epochs": config.max_epochs, "train_loss": train_loss,
+                      **validate(evaluated, *val, config), "seconds": time.perf_counter() - started}
+            stop = selection.add(record, evaluated)
+            for callback in callbacks:
+                callback(record)
+            stop = stop or (should_stop is not None and should_stop())
+        if context.decide(stop):
             break
-    evaluated.load_state_dict(best_state)
-    return evaluated.eval(), history, best_epoch
+    context.check_in_sync(network)
+    if selection.best_state is not None:
+        evaluated.load_state_dict(selection.best_state)
+    return evaluated.eval(), selection.history, selection.best_epoch
+
+
+class Selection:
+    """The history of validation records and the best epoch so far by `selection_score`, with a
+    copy of its weights; the same rule as `replay_selection`."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.history: list[dict] = []
+        self.best_score, self.best_epoch, self.best_state = -np.inf, 0, None
+
+    def add(self, record: dict, evaluated: nn.Module) -> bool:
+        """Record an epoch; True when `patience` epochs have passed without a better one."""
+        self.history.append(record)
+        score = selection_score(self.history, self.config)
+        if self.best_epoch == 0 or score > self.best_score:
+            self.best_score, self.best_epoch = score, record["epoch"]
+            self.best_state = copy.deepcopy(evaluated.state_dict())
+        return record["epoch"] - self.best_epoch >= self.config.patience
 
 
 def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None = None,
         train_config: TrainConfig | None = None, callbacks: Iterable[Callback] = (),
-        should_stop: Callable[[], bool] | None = None) -> TrainedModel:
+        should_stop: Callable[[], bool] | None = None,
+        context: Context = SINGLE) -> TrainedModel | None:
     """Train C-GMVAE on `split.train`, select the epoch by validation score, tune thresholds on val.
 
-    Nothing here looks at `split.test`.
+    Nothing here looks at `split.test`. With several processes (`context` from
+    `distributed.process_group`), every rank holds the data and trains on its share of the
+    rows; rank 0 validates and returns the model, the other ranks return None.
     """
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
@@ -167,7 +231,7 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
     if not data.labels[split.train].any():
         raise DataError(f"no label is positive in any of the {split.train.size} training rows: "
                         "there is nothing to learn (are the label columns the right ones?)")
-    device = resolve_device(train_config.device)
+    device = context.device or resolve_device(train_config.device)
     # the training's own random source (never torch's global one, which other trainings in other
     # threads share): initial weights and batch order, then dropout and latent samples
     generator = torch.Generator().manual_seed(train_config.seed)
@@ -176,23 +240,60 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
         torch.as_tensor(array, device=device)
         for array in (standardizer.transform(data.features[split.train]), data.labels[split.train],
                       standardizer.transform(data.features[split.val]), data.labels[split.val])
-    )
+    )  # labels stay uint8 (a quarter of float32) until a batch needs them
+    batches = TensorBatches(x_train, y_train, batch_size=train_config.batch_size,
+                            generator=generator, context=context)
     model_config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
-    network = CGMVAE(model_config, generator=generator).to(device)
-    network.use_generator(generator_on(device, generator))
-    network, history, best_epoch = fit_loop(network, (x_train, y_train), (x_val, y_val), train_config,
-                                            callbacks, should_stop, generator)
-    network.use_generator(None)  # the trained model keeps no training state
-    trained = TrainedModel(
-        network=network,
+    network = new_network(model_config, generator, device, context)
+    network, history, best_epoch = fit_loop(network, batches, (x_val, y_val), train_config,
+                                            callbacks, should_stop, context)
+    if not context.is_main:
+        return None
+    return finished_model(network, TrainingSummary(
         standardizer=standardizer, feature_names=list(data.feature_names),
-        label_names=list(data.label_names), dataset_name=data.name, history=history,
+        label_names=list(data.label_names), dataset_name=data.name,
         label_prevalence=data.labels[split.train].mean(axis=0), model_config=model_config,
-        train_config=train_config, best_epoch=best_epoch,
-    )
-    trained.tune_thresholds(data.features[split.val], data.labels[split.val])
-    trained.calibration_temperature = fit_temperature(
-        trained.predict_logits(data.features[split.val]), data.labels[split.val])
+        train_config=train_config, history=history, best_epoch=best_epoch),
+        val=(data.features[split.val], data.labels[split.val]),
+        train_features=data.features[split.train])
+
+
+def new_network(model_config: ModelConfig, generator: torch.Generator, device: torch.device,
+                context: Context = SINGLE) -> CGMVAE:
+    """The untrained network, its weights drawn from `generator` (the same on every rank).
+    Dropout masks and latent samples come from `generator` too in one process, and from a
+    generator of the rank's own in several, so that ranks do not draw the same noise."""
+    network = CGMVAE(model_config, generator=generator).to(device)
+    noise = (torch.Generator().manual_seed(context.noise_seed(generator.initial_seed()))
+             if context.is_distributed else generator)
+    network.use_generator(generator_on(device, noise))
+    return network
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What a TrainedModel keeps of its training, besides the network."""
+
+    standardizer: Standardizer
+    feature_names: list[str]
+    label_names: list[str]
+    dataset_name: str
+    label_prevalence: np.ndarray
+    model_config: ModelConfig
+    train_config: TrainConfig
+    history: list[dict]
+    best_epoch: int
+
+
+def finished_model(network: CGMVAE, summary: TrainingSummary, *,
+                   val: tuple[np.ndarray, np.ndarray], train_features: np.ndarray) -> TrainedModel:
+    """The TrainedModel of a trained network: thresholds tuned and temperature calibrated on the
+    validation rows (`val`: raw features, 0/1 labels), association layers over `train_features`
+    (all training rows, or a sample of them when they are streamed)."""
+    network.use_generator(None)  # the trained model keeps no training state
+    trained = TrainedModel(network=network, **vars(summary))
+    trained.tune_thresholds(*val)
+    trained.calibration_temperature = fit_temperature(trained.predict_logits(val[0]), val[1])
     trained.learned_association, trained.environmental_association = (
-        m.astype(np.float32) for m in model_layers(trained, data.features[split.train]))
+        m.astype(np.float32) for m in model_layers(trained, train_features))
     return trained

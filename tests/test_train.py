@@ -152,3 +152,35 @@ def test_the_trained_network_keeps_no_training_generator():
     model = fit(data, toy_split(data), model_config=SMALL,
                 train_config=TrainConfig(max_epochs=1, device="cpu"))
     assert model.network.generator is None
+
+
+def test_labels_are_stored_as_uint8_and_a_fraction_or_256_is_refused_not_cast():
+    features = np.zeros((3, 1), dtype=np.float32)
+    data = MultiLabelData(features, np.array([[1.0], [0.0], [1.0]]), ["x"], ["a"])
+    assert data.labels.dtype == np.uint8 and data.labels[:, 0].tolist() == [1, 0, 1]
+    for bad in (np.array([[0.5], [0], [1]]), np.array([[256], [0], [1]], dtype=np.int64)):
+        with pytest.raises(DataError, match="0 or 1"):
+            MultiLabelData(features, bad, ["x"], ["a"])
+
+
+def test_training_batches_keep_uint8_labels_until_run_epoch_makes_them_float(monkeypatch):
+    """The training and validation label tensors stay uint8 (a quarter of float32's memory);
+    train_step receives float32 labels, one mini-batch at a time."""
+    from cgmvae import train
+
+    seen, stored = [], []
+    real_step, real_batches = train.train_step, train.TensorBatches
+
+    def spy_step(model, optimizer, x, y, config):
+        seen.append(y.dtype)
+        return real_step(model, optimizer, x, y, config)
+
+    def spy_batches(x, y, **kwargs):
+        stored.append(y.dtype)
+        return real_batches(x, y, **kwargs)
+
+    monkeypatch.setattr(train, "train_step", spy_step)
+    monkeypatch.setattr(train, "TensorBatches", spy_batches)
+    data = toy_data(120)
+    fit(data, toy_split(data), model_config=SMALL, train_config=replace(QUICK, max_epochs=1))
+    assert stored == [torch.uint8] and set(seen) == {torch.float32}
