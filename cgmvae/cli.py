@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -101,23 +103,59 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from cgmvae.progress import EpochProgress
-    from cgmvae.run_folder import check_run_target, writing_run
-    from cgmvae.train import fit, resolve_device
+    """Train, evaluate, write model.pt + metrics.json; with --distributed as one of the processes
+    torchrun started, of which rank 0 alone prints (but errors) and writes."""
+    from cgmvae.run_folder import check_run_target
 
     model_config, train_config = configs_from_args(args)  # bad options fail before any loading
     check_run_target(Path(args.out), overwrite=args.overwrite)  # and before any training
-    data, split = load_data(args)
-    device = resolve_device(train_config.device)
-    print(f"training on {data.name}: {split.train.size} train / {split.val.size} val / "
-          f"{split.test.size} test rows, {data.n_features} features, {data.n_labels} labels, "
-          f"device {device}; up to {train_config.max_epochs} epochs", file=sys.stderr)
+    if args.stream:
+        check_streamable(args)
+    if not args.distributed:
+        return train_and_report(args, model_config, train_config, context=None)
+    from cgmvae.distributed import process_group
+
+    with process_group(train_config.device) as context, quiet(not context.is_main):
+        return train_and_report(args, model_config, train_config, context=context)
+
+
+def check_streamable(args: argparse.Namespace) -> None:
+    given = [option for option, value in (("--features", args.features), ("--split", args.split),
+                                          ("--impute", args.impute), ("--n-labels", args.n_labels))
+             if value is not None]
+    if given:
+        raise DataError(f"{', '.join(given)} do(es) not apply with --stream: it trains on a "
+                        "complete Parquet table and holds out whole row groups for val and test")
+
+
+@contextlib.contextmanager
+def quiet(silenced: bool):
+    """Output of the block dropped when `silenced` (ranks other than 0); an error still reaches
+    the terminal, as `main` prints it after the block."""
+    if not silenced:
+        yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        yield
+
+
+def train_and_report(args: argparse.Namespace, model_config: ModelConfig,
+                     train_config: TrainConfig, context) -> int:
+    import numpy as np
+
+    from cgmvae.distributed import SINGLE
+    from cgmvae.run_folder import writing_run
+    from cgmvae.train import resolve_device
+
+    context = context or SINGLE
+    device = context.device or resolve_device(train_config.device)
     started = time.perf_counter()
-    with EpochProgress() as progress:
-        model = fit(data, split, model_config=model_config, train_config=train_config,
-                    callbacks=[progress])
+    trained = train_streamed(args, model_config, train_config, context, device) if args.stream \
+        else train_in_memory(args, model_config, train_config, context, device)
+    if trained is None:
+        return 0  # a rank other than 0: rank 0 evaluates and writes
+    model, data, split = trained
     train_seconds = time.perf_counter() - started
     rule = train_config.selection_metric + (f", mean of {train_config.selection_window} epochs"
                                             if train_config.selection_window > 1 else "")
@@ -129,7 +167,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                   seconds_per_epoch=float(np.mean([r["seconds"] for r in model.history])),
                   device=str(device), variant=args.variant,
                   selection_metric=train_config.selection_metric,
-                  selection_window=train_config.selection_window)
+                  selection_window=train_config.selection_window,
+                  processes=context.world_size, streamed=bool(args.stream))
     with writing_run(args.out, overwrite=args.overwrite) as folder:  # all files or none
         model.save(folder / "model.pt")
         (folder / "metrics.json").write_text(json.dumps(report, indent=2))
@@ -137,6 +176,51 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
     return 0
+
+
+def announce(name: str, rows: tuple[int, int, int], n_features: int, n_labels: int, device,
+             train_config: TrainConfig, context) -> None:
+    processes = f" x {context.world_size} processes" if context.world_size > 1 else ""
+    print(f"training on {name}: {rows[0]} train / {rows[1]} val / {rows[2]} test rows, "
+          f"{n_features} features, {n_labels} labels, device {device}{processes}; up to "
+          f"{train_config.max_epochs} epochs", file=sys.stderr)
+
+
+def train_in_memory(args, model_config, train_config, context, device):
+    """(model, data, split) of a table loaded whole; None on ranks other than 0."""
+    from cgmvae.progress import EpochProgress
+    from cgmvae.train import fit
+
+    data, split = load_data(args)
+    announce(data.name, (split.train.size, split.val.size, split.test.size), data.n_features,
+             data.n_labels, device, train_config, context)
+    with EpochProgress() as progress:
+        model = fit(data, split, model_config=model_config, train_config=train_config,
+                    callbacks=[progress], context=context)
+    return None if model is None else (model, data, split)
+
+
+def train_streamed(args, model_config, train_config, context, device):
+    """(model, held-out data, its split) of a Parquet table streamed by row groups; None on
+    ranks other than 0."""
+    from cgmvae.progress import EpochProgress
+    from cgmvae.streaming import fit_streamed, heldout_data, plan_streamed_table
+
+    table = plan_streamed_table(args.data, labels=args.labels.split(",") if args.labels else None,
+                                label_prefix=args.label_prefix,
+                                ids=args.id.split(",") if args.id else None, seed=args.seed)
+    for notice in table.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(f"note: --stream: {len(table.val)} and {len(table.test)} of the "
+          f"{len(table.train) + len(table.val) + len(table.test)} row groups held out for "
+          f"validation and test (seed {args.seed})", file=sys.stderr)
+    announce(table.path.stem, tuple(table.rows(part) for part in (table.train, table.val,
+                                                                   table.test)),
+             len(table.feature_names), len(table.label_names), device, train_config, context)
+    with EpochProgress() as progress:
+        model = fit_streamed(table, model_config=model_config, train_config=train_config,
+                             callbacks=[progress], context=context)
+    return None if model is None else (model, *heldout_data(table))
 
 
 def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
@@ -326,6 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
                             f"{TrainConfig.selection_metric}; val_loss: lowest cross-entropy)")
     train.add_argument("--selection-window", type=int,
                        help="select on the mean score of this many trailing epochs (default 1)")
+    train.add_argument("--distributed", action="store_true",
+                       help="one of the processes `torchrun --nproc_per_node=N -m cgmvae train ... "
+                            "--distributed` starts: DistributedDataParallel, gloo on CPUs, NCCL "
+                            "on GPUs (one per process); rank 0 validates and writes")
+    train.add_argument("--stream", action="store_true",
+                       help="Parquet --data only: read training batches from disk a row group at "
+                            "a time (tables bigger than memory); 10%% of the row groups are held "
+                            "out for validation, 10%% for test")
     train.set_defaults(run=cmd_train)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a data set")
     add_data_arguments(evaluate)

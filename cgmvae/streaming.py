@@ -1,9 +1,10 @@
-"""Tables bigger than memory: training batches streamed from Parquet row groups, predictions
-written chunk by chunk."""
+"""Tables bigger than memory: training streamed from Parquet row groups (`train --stream`),
+predictions written chunk by chunk (`predict`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from cgmvae.data import DataError, Standardizer
-from cgmvae.formats.big_table import label_presence
+from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.data import DataError, MultiLabelData, Split, Standardizer, float32_features
+from cgmvae.distributed import SINGLE, Context
+from cgmvae.formats.big_table import _choose_columns, label_presence
 from cgmvae.formats.columns import coded_numbers, id_columns
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import short_list
@@ -28,6 +31,13 @@ from cgmvae.formats.parquet import (
     table_header,
 )
 from cgmvae.formats.text_table import describe_row, is_missing, non_numeric
+from cgmvae.train import (
+    TrainingSummary,
+    finished_model,
+    fit_loop,
+    new_network,
+    resolve_device,
+)
 
 
 class ParquetBatches(IterableDataset):
@@ -133,6 +143,175 @@ class ParquetBatches(IterableDataset):
             features[:, j] = numbers
         labels, _ = label_presence(batch, self.label_names, where, first_row)
         return features, labels
+
+
+# ---------------------------------------------------------------------------- training
+# Validation and test rows are whole row groups held out in a seeded order, each part this share
+# of the row groups (at least one): a split that needs no pass over the table and that a
+# row-group reader serves without reading the training rows.
+HELDOUT_SHARE = 0.1
+# The association layers a model keeps are computed over this many training rows at most (whole
+# row groups in the seeded order), not over a table that may not fit in memory.
+ASSOCIATION_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class StreamedTable:
+    """A Parquet table to train on without loading it: its columns by role (chosen as for a
+    loaded table: options, else the sidecar) and its row groups by part (`plan_streamed_table`)."""
+
+    path: Path
+    feature_names: list[str]
+    label_names: list[str]
+    train: list[int]
+    val: list[int]
+    test: list[int]
+    notices: list[str]
+
+    def reader(self, **options) -> ParquetBatches:
+        return ParquetBatches(self.path, feature_names=self.feature_names,
+                              label_names=self.label_names, **options)
+
+    def rows(self, groups: Sequence[int]) -> int:
+        metadata = pq.ParquetFile(self.path).metadata
+        return sum(metadata.row_group(g).num_rows for g in groups)
+
+
+def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None,
+                        label_prefix: str | None = None, ids: Sequence[str] | None = None,
+                        seed: int = 0) -> StreamedTable:
+    """The columns and the train/val/test row groups of a Parquet table, from its header and
+    metadata alone: the row groups in an order seeded by `seed`, the first HELDOUT_SHARE of them
+    (at least one) for validation, the next as many for test, the rest for training. DataError
+    for a CSV, for text features (streaming reads numbers only) and for fewer than 3 row groups."""
+    path = Path(path)
+    if not is_parquet(path):
+        raise DataError(f"--stream reads Parquet row groups: convert {path.name} first "
+                        f"(python -m cgmvae convert --input {path} --output "
+                        f"{path.with_suffix('.parquet')})")
+    columns, notices = _choose_columns(path, labels, label_prefix, ids)
+    meta = read_sidecar(path)
+    text = [c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
+            if c in columns.features]
+    if text:
+        raise DataError(f"{path.name}: --stream needs numeric features, but the sidecar marks "
+                        f"{short_list(text)} as categorical or ordinal: train without --stream")
+    n_groups = pq.ParquetFile(path).metadata.num_row_groups
+    held = max(1, round(HELDOUT_SHARE * n_groups))
+    if n_groups < 2 * held + 1:
+        raise DataError(f"{path.name} has {n_groups} row group(s); --stream holds out whole row "
+                        "groups for validation and test and needs at least 3 (write it with "
+                        "smaller row groups)")
+    order = np.random.default_rng(seed).permutation(n_groups)
+    return StreamedTable(path, columns.features, columns.labels, train=sorted(order[2 * held:]),
+                         val=sorted(order[:held]), test=sorted(order[held:2 * held]),
+                         notices=notices)
+
+
+def read_rows(table: StreamedTable, groups: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(features (n, D) float32, labels (n, L) uint8) of some row groups, in memory."""
+    reader, parquet = table.reader(), pq.ParquetFile(table.path)
+    parts = [reader.read_row_group(parquet, group) for group in groups]
+    features = float32_features(np.concatenate([x for x, _ in parts]), table.feature_names)
+    return features, np.concatenate([y for _, y in parts])
+
+
+def heldout_data(table: StreamedTable) -> tuple[MultiLabelData, Split]:
+    """The validation and test row groups as one small in-memory data set and its split (no
+    training rows): what `evaluation_report` scores a streamed model on."""
+    val, test = read_rows(table, table.val), read_rows(table, table.test)
+    data = MultiLabelData(np.concatenate([val[0], test[0]]), np.concatenate([val[1], test[1]]),
+                          table.feature_names, table.label_names, name=table.path.stem)
+    n_val = len(val[0])
+    return data, Split(np.zeros(0, np.int64), np.arange(n_val), np.arange(n_val, data.n_samples))
+
+
+@dataclass(frozen=True)
+class TrainingStatistics:
+    """What one pass over the training row groups gives: the feature standardizer (exact mean and
+    standard deviation, as `Standardizer.fit` on the rows in memory), each label's count, rows."""
+
+    standardizer: Standardizer
+    label_counts: np.ndarray
+    n_rows: int
+
+
+def training_statistics(table: StreamedTable) -> TrainingStatistics:
+    """One streamed pass over the training row groups, a row group in memory at a time; it also
+    finds a bad value anywhere in them before training starts. Per-group means and squared
+    deviations are merged with Chan et al.'s pairwise formula (float64), which stays exact where
+    sums of squares of large values would cancel."""
+    reader, parquet = table.reader(), pq.ParquetFile(table.path)
+    n, mean, squares = 0, np.zeros(len(table.feature_names)), np.zeros(len(table.feature_names))
+    counts = np.zeros(len(table.label_names), dtype=np.int64)
+    for group in table.train:
+        x, y = reader.read_row_group(parquet, group)
+        x = float32_features(x, table.feature_names, first_row=int(reader.group_starts[group]))
+        m, group_mean = len(x), x.mean(axis=0, dtype=np.float64)
+        group_squares = ((x - group_mean) ** 2).sum(axis=0)
+        delta, total = group_mean - mean, n + m
+        mean = mean + delta * m / total
+        squares = squares + group_squares + delta**2 * n * m / total
+        n = total
+        counts += y.sum(axis=0, dtype=np.int64)
+    std = np.sqrt(squares / n)
+    scale = np.where(std > 1e-12, std, 1.0)  # as Standardizer.fit: a constant feature stays 0
+    return TrainingStatistics(Standardizer(mean.astype(np.float32), scale.astype(np.float32)),
+                              counts, n)
+
+
+def association_sample(table: StreamedTable, seed: int, rows: int = ASSOCIATION_ROWS) -> np.ndarray:
+    """Features of up to `rows` training rows: whole row groups in a seeded order, then cut."""
+    order = np.random.default_rng([seed, 1]).permutation(table.train)
+    sizes = np.cumsum([table.rows([g]) for g in order])
+    chosen = order[:int(np.searchsorted(sizes, rows)) + 1]
+    return read_rows(table, chosen.tolist())[0][:rows]
+
+
+def fit_streamed(table: StreamedTable, *, model_config: ModelConfig | None = None,
+                 train_config: TrainConfig | None = None, callbacks: Iterable = (),
+                 should_stop: Callable[[], bool] | None = None, context: Context = SINGLE):
+    """`train.fit` for a table read from disk a row group at a time, never whole.
+
+    The standardizer and label counts come from one streamed pass over the training row groups
+    (`training_statistics`); each epoch then streams this rank's share of them through
+    `ParquetBatches` (rows shuffled within a buffer of several row groups); the held-out
+    validation row groups are in memory, as are the rows the association layers use
+    (ASSOCIATION_ROWS). Returns the TrainedModel on rank 0, None on the other ranks.
+    """
+    model_config = model_config or ModelConfig()
+    train_config = train_config or TrainConfig()
+    statistics = training_statistics(table)
+    if not statistics.label_counts.any():
+        raise DataError(f"no label is positive in any of the {statistics.n_rows} training rows: "
+                        "there is nothing to learn (are the label columns the right ones?)")
+    device = context.device or resolve_device(train_config.device)
+    val_x, val_y = read_rows(table, table.val)
+    val = (torch.as_tensor(statistics.standardizer.transform(val_x), device=device),
+           torch.as_tensor(val_y, device=device))
+    dataset = table.reader(batch_size=train_config.batch_size, seed=train_config.seed,
+                           rank=context.rank, world_size=context.world_size,
+                           row_groups=table.train, standardizer=statistics.standardizer)
+    loader = DataLoader(dataset, batch_size=None, pin_memory=device.type == "cuda")
+
+    def batches(epoch: int) -> DataLoader:
+        dataset.set_epoch(epoch)
+        return loader
+
+    model_config = replace(model_config, n_features=len(table.feature_names),
+                           n_labels=len(table.label_names))
+    network = new_network(model_config, torch.Generator().manual_seed(train_config.seed),
+                          device, context)
+    network, history, best_epoch = fit_loop(network, batches, val, train_config, callbacks,
+                                            should_stop, context)
+    if not context.is_main:
+        return None
+    return finished_model(network, TrainingSummary(
+        standardizer=statistics.standardizer, feature_names=list(table.feature_names),
+        label_names=list(table.label_names), dataset_name=table.path.stem,
+        label_prevalence=statistics.label_counts / statistics.n_rows, model_config=model_config,
+        train_config=train_config, history=history, best_epoch=best_epoch),
+        val=(val_x, val_y), train_features=association_sample(table, train_config.seed))
 
 
 def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,

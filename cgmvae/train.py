@@ -53,7 +53,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
 class TensorBatches:
     """In-memory training rows as mini-batches, epoch after epoch: a fresh order drawn from
     `generator` (the same on every rank, which share its seed), this rank's share of it as
-    DistributedSampler would take it, one-row batches left out (no useful step).
+    DistributedSampler would take it.
 
     Labels stay as they are stored (uint8) until `run_epoch` moves a batch to the device.
     """
@@ -67,8 +67,7 @@ class TensorBatches:
         order = torch.randperm(self.x.shape[0], generator=self.generator)
         order = self.context.shard(order).to(self.x.device)
         for batch in order.split(self.batch_size):
-            if batch.numel() > 1:
-                yield self.x[batch], self.y[batch]
+            yield self.x[batch], self.y[batch]
 
 
 def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -81,6 +80,8 @@ def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
     losses = []
     with context.join(model):  # streamed row groups may give ranks unequal batch counts
         for x, y in batches:
+            if len(x) < 2:  # a one-row batch (an epoch's last) makes no useful step
+                continue
             x = x.to(device, non_blocking=True)
             y = y.to(device, dtype=torch.float32, non_blocking=True)  # uint8 until here
             losses.append(train_step(model, optimizer, x, y, config))
