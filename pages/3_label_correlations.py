@@ -21,14 +21,23 @@ workspace = current_workspace()
 model, names = workspace.model, list(workspace.model.label_names)
 headline = cached.similarity(workspace)
 data = workspace.data or compatible_data(model)
+# The data layers cost minutes on large surveys (a covariate model per species): computed on
+# opening the page when quick, else when asked for (remembered per model and data set).
+asked_key = f"associations-{workspace.key}-{data.key if data is not None else ''}"
+with_layers = data is not None and (
+    cached.association_seconds(data) <= cached.AUTOMATIC_ASSOCIATION_S
+    or st.session_state.get(asked_key, False))
 
 controls = st.columns([2, 1, 2])
 with controls[0]:
     n_groups = group_count_slider(len(names), cached.suggested_groups(workspace))
 clustering = cached.clustering(workspace, n_groups)
 zoom = controls[1].selectbox("Zoom to", ["all labels", *range(1, n_groups + 1)],
-                             format_func=lambda g: g if isinstance(g, str) else f"group {g}")
-available = LAYERS if data is not None else ("learned", "environmental")
+                             format_func=lambda g: g if isinstance(g, str) else f"group {g}",
+                             help=f"Above {explore.heatmaps.BLOCK_AVERAGE_ABOVE} labels the "
+                                  "map of all labels shows one cell per pair of groups; a group "
+                                  "shows its species.")
+available = LAYERS if with_layers else ("learned", "environmental")
 layer = controls[2].radio("Layer", available, horizontal=True,
                           format_func=lambda name: LAYER_TITLES[name].split(":")[0])
 rows = None if isinstance(zoom, str) else np.flatnonzero(clustering.groups == zoom)
@@ -39,19 +48,35 @@ if model.learned_association is None:
                "map shows raw label-embedding inner products, which were unstable across seeds "
                "(see the README). Retrain the model to get the learned association.")
 
-if data is None:
+if explore.heatmaps.is_block_averaged(rows, len(names)):
+    st.caption(f"{len(names):,} labels: each cell is the mean over the species pairs of two "
+               "groups (block average by the dendrogram's groups). Zoom to a group to see its "
+               "species.")
+if not with_layers:
     matrix = headline if layer == "learned" else model.environmental_association
     if matrix is None:
         st.info("Pick the model's data set on the Data page to see this layer.")
         st.stop()
     st.plotly_chart(association_heatmap(matrix, names, clustering, rows=rows,
                                         title=LAYER_TITLES[layer], value_name=layer))
-    st.info("Pick the model's data set on the **Data** page to see the residual and recorded "
-            "co-occurrence layers, and how sure each pair is.")
+    if data is None:
+        st.info("Pick the model's data set on the **Data** page to see the residual and "
+                "recorded co-occurrence layers, and how sure each pair is.")
+    else:
+        n_rows = cached.association_rows(data).size
+        minutes = cached.association_seconds(data) / 60
+        st.info(f"Shown: the layers stored in the model. The residual and recorded "
+                f"co-occurrence layers, and how sure each pair is, take about {minutes:.0f} min "
+                f"on 2 cores here ({n_rows:,} training sites x {len(names):,} species).")
+        if st.button("Compute the data layers", key="compute_associations"):
+            st.session_state[asked_key] = True
+            st.rerun()
     result = None
 else:
-    with st.spinner("Computing the layers: a covariate model fitted on 5 folds and a bootstrap "
-                    "of the sites (seconds; once per model and data set)..."):
+    n_rows = cached.association_rows(data).size
+    with st.spinner(f"Computing the layers on {n_rows:,} training sites: a covariate model "
+                    "fitted on 5 folds and a bootstrap of the sites (once per model and data "
+                    f"set; about {cached.association_seconds(data):.0f} s)..."):
         result = cached.associations(workspace, data)
     matrix = result.layer(layer)
     many_pairs = st.toggle("Correct for testing many pairs (Benjamini-Hochberg)", value=True,
@@ -68,7 +93,8 @@ else:
                          "needs the records to agree.")
     stats[1].metric("Rank agreement with co-occurrence in the training rows (Spearman)",
                     f"{explore.rank_agreement(matrix, result.cooccurrence):.3f}")
-    stats[2].metric("Training sites", f"{result.n_sites:,}")
+    stats[2].metric("Training sites", f"{result.n_sites:,}",
+                    help=f"A seeded random {cached.ASSOCIATION_ROWS:,} at most.")
     only_supported = st.toggle("Only pairs supported by the data", value=False,
                                help="Unsupported pairs are grey; this hides them.")
     st.plotly_chart(association_heatmap(matrix, names, clustering, supported=supported,

@@ -26,10 +26,11 @@ colour_by = right.selectbox(
     "Colour by", ["number of labels", *(f"label: {n}" for n in data.label_names),
                   *(f"feature: {n}" for n in data.feature_names)])
 collapse_warning(collapse, explore.SAMPLE_SPACES, space)
-with st.spinner(f"Projecting {data.n_samples:,} samples with {method.upper()}..."):
+shown = explore.map_rows(data.n_samples, method).size
+eta = f" (about {explore.umap_seconds(shown):.0f} s the first time)" if method == "umap" else ""
+with st.spinner(f"Projecting {shown:,} samples with {method.upper()}{eta}..."):
     frame, notice = cached.sample_map(workspace, choice, method, space)
-if notice:
-    st.info(notice)
+st.info(notice, icon=":material/scatter_plot:")
 colour = explore.sample_values(data, frame["sample"].to_numpy(), colour_by)
 figure = explore.figures.latent_scatter(frame, colour, colour_by.partition(": ")[2] or colour_by,
                                         method, explore.SAMPLE_SPACES[space].capitalize())

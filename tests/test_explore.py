@@ -117,7 +117,8 @@ def test_heatmap_of_983_labels_has_two_traces_float32_and_no_diagonal():
     w = rng.normal(size=(983, 16)).astype(np.float32)
     similarity = w @ w.T
     clustering = explore.cluster_labels(similarity, 12)
-    figure = explore.similarity_heatmap(similarity, [f"tag{i}" for i in range(983)], clustering)
+    figure = explore.similarity_heatmap(similarity, [f"tag{i}" for i in range(983)], clustering,
+                                        blocks=False)
     kinds = [trace.type for trace in figure.data]
     assert kinds == ["scatter", "heatmap"]
     z = figure.data[1].z

@@ -24,14 +24,32 @@ def similarity(workspace: Workspace) -> np.ndarray:
     return np.asarray(stored if stored is not None else model.label_similarity(), dtype=np.float32)
 
 
+ASSOCIATION_ROWS = 20_000  # training sites the layers are computed on, at most (seeded sample)
+# Layers cost about this many seconds per training row and label (the covariate model of each
+# species): 553 s for 40,000 rows x 500 species on the shared 2-core machine (app_scale.py).
+ASSOCIATION_S_PER_CELL = 2.8e-5
+AUTOMATIC_ASSOCIATION_S = 30.0  # computed on opening the page when expected faster than this
+
+
+def association_rows(choice: DataChoice) -> np.ndarray:
+    """The training rows the layers use: all, or a seeded random ASSOCIATION_ROWS of them."""
+    train = choice.split.train
+    return train[explore.subsample(train.size, ASSOCIATION_ROWS)]
+
+
+def association_seconds(choice: DataChoice) -> float:
+    """About how long `associations` takes on a 2-core machine."""
+    return ASSOCIATION_S_PER_CELL * association_rows(choice).size * choice.data.n_labels
+
+
 @st.cache_data(**CACHE)
 def associations(workspace: Workspace, choice: DataChoice):
-    """All four association layers on the training rows (`cgmvae.associations`)."""
+    """All four association layers on the `association_rows` (`cgmvae.associations`)."""
     from cgmvae.associations import compute_associations
 
-    train = choice.split.train
-    return compute_associations([workspace.model], choice.data.features[train],
-                                choice.data.labels[train])
+    rows = association_rows(choice)
+    return compute_associations([workspace.model], choice.data.features[rows],
+                                choice.data.labels[rows])
 
 
 @st.cache_data(**CACHE)
@@ -72,16 +90,17 @@ def label_gaussians_collapse(workspace: Workspace) -> str | None:
 
 @st.cache_data(**CACHE)
 def latent_collapse(workspace: Workspace, choice: DataChoice) -> str | None:
-    return explore.collapse_notice(workspace.model.latent_means(choice.data.features), 1.0,
+    rows = explore.map_rows(choice.data.n_samples, "pca")  # the drawn sample, not 1M rows
+    return explore.collapse_notice(workspace.model.latent_means(choice.data.features[rows]), 1.0,
                                    "samples' posterior means")
 
 
 @st.cache_data(**CACHE)
 def sample_map(workspace: Workspace, choice: DataChoice, method: str,
-               space: str) -> tuple[pd.DataFrame, str | None]:
-    """The samples projected to 2-D, and a notice when they are a subsample."""
-    points = explore.sample_points(workspace.model, choice.data.features, space)
-    return explore.latent_frame(points, choice.data.labels, method=method)
+               space: str) -> tuple[pd.DataFrame, str]:
+    """A seeded sample of the samples projected to 2-D, and a sentence saying how many."""
+    return explore.sample_map(workspace.model, choice.data.features, choice.data.labels,
+                              space=space, method=method)
 
 
 @st.cache_data(**CACHE)

@@ -23,6 +23,7 @@ from cgmvae.explore.correlations import (
 from cgmvae.explore.heatmaps import dendrogram_lines, similarity_heatmap
 from cgmvae.explore.projections import (
     LABEL_SPACES,
+    MAX_DRAWN_POINTS,
     MAX_UMAP_POINTS,
     PROJECTIONS,
     SAMPLE_SPACES,
@@ -30,10 +31,13 @@ from cgmvae.explore.projections import (
     label_point_frame,
     label_points,
     latent_frame,
+    map_rows,
     project_2d,
+    sample_map,
     sample_points,
     subsample,
     umap_available,
+    umap_seconds,
 )
 from cgmvae.explore.summaries import (
     data_summary,
@@ -53,6 +57,7 @@ from cgmvae.explore.summaries import (
 __all__ = [
     "COOCCURRENCE_KINDS",
     "LABEL_SPACES",
+    "MAX_DRAWN_POINTS",
     "MAX_UMAP_POINTS",
     "PROJECTIONS",
     "SAMPLE_SPACES",
@@ -71,6 +76,7 @@ __all__ = [
     "label_points",
     "label_sets",
     "latent_frame",
+    "map_rows",
     "metrics_table",
     "nearest_labels",
     "per_label_f1",
@@ -81,6 +87,7 @@ __all__ = [
     "rank_agreement",
     "representative_labels",
     "response_curves",
+    "sample_map",
     "sample_points",
     "sample_prediction_frame",
     "sample_values",
@@ -91,5 +98,6 @@ __all__ = [
     "subsample",
     "suggest_n_groups",
     "umap_available",
+    "umap_seconds",
     "without_diagonal",
 ]

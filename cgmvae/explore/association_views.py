@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from cgmvae.associations import Associations, safe_cell
 from cgmvae.explore.correlations import LabelClustering
-from cgmvae.explore.heatmaps import similarity_heatmap
+from cgmvae.explore.heatmaps import is_block_averaged, similarity_heatmap
 
 UNSUPPORTED_GREY = "#d0d0d0"
 
@@ -19,13 +19,15 @@ def association_heatmap(matrix: np.ndarray, label_names: list[str], clustering: 
                         rows: np.ndarray | None = None, title: str = "",
                         value_name: str = "association") -> go.Figure:
     """The clustered heatmap of `matrix`; pairs not `supported` are grey (or blank when
-    `only_supported`), so that only what the data back keeps its colour."""
+    `only_supported`), so that only what the data back keeps its colour. Block-averaged (many
+    labels, `similarity_heatmap`): the groups' means, of the supported pairs when
+    `only_supported`, without the grey."""
     matrix = np.asarray(matrix, dtype=np.float32)
     if supported is not None and only_supported:
         matrix = np.where(supported, matrix, np.nan).astype(np.float32)
     figure = similarity_heatmap(matrix, label_names, clustering, title=title,
                                 value_name=value_name, rows=rows)
-    if supported is None or only_supported:
+    if supported is None or only_supported or is_block_averaged(rows, len(label_names)):
         return figure
     heat = figure.data[-1]
     order = np.asarray(clustering.order, dtype=np.int64)

@@ -12,6 +12,10 @@ MAX_TICK_LABELS = 150  # names on the rows up to here (smaller font, taller figu
 # Beyond this, axes are positions 0..L-1 instead of label names: 983 category ticks cost plotly.js
 # ~1.5 s more per heatmap (measured in Chromium: 1.7-1.9 s vs 0.5 s at 983 labels).
 MAX_NAMED_LABELS = 300
+# Beyond this, the full map is one cell per group pair (the mean over its species pairs) and a
+# zoom to one group shows its species: 500 x 500 cells are too small to read, and their
+# 1 MB of JSON per figure made the app's reruns slow (benchmarks/app_scale.py).
+BLOCK_AVERAGE_ABOVE = 400
 
 
 def colour_limit(matrix: np.ndarray) -> float:
@@ -23,11 +27,16 @@ def colour_limit(matrix: np.ndarray) -> float:
 
 def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: LabelClustering,
                        *, title: str = "", value_name: str = "similarity",
-                       rows: np.ndarray | None = None, dendrogram: bool = True) -> go.Figure:
+                       rows: np.ndarray | None = None, dendrogram: bool = True,
+                       blocks: bool | None = None) -> go.Figure:
     """Heatmap of `matrix` (diagonal removed) in dendrogram order, outlined by group.
 
     `rows` restricts it to some labels (zoom to a group; then no dendrogram is drawn).
+    `blocks`: one cell per pair of groups (`block_heatmap`); by default when more than
+    BLOCK_AVERAGE_ABOVE labels are shown.
     """
+    if blocks if blocks is not None else is_block_averaged(rows, len(label_names)):
+        return block_heatmap(matrix, clustering, title=title, value_name=value_name)
     order = np.asarray(clustering.order, dtype=np.int64)
     if rows is not None:
         order = order[np.isin(order, rows)]
@@ -61,6 +70,46 @@ def similarity_heatmap(matrix: np.ndarray, label_names: list[str], clustering: L
     figure.update_layout(title=title, height=min(side, 1800), margin={"l": 10, "r": 10, "t": 40},
                          plot_bgcolor="white")
     return figure
+
+
+def is_block_averaged(rows: np.ndarray | None, n_labels: int) -> bool:
+    """Whether `similarity_heatmap` shows group means by default: all labels, and many."""
+    return rows is None and n_labels > BLOCK_AVERAGE_ABOVE
+
+
+def block_average(matrix: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, k) mean of `matrix` over the label pairs of each pair of groups 1..k, the diagonal and
+    NaN cells left out, and (k,) group sizes."""
+    groups = np.asarray(groups, dtype=np.int64)
+    k = int(groups.max())
+    member = np.zeros((groups.size, k))  # (L, k) one-hot group membership
+    member[np.arange(groups.size), groups - 1] = 1.0
+    values = np.asarray(without_diagonal(matrix), dtype=np.float64)
+    known = np.isfinite(values)
+    sums = member.T @ np.where(known, values, 0.0) @ member
+    counts = member.T @ known.astype(np.float64) @ member
+    means = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
+    return means.astype(np.float32), member.sum(axis=0).astype(np.int64)
+
+
+def block_heatmap(matrix: np.ndarray, clustering: LabelClustering, *, title: str = "",
+                  value_name: str = "similarity") -> go.Figure:
+    """One cell per pair of correlation groups (in dendrogram order): the mean of `matrix` over
+    their species pairs; a group's own cell averages its distinct pairs."""
+    means, sizes = block_average(matrix, clustering.groups)
+    names = [f"group {g} ({n})" for g, n in enumerate(sizes, start=1)]
+    limit = colour_limit(matrix)
+    figure = go.Figure(go.Heatmap(
+        z=means, x=names, y=names, colorscale="RdBu_r", zmid=0.0, zmin=-limit, zmax=limit,
+        colorbar={"title": {"text": f"mean {value_name}"}},
+        hovertemplate=f"%{{y}}<br>%{{x}}<br>mean {value_name} %{{z:.3f}}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed")
+    label_count = int(sizes.sum())
+    note = (f"{label_count} labels in {len(sizes)} groups, one cell per pair of groups "
+            "(mean over their pairs); zoom to a group to see its labels")
+    return figure.update_layout(
+        title=f"{title}<br><sup>{note}</sup>" if title else note, plot_bgcolor="white",
+        height=min(320 + 28 * len(sizes), 1400), margin={"l": 10, "r": 10, "t": 60})
 
 
 def tick_font_size(n_names: int) -> int:

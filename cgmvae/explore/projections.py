@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cgmvae.explore.figures import WEBGL_ABOVE
+
 PROJECTIONS = ("pca", "umap")
-MAX_UMAP_POINTS = 50_000  # UMAP on 2 CPU cores: ~1 min at 50k points; more are subsampled
+MAX_DRAWN_POINTS = 50_000  # samples drawn on the latent map (WebGL); more: a seeded sample
+MAX_UMAP_POINTS = 10_000  # UMAP on 2 CPU cores took 73 s at 50k points, ~27 s expected at 10k
+# umap_seconds: measured on the shared 2-core machine (benchmarks/app_scale.py), first run with
+# numba's compilation: 73 s for 50k points
+UMAP_FIXED_S, UMAP_S_PER_POINT = 15.0, 1.2e-3
 # What a point of the label map / sample map is. The Gaussian means and posterior means are the
 # VAE's latent space; the embeddings are the space where the contrastive loss compares a sample's
 # w_x with the labels' w_i, and they stay informative when the latent space collapses.
@@ -87,6 +93,36 @@ def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
     if n_rows <= max_rows:
         return np.arange(n_rows)
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
+
+
+def umap_seconds(n_points: int) -> float:
+    """About how long UMAP takes on `n_points` on a 2-core machine (first run, numba included)."""
+    return UMAP_FIXED_S + UMAP_S_PER_POINT * n_points
+
+
+def map_rows(n_rows: int, method: str) -> np.ndarray:
+    """The rows a sample map shows: all, or a seeded random MAX_DRAWN_POINTS (PCA) or
+    MAX_UMAP_POINTS (UMAP) of them. Only these rows go through the model."""
+    return subsample(n_rows, MAX_UMAP_POINTS if method == "umap" else MAX_DRAWN_POINTS)
+
+
+def sample_map(model, features: np.ndarray, labels: np.ndarray, *, space: str,
+               method: str = "pca") -> tuple[pd.DataFrame, str]:
+    """The `latent_frame` of the `map_rows` sample of the samples, and a sentence saying how
+    many are shown (and that they are drawn with WebGL)."""
+    rows = map_rows(len(features), method)
+    frame, _ = latent_frame(sample_points(model, features[rows], space), labels[rows],
+                            method=method, max_points=rows.size)
+    frame["sample"] = rows
+    shown = (f"all {rows.size:,} samples" if rows.size == len(features) else
+             f"a seeded random {rows.size:,} of {len(features):,} samples")
+    notice = f"Showing {shown}"
+    if rows.size > WEBGL_ABOVE:
+        notice += ", drawn with WebGL (plotly scattergl)"
+    if rows.size < len(features):
+        notice += (f"; {method.upper()} and the model ran on these only (at most "
+                   f"{MAX_UMAP_POINTS if method == 'umap' else MAX_DRAWN_POINTS:,} points)")
+    return frame, notice + "."
 
 
 def label_point_frame(points: np.ndarray, sigma: np.ndarray | None, label_names: list[str],

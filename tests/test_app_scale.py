@@ -1,0 +1,126 @@
+"""The app at scale (issue 12 item 5), on small stand-ins: block-averaged heatmaps with a zoom to
+one group, sampled latent maps that say how many points they show, deferred association layers."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cgmvae import explore
+from cgmvae.explore import heatmaps, projections
+from cgmvae.explore.association_views import association_heatmap
+from cgmvae.simulate import DEFAULT_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES_DIR = ROOT / "pages"
+CHECKPOINT = ROOT / "assets" / f"{DEFAULT_NAME}.pt"
+N_LABELS = 600  # above heatmaps.BLOCK_AVERAGE_ABOVE
+
+
+def grouped_similarity(n_labels: int = N_LABELS, n_groups: int = 6):
+    """Labels in `n_groups` blocks of similar embeddings, their similarity and clustering."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(n_groups, 8)) * 3.0
+    embeddings = centres[np.arange(n_labels) % n_groups] + rng.normal(size=(n_labels, 8))
+    similarity = (embeddings @ embeddings.T).astype(np.float32)
+    return similarity, explore.cluster_labels(similarity, n_groups)
+
+
+def test_block_average_is_the_mean_over_each_pair_of_groups_without_the_diagonal():
+    matrix = np.array([[9.0, 1.0, 2.0], [1.0, 9.0, 4.0], [2.0, 4.0, 9.0]])
+    means, sizes = heatmaps.block_average(matrix, np.array([1, 1, 2]))
+    np.testing.assert_allclose(means, [[1.0, 3.0], [3.0, np.nan]])  # a lone label: no pair
+    assert sizes.tolist() == [2, 1]
+
+
+def test_heatmap_of_600_labels_is_block_averaged_by_the_dendrogram_groups():
+    similarity, clustering = grouped_similarity()
+    names = [f"species {i}" for i in range(N_LABELS)]
+    figure = explore.similarity_heatmap(similarity, names, clustering, title="learned")
+    heat = figure.data[-1]
+    assert [t.type for t in figure.data] == ["heatmap"] and heat.z.shape == (6, 6)
+    sizes = np.bincount(clustering.groups)[1:]
+    assert list(heat.y) == [f"group {g} ({n})" for g, n in enumerate(sizes, start=1)]
+    first = np.flatnonzero(clustering.groups == 1)
+    expected = explore.without_diagonal(similarity[np.ix_(first, first)])
+    assert heat.z[0, 0] == pytest.approx(np.nanmean(expected), rel=1e-5)
+    assert "zoom to a group" in figure.layout.title.text
+
+
+def test_heatmap_at_the_threshold_still_shows_every_label():
+    similarity, clustering = grouped_similarity(heatmaps.BLOCK_AVERAGE_ABOVE)
+    names = [f"s{i}" for i in range(heatmaps.BLOCK_AVERAGE_ABOVE)]
+    figure = explore.similarity_heatmap(similarity, names, clustering)
+    assert figure.data[-1].z.shape == (len(names), len(names))
+
+
+def test_zoom_to_a_group_of_600_labels_shows_its_species_one_by_one():
+    similarity, clustering = grouped_similarity()
+    names = [f"species {i}" for i in range(N_LABELS)]
+    rows = np.flatnonzero(clustering.groups == 2)
+    supported = np.ones_like(similarity, dtype=bool)
+    figure = association_heatmap(similarity, names, clustering, rows=rows, supported=supported)
+    assert sorted(figure.data[0].x) == sorted(names[i] for i in rows)
+    assert figure.data[0].z.shape == (rows.size, rows.size)
+
+
+def test_block_averaged_association_heatmap_has_no_per_pair_grey_layer():
+    similarity, clustering = grouped_similarity()
+    supported = np.zeros_like(similarity, dtype=bool)
+    figure = association_heatmap(similarity, [f"s{i}" for i in range(N_LABELS)], clustering,
+                                 supported=supported)
+    assert len(figure.data) == 1 and figure.data[0].z.shape == (6, 6)
+
+
+class ConstantModel:
+    """Stands in for a TrainedModel: a 3-d point per sample (its first three features)."""
+
+    def latent_means(self, features):
+        assert len(features) <= 30, f"the model saw {len(features)} rows, expected the sample"
+        return np.asarray(features[:, :3], dtype=np.float32)
+
+
+def test_sample_map_runs_the_model_on_a_seeded_sample_and_says_its_size(monkeypatch):
+    monkeypatch.setattr(projections, "MAX_DRAWN_POINTS", 30)
+    features = np.random.default_rng(0).normal(size=(100, 4)).astype(np.float32)
+    labels = np.ones((100, 2), dtype=np.uint8)
+    frame, notice = explore.sample_map(ConstantModel(), features, labels, space="posterior")
+    assert len(frame) == 30 and frame["sample"].is_monotonic_increasing
+    assert frame["sample"].max() < 100 and frame["labels"].eq(2).all()
+    assert "random 30 of 100 samples" in notice
+    again, _ = explore.sample_map(ConstantModel(), features, labels, space="posterior")
+    assert again["sample"].tolist() == frame["sample"].tolist()
+
+
+def test_umap_sample_is_smaller_than_the_drawn_one_and_has_an_eta():
+    assert projections.MAX_UMAP_POINTS < projections.MAX_DRAWN_POINTS
+    assert explore.map_rows(10**6, "umap").size == projections.MAX_UMAP_POINTS
+    assert explore.map_rows(10**6, "pca").size == projections.MAX_DRAWN_POINTS
+    assert explore.umap_seconds(50_000) == pytest.approx(75.0)
+
+
+@pytest.mark.skipif(not CHECKPOINT.is_file(), reason="built-in model missing")
+def test_latent_page_states_its_sample_size_and_webgl(monkeypatch):
+    monkeypatch.setattr(projections, "MAX_DRAWN_POINTS", 1500)
+    from ui import cached
+
+    cached.sample_map.clear()
+    app = AppTest.from_file(str(PAGES_DIR / "5_latent_space.py"), default_timeout=60).run()
+    cached.sample_map.clear()
+    assert not app.exception, [e.value for e in app.exception]
+    notices = " ".join(str(i.value) for i in app.info)
+    assert "random 1,500 of 4,000 samples" in notices and "WebGL" in notices
+
+
+@pytest.mark.skipif(not CHECKPOINT.is_file(), reason="built-in model missing")
+def test_correlation_page_waits_for_a_click_when_the_layers_would_take_long(monkeypatch):
+    from ui import cached
+
+    monkeypatch.setattr(cached, "AUTOMATIC_ASSOCIATION_S", 0.0)
+    app = AppTest.from_file(str(PAGES_DIR / "3_label_correlations.py"), default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    layers = next(r for r in app.radio if r.label == "Layer")
+    assert layers.options == ["Learned", "Environmental"]
+    assert any(b.label == "Compute the data layers" for b in app.button)
+    assert "min on 2 cores" in " ".join(str(i.value) for i in app.info)
