@@ -237,6 +237,41 @@ def speed_section(speed: pd.DataFrame, profile: str) -> str:
     return "\n".join(parts)
 
 
+SCALE_STEPS = {  # benchmarks/scale.py's steps, as the table names them
+    "simulate-csv": "`cgmvae simulate` (CSV, blocks of 25,000 sites)",
+    "convert-csv-to-parquet": "`cgmvae convert` CSV -> Parquet",
+    "load-parquet": "load Parquet (`load_dataset`)",
+    "load-csv": "load CSV in batches (`load_dataset`)",
+    "load-csv-text-reader": "load CSV, the text reader (`load_csv`)",
+    "stream-parquet": "stream one epoch, `ParquetBatches` (batch 128, no training)",
+    "train-model": "train the predicting model (1 epoch)",
+    "predict-parquet-to-parquet": "predict Parquet -> Parquet (`predict_in_chunks`)",
+    "predict-parquet-to-csv": "predict Parquet -> CSV",
+    "predict-csv-to-csv": "predict CSV -> CSV (`cgmvae predict`)",
+}
+SCALE_COMMAND = ("Command: `OMP_NUM_THREADS=1 python -m benchmarks.scale` (defaults: 1,000,000 "
+                 "sites, 200 species, 20 covariates; a 100,000-site table for comparison), rows in "
+                 "`results/scale.csv`. Each step runs in a fresh process; *peak* is that process's "
+                 "peak resident memory (`resource.getrusage` ru_maxrss: numpy, torch and pyarrow "
+                 "alike); *load* is the 1-minute load average before the step (what else ran).")
+
+
+def scale_section(scale: pd.DataFrame, notes: str) -> str:
+    """The big-table steps of benchmarks/scale.py as a table, then the notes written about them
+    (`results/scale_notes.md`: what the numbers say, other scale measurements and their commands)."""
+    table = scale.assign(
+        what=scale.step.map(SCALE_STEPS).fillna(scale.step),
+        rows=scale.n_rows.map(lambda n: "" if pd.isna(n) else f"{int(n):,}"),
+        rate=scale.rows_per_second.map(lambda r: "" if pd.isna(r) else f"{int(r):,}"),
+        peak=scale.peak_rss_mb.map(lambda m: "" if pd.isna(m) else f"{int(m):,}"))
+    parts = [SCALE_COMMAND, "", _table(table, {
+        "what": "step", "input": "input", "rows": "rows", "seconds": "seconds",
+        "rate": "rows/s", "peak": "peak MB", "file_mb": "file MB", "load_average": "load"})]
+    if notes.strip():
+        parts += ["", notes.strip()]
+    return "\n".join(parts)
+
+
 def run_info_section(info: dict) -> str:
     lines = []
     for part, run in info.items():
@@ -254,6 +289,10 @@ def run_info_section(info: dict) -> str:
 
 def _read_csv(path: Path, columns) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(columns))
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
 
 
 def build_report(results: Path) -> str:
@@ -280,6 +319,12 @@ def build_report(results: Path) -> str:
                   fewer_data_section(quality), ""]
     if not speed.empty:
         parts += ["## Speed and scale", "", speed_section(speed, profile), ""]
+    scale = _read_csv(results / "scale.csv", ())
+    if not scale.empty:
+        parts += ["## Scale", "", scale_section(scale, _read_text(results / "scale_notes.md")), ""]
+    tuning = _read_text(results / "tuning.md")  # written by benchmarks.tuned (it needs the data)
+    if tuning.strip():
+        parts += [tuning.strip(), ""]
     parts += ["## Skipped", "", skipped_section(skipped, quality), ""]
     return "\n".join(parts)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import datasets, quality
+from benchmarks import datasets, quality, report
 
 METHOD = "cgmvae-tuned"
 COLUMNS = (*quality.COLUMNS, "trials", "pruned", "max_epochs_per_trial", "tune_seconds",
@@ -75,8 +75,6 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
 def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
     """The report's "Tuning" section: per data set and metric, the baselines' best, quality.csv's
     C-GMVAE, today's defaults and the tuned configuration, and the counts of sets won."""
-    from benchmarks import report
-
     names = list(dict.fromkeys(tuned.dataset))
     val_rows = {name: datasets.load(name)[1].val.size for name in names}
     baselines = earlier[earlier.dataset.isin(names) & earlier.method.isin(quality.BASELINE_METHODS)
@@ -92,8 +90,9 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
                f"{int(tuned_rows.trials.iloc[0])} --seeds {seeds}")
     subset = (f"A subset: {len(names)} of the {len(datasets.QUALITY)} benchmark data sets; the "
               "counts of \"Does C-GMVAE beat the baselines?\" above are not re-measured here. "
-              "Written by `python -m benchmarks.tuned` (with no --datasets it rewrites this "
-              "section from results/tuned.csv, e.g. after `benchmarks.report`).")
+              "Written by `python -m benchmarks.tuned` into results/tuning.md, which "
+              "`benchmarks.report` includes (with no --datasets it rewrites it from "
+              "results/tuned.csv).")
     lines = ["## Tuning (cgmvae-tuned, a subset of the data sets)", "", f"`{command}`", "", subset,
              "", _budget_note(tuned_rows), ""]
     for metric in ("micro_f1", "macro_f1"):
@@ -171,6 +170,7 @@ def main(argv=None) -> None:
               .to_string(index=False), flush=True)
     report_path = Path(args.report)
     section = tuning_section(pd.concat(frames), pd.read_csv(args.quality))
+    out.with_name("tuning.md").write_text(section)  # benchmarks.report includes it
     report_path.write_text(replace_section(report_path.read_text(), section))
     print(f"wrote the Tuning section of {report_path}" + (f" and {out}" if args.datasets else ""))
 

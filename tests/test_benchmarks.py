@@ -197,3 +197,25 @@ def test_device_tarball_lists_only_existing_files_the_suite_reads(shared_data):
     assert {"splits/yeast.json", "meka/Imdb.arff.bz2", "mulan/corel5k/Corel5k-train-sparse.arff",
             "ecology/norberg2019/Yt_1_birds.csv"} <= set(files)
     assert "mulan/yeast/yeast.arff" not in files  # the split reads the train/test pair
+
+
+def test_report_keeps_the_scale_and_tuning_sections_it_is_given(results):
+    """Rewriting RESULTS.md must not drop what other benchmarks wrote: the Scale table comes
+    from scale.csv with its notes, the Tuning section from the tuning.md benchmarks.tuned wrote."""
+    write_csv(results / "scale.csv", ("step", "input", "n_rows", "seconds", "rows_per_second",
+                                      "peak_rss_mb", "file_mb", "load_average"), [
+        {"step": "load-parquet", "input": "big.parquet", "n_rows": 1_000_000, "seconds": 9.12,
+         "rows_per_second": 109_646, "peak_rss_mb": 2119, "file_mb": 197.3, "load_average": 1.9}])
+    (results / "scale_notes.md").write_text("What the numbers say: flat memory.\n")
+    (results / "tuning.md").write_text("## Tuning (a subset)\n\ntuned 1 of 3\n")
+    text = report.build_report(results)
+    scale = text.split("## Scale")[1].split("\n## ")[0]
+    assert "| load Parquet (`load_dataset`) | big.parquet | 1,000,000 | 9.12 | 109,646 | 2,119 |" in scale
+    assert "flat memory" in scale
+    assert text.index("## Scale") < text.index("## Tuning (a subset)") < text.index("## Skipped")
+    assert "tuned 1 of 3" in text
+
+
+def test_report_has_no_scale_or_tuning_section_without_their_results(results):
+    text = report.build_report(results)
+    assert "## Scale" not in text and "## Tuning" not in text
