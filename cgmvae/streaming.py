@@ -431,14 +431,17 @@ def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int
     problems += [_unseen(text, source, known, first_row, where)
                  for source, (text, known) in unseen.items()]
     problems = [p for p in problems if p]
-    matrix = np.column_stack(columns).astype(np.float32)
+    matrix = np.column_stack(columns)  # float64: a value beyond float32 is still itself here
     bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
     if not problems and bad_rows.size:
         shown = short_list([str(first_row + r + 1) for r in bad_rows])
         problems.append(f"missing values in data row(s) {shown} (row 1 = first data row)")
     if problems:
         raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
-    return matrix
+    try:  # infinities and values beyond float32, named with the table's row, not the chunk's
+        return float32_features(matrix, list(plan), first_row=first_row)
+    except DataError as err:
+        raise DataError(f"{where}: {err}") from None
 
 
 def _unseen(text: pd.Series, name: str, known: list[str], first_row: int, where: str):

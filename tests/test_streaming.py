@@ -166,3 +166,18 @@ def test_missing_columns_are_named_before_anything_is_read(model, tmp_path):
     pd.read_csv(path).drop(columns=["f1", "f4"]).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"missing column\(s\) f1, f4"):
         predict_in_chunks(model, path, tmp_path / "out.csv")
+
+
+@pytest.mark.parametrize("value", ["1e300", "-5e38"])
+def test_a_value_beyond_float32_in_a_late_chunk_is_named_with_the_table_row(model, tmp_path,
+                                                                             value):
+    """Issue 10: 1e300 was reported as 'not finite' at a row counted within its chunk."""
+    path = new_sites(tmp_path)
+    frame = pd.read_csv(path, dtype=str)
+    frame.loc[43, "f2"] = value
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    message = "feature 'f2' has the value .* at data row 44, beyond the float32 range"
+    with pytest.raises(DataError, match=message):
+        predict_in_chunks(model, path, out, chunk_rows=10)
+    assert not out.exists()
