@@ -15,7 +15,15 @@ from toy import toy_data, toy_split
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, Standardizer
 from cgmvae.formats import read_feature_table
-from cgmvae.streaming import ParquetBatches, predict_in_chunks
+from cgmvae.streaming import (
+    ParquetBatches,
+    fit_streamed,
+    heldout_data,
+    plan_streamed_table,
+    predict_in_chunks,
+    read_rows,
+    training_statistics,
+)
 from cgmvae.train import fit
 
 N_ROWS, GROUP_ROWS = 103, 10  # 11 row groups, the last one short
@@ -181,3 +189,59 @@ def test_a_value_beyond_float32_in_a_late_chunk_is_named_with_the_table_row(mode
     with pytest.raises(DataError, match=message):
         predict_in_chunks(model, path, out, chunk_rows=10)
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------- streamed training
+def test_held_out_row_groups_are_seeded_disjoint_and_cover_the_table(table):
+    plan = plan_streamed_table(table, labels=["owl", "jay"], seed=4)
+    # `row` looks like an id column, which a loaded table would ignore too
+    assert plan.feature_names == ["temp"] and plan.label_names == ["owl", "jay"]
+    assert len(plan.val) == len(plan.test) == 1  # 10% of 11 row groups, at least one
+    assert sorted(plan.train + plan.val + plan.test) == list(range(11))
+    assert plan == plan_streamed_table(table, labels=["owl", "jay"], seed=4)
+    other_seeds = [plan_streamed_table(table, labels=["owl", "jay"], seed=s) for s in range(5)]
+    assert len({(p.val[0], p.test[0]) for p in other_seeds}) > 1
+
+
+def test_streaming_refuses_a_csv_and_a_table_of_too_few_row_groups(table, tmp_path):
+    with pytest.raises(DataError, match="convert"):
+        plan_streamed_table(tmp_path / "sites.csv", labels=["owl"])
+    pq.write_table(pq.read_table(table), tmp_path / "two.parquet", row_group_size=60)
+    with pytest.raises(DataError, match="2 row group"):
+        plan_streamed_table(tmp_path / "two.parquet", labels=["owl", "jay"])
+
+
+def test_streamed_statistics_equal_those_of_the_training_rows_in_memory(table):
+    plan = plan_streamed_table(table, labels=["owl", "jay"])
+    statistics = training_statistics(plan)
+    features, labels = read_rows(plan, plan.train)
+    expected = Standardizer.fit(features)
+    np.testing.assert_allclose(statistics.standardizer.mean, expected.mean, rtol=1e-6)
+    np.testing.assert_allclose(statistics.standardizer.scale, expected.scale, rtol=1e-6)
+    assert statistics.n_rows == len(features) == plan.rows(plan.train)
+    np.testing.assert_array_equal(statistics.label_counts, labels.sum(axis=0))
+
+
+def test_fit_streamed_trains_from_row_groups_and_matches_the_held_out_data(tmp_path):
+    data = toy_data(300)
+    frame = pa.table({**{n: data.features[:, j] for j, n in enumerate(data.feature_names)},
+                      **{n: data.labels[:, k] for k, n in enumerate(data.label_names)}})
+    path = tmp_path / "toy.parquet"
+    pq.write_table(frame, path, row_group_size=25)
+    plan = plan_streamed_table(path, labels=data.label_names)
+    model = fit_streamed(plan, model_config=TINY,
+                         train_config=TrainConfig(max_epochs=8, patience=50, device="cpu"))
+    losses = [record["train_loss"] for record in model.history]
+    assert len(losses) == 8 and losses[-1] < 0.8 * losses[0]
+    heldout, split = heldout_data(plan)
+    assert split.val.size == split.test.size == 25 and split.train.size == 0
+    scores = model.evaluate(heldout.features[split.test], heldout.labels[split.test])
+    assert scores["per_metric"]["micro_f1"] > 0.5
+
+
+def test_train_stream_refuses_options_that_need_the_table_in_memory(table, tmp_path, capsys):
+    from cgmvae.cli import main
+
+    code = main(["train", "--data", str(table), "--labels", "owl,jay", "--stream",
+                 "--split", "split.json", "--out", str(tmp_path / "run")])
+    assert code == 2 and "--split do(es) not apply with --stream" in capsys.readouterr().err
