@@ -13,6 +13,8 @@ from ui.training import (
     WAITING_MESSAGE,
     adopt_finished_training,
     device_description,
+    epoch_estimate,
+    expected_time_note,
     offer_trained_model,
     start_training,
 )
@@ -30,14 +32,19 @@ MODEL_CHOICES = {  # README, "The model": measured trade-off
 
 
 SETTINGS_KEY = "train_settings"  # the form's last submitted values: the form comes back with them
-DEFAULTS = {"epochs": 50, "patience": 10, "lr": 0.002, "batch": 128, "embedding": 128,
-            "latent": 32, "dropout": 0.3, "alpha": 1.0, "seed": 0, "variant": "cgmvae"}
+MODEL, TRAINING = ModelConfig(), TrainConfig()  # the library's defaults, as the command line's
+DEFAULTS = {"epochs": TRAINING.max_epochs, "patience": TRAINING.patience,
+            "lr": TRAINING.learning_rate, "batch": TRAINING.batch_size,
+            "embedding": MODEL.embedding_dim, "latent": MODEL.latent_dim,
+            "dropout": MODEL.dropout, "alpha": TRAINING.loss.contrastive,
+            "seed": TRAINING.seed, "variant": "cgmvae"}
 
 
-def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
-    """The form, filled with the last submitted values; returns the variant and configs when
-    submitted."""
+def hyper_parameters(choice) -> tuple[str, ModelConfig, TrainConfig] | None:
+    """The form, filled with the last submitted values, and the time a run with them should
+    take; returns the variant and configs when submitted."""
     last = {**DEFAULTS, **st.session_state.get(SETTINGS_KEY, {})}
+    show_expected_time(choice, last)
     with st.form("hyper_parameters"):
         left, middle, right = st.columns(3)
         chosen = {
@@ -59,7 +66,15 @@ def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
             return None
     st.session_state[SETTINGS_KEY] = chosen
     try:
-        configs = configs_from_choices(chosen["variant"], {
+        return (chosen["variant"], *configs_of(chosen))
+    except ValueError as err:
+        st.error(f"Cannot train with these settings: {safe_message(err)}")
+        return None
+
+
+def configs_of(chosen: dict) -> tuple[ModelConfig, TrainConfig]:
+    """The configs of the form's values (ValueError naming the field for a bad one)."""
+    return configs_from_choices(chosen["variant"], {
             "max_epochs": ("Max epochs", int(chosen["epochs"])),
             "patience": ("Early stopping patience (epochs)", int(chosen["patience"])),
             "learning_rate": ("Learning rate", float(chosen["lr"])),
@@ -69,10 +84,16 @@ def hyper_parameters() -> tuple[str, ModelConfig, TrainConfig] | None:
             "dropout": ("Dropout", float(chosen["dropout"])),
             "contrastive": ("Contrastive weight alpha", float(chosen["alpha"])),
             "seed": ("Seed", int(chosen["seed"]))})
-    except ValueError as err:
-        st.error(f"Cannot train with these settings: {safe_message(err)}")
-        return None
-    return (chosen["variant"], *configs)
+
+
+def show_expected_time(choice, chosen: dict) -> None:
+    """How long training with the form's values takes, measured on this machine's data set."""
+    try:
+        estimate = epoch_estimate(choice, *configs_of(chosen))
+    except (ValueError, RuntimeError) as err:  # the form says why when submitted
+        st.caption(f"No time estimate: {safe_message(err)}")
+        return
+    st.caption(expected_time_note(estimate))
 
 
 def show_progress(job) -> None:
@@ -81,8 +102,7 @@ def show_progress(job) -> None:
         if job.waiting:
             st.info(WAITING_MESSAGE, icon=":material/hourglass_top:")
         else:
-            st.progress(job.progress(),
-                        text=f"Epoch {len(job.records)} of up to {job.max_epochs}")
+            st.progress(job.progress(), text=job.progress_text())
         st.button("Cancel", on_click=job.stop.set, disabled=job.stop.is_set(), key="cancel")
     elif adopt_finished_training():
         st.rerun()  # the whole app: sidebar and pages now show the new model
@@ -140,7 +160,7 @@ with train_tab:
     st.caption(f"Device: {device_description()}")
     job = st.session_state.get(JOB_KEY)
     if job is None or not job.running:
-        configs = hyper_parameters()
+        configs = hyper_parameters(choice)
         if configs is not None:
             variant, model_config, train_config = configs
             st.session_state[JOB_KEY] = start_training(

@@ -16,8 +16,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.predictor import TrainedModel
+from cgmvae.timing import EpochEstimate, duration, estimate_epoch_time
 from cgmvae.train import fit, resolve_device
-from ui.state import MODEL_KEY
+from ui.state import MODEL_KEY, DataChoice
 
 JOB_KEY = "training_job"  # session_state key of this session's TrainingJob
 MAX_TRAININGS_ENV = "CGMVAE_MAX_TRAININGS"  # default: one per CPU core
@@ -115,6 +116,16 @@ class TrainingJob:
     def progress(self) -> float:
         return len(self.records) / max(1, self.max_epochs)
 
+    def progress_text(self) -> str:
+        """'Epoch 7 of up to 300 · 0.4 s per epoch · at most 2 min left' (from the epochs run)."""
+        records = list(self.records)
+        text = f"Epoch {len(records)} of up to {self.max_epochs}"
+        if records:
+            per_epoch = sum(r["seconds"] for r in records) / len(records)
+            left = per_epoch * (self.max_epochs - len(records))
+            text += f" · {per_epoch:.2g} s per epoch · at most {duration(left)} left"
+        return text
+
     def should_stop(self) -> bool:
         """Cancelled, or its session gone (then it also stops waiting for a slot)."""
         if not self.stop.is_set() and self.watch.gone():
@@ -199,3 +210,20 @@ def device_description() -> str:
         return f"GPU: {torch.cuda.get_device_name(device)}"
     threads = torch.get_num_threads()
     return f"CPU ({threads} thread{'s' if threads != 1 else ''}); no CUDA GPU visible to PyTorch"
+
+
+@st.cache_data(max_entries=8, show_spinner=False,
+               hash_funcs={DataChoice: lambda choice: choice.fingerprint})
+def epoch_estimate(choice: DataChoice, model_config: ModelConfig,
+                   train_config: TrainConfig) -> EpochEstimate:
+    """`cgmvae.timing.estimate_epoch_time`, once per data set and settings."""
+    return estimate_epoch_time(choice.data, choice.split, model_config, train_config)
+
+
+def expected_time_note(estimate: EpochEstimate) -> str:
+    """What a run with these settings should cost, said before it starts."""
+    return (f"Expected time on this machine, with the settings the form opened with: about {estimate.seconds_per_epoch:.2g} s per epoch "
+            f"(measured on a few batches), so between {duration(estimate.at_least_seconds)} and "
+            f"{duration(estimate.at_most_seconds)}: early stopping ends the run "
+            f"{estimate.patience} epochs after the best validation score, at the latest after "
+            f"{estimate.max_epochs} epochs.")
