@@ -210,3 +210,19 @@ def test_ordinal_value_without_a_number_names_column_and_row(tmp_path):
 def test_prediction_input_reads_class_codes_too():
     features = read_feature_table(io.StringIO("alti\nA0900\n"), ["alti"])
     np.testing.assert_array_equal(features, [[900]])
+
+
+def test_in_a_presence_absence_table_a_small_whole_number_column_is_a_covariate():
+    """wood_fungi's AVERDP (decay stage 0-6) was guessed as a species beside 0/1 species."""
+    frame = pd.DataFrame({"log_id": ["a", "b", "c", "d"], "decay_stage": ["0", "3", "6", "2"],
+                          "Fomes": ["1", "0", "0", "1"], "Trametes": ["0", "0", "1", "1"]})
+    roles = guess_roles(frame)
+    assert roles == {"id": ["log_id"], "labels": ["Fomes", "Trametes"],
+                     "features": ["decay_stage"]}
+
+
+def test_in_a_count_table_count_columns_stay_species():
+    frame = pd.DataFrame({"site": ["a", "b", "c", "d"], "elev": ["450.5", "900", "1200", "300"],
+                          "Parus": ["0", "3", "2", "1"], "Sitta": ["1", "0", "2", "0"],
+                          "Lagopus": ["0", "0", "0", "1"]})
+    assert guess_roles(frame)["labels"] == ["Parus", "Sitta", "Lagopus"]

@@ -72,7 +72,9 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     - id: named like an id (id, site, sample, plot, *_id, ...), or text with a different value on
       every row;
     - labels: 0/1 columns, and non-negative whole-number (count) columns that hold a 0 and either
-      few distinct values (<= 20) or mostly zeros;
+      few distinct values (<= 20) or mostly zeros; but in a presence/absence table (more than half
+      of those columns hold only 0 and 1) a column of other whole numbers is a covariate: a class
+      or a score such as a decay stage 0-6, not a species;
     - features: everything else (numbers, class codes like `A0600`, categories).
 
     Returns
@@ -80,10 +82,20 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     {"id": [...], "labels": [...], "features": [...]}, each in the frame's column order.
     """
     body = text_frame(frame)
+    guessed = {name: _guess_role(body[name], name) for name in body.columns}
+    labels = [name for name, role in guessed.items() if role == "labels"]
+    binary = {name for name in labels if _is_binary(body[name])}
+    if len(binary) * 2 > len(labels):
+        guessed.update({name: "features" for name in labels if name not in binary})
     roles = {"id": [], "labels": [], "features": []}
-    for name in body.columns:
-        roles[_guess_role(body[name], name)].append(name)
+    for name, role in guessed.items():
+        roles[role].append(name)
     return roles
+
+
+def _is_binary(column: pd.Series) -> bool:
+    numbers, _ = to_number(column)
+    return bool(np.isin(numbers[~np.isnan(numbers)], (0, 1)).all())
 
 
 def _guess_role(column: pd.Series, name: str) -> str:
