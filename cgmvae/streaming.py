@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, Standardizer, float32_features
 from cgmvae.distributed import SINGLE, Context
-from cgmvae.formats.big_table import _choose_columns, label_presence
+from cgmvae.formats.big_table import choose_columns, label_presence
 from cgmvae.formats.columns import coded_numbers, id_columns
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import short_list
@@ -189,7 +189,7 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
         raise DataError(f"--stream reads Parquet row groups: convert {path.name} first "
                         f"(python -m cgmvae convert --input {path} --output "
                         f"{path.with_suffix('.parquet')})")
-    columns, notices = _choose_columns(path, labels, label_prefix, ids)
+    columns, notices = choose_columns(path, labels, label_prefix, ids)
     meta = read_sidecar(path)
     text = [c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
             if c in columns.features]

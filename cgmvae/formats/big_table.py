@@ -25,10 +25,10 @@ from cgmvae.formats.columns import (
     sample_ids,
 )
 from cgmvae.formats.csv_table import (
-    _check_columns,
-    _feature_columns,
-    _guessed_ids,
-    _label_columns,
+    check_columns,
+    feature_columns,
+    guessed_ids,
+    label_columns,
     read_sidecar,
 )
 from cgmvae.formats.encode import binarize_labels, check_impute, never_present_notice, short_list
@@ -84,7 +84,7 @@ def load_table(
     """
     check_impute(impute)
     path = Path(path)
-    columns, notices = _choose_columns(path, labels, label_prefix, ids)
+    columns, notices = choose_columns(path, labels, label_prefix, ids)
     meta = read_sidecar(path)
     columns.text = {c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
                     if c in columns.features}
@@ -98,14 +98,14 @@ def load_table(
                           sample_ids=ids)
 
 
-def _choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, list[str]]:
+def choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, list[str]]:
     """The id, label and feature columns, chosen as `load_csv` chooses them."""
     header, meta, where = table_header(path), read_sidecar(path), path.name
-    label_names = _label_columns(header, labels, label_prefix, meta, where)
+    label_names = label_columns(header, labels, label_prefix, meta, where)
     chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
-    _check_columns(chosen_ids, header, "id", where)
-    feature_names, notices = _feature_columns(header, label_names, chosen_ids, meta, where)
-    chosen_ids = chosen_ids or _guessed_ids(header, label_names, feature_names)
+    check_columns(chosen_ids, header, "id", where)
+    feature_names, notices = feature_columns(header, label_names, chosen_ids, meta, where)
+    chosen_ids = chosen_ids or guessed_ids(header, label_names, feature_names)
     return _Columns(chosen_ids, label_names, feature_names), notices
 
 

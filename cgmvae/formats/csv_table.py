@@ -61,24 +61,24 @@ def load_csv(
     path = Path(path)
     header, body = read_cells(path, path.name)
     meta = read_sidecar(path)
-    label_names = _label_columns(header, labels, label_prefix, meta, path.name)
+    label_names = label_columns(header, labels, label_prefix, meta, path.name)
     chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
-    _check_columns(chosen_ids, header, "id", path.name)
-    feature_names, notices = _feature_columns(header, label_names, chosen_ids, meta, path.name)
-    data = build_data(body, ids=chosen_ids or _guessed_ids(header, label_names, feature_names),
+    check_columns(chosen_ids, header, "id", path.name)
+    feature_names, notices = feature_columns(header, label_names, chosen_ids, meta, path.name)
+    data = build_data(body, ids=chosen_ids or guessed_ids(header, label_names, feature_names),
                       labels=label_names, features=feature_names, meta=meta, impute=impute,
                       where=path.name, name=path.stem)
     return replace(data, notices=notices + data.notices)
 
 
-def _check_columns(names, header, role, where) -> None:
+def check_columns(names, header, role, where) -> None:
     unknown = [c for c in names if c not in header]
     if unknown:
         raise DataError(f"{where}: {role} column(s) {short_list(unknown)} not found; the columns "
                         f"are {short_list(header, 12)}")
 
 
-def _guessed_ids(header, label_names, feature_names) -> list[str]:
+def guessed_ids(header, label_names, feature_names) -> list[str]:
     """The one unused column named like an id, if there is exactly one."""
     used = set(label_names) | set(feature_names)
     ids = [h for h in header if h not in used and is_id_name(h)]
@@ -91,7 +91,7 @@ def is_id_name(name: str) -> bool:
     return lower in ID_NAMES or lower.endswith("_id") or lower.startswith("id_")
 
 
-def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
+def label_columns(header, labels, label_prefix, meta, where) -> list[str]:
     if labels is not None and label_prefix is not None:
         raise DataError("give labels=[...] or label_prefix=..., not both")
     if label_prefix is not None:
@@ -110,7 +110,7 @@ def _label_columns(header, labels, label_prefix, meta, where) -> list[str]:
     return chosen
 
 
-def _feature_columns(header, label_names, ids, meta, where) -> tuple[list[str], list[str]]:
+def feature_columns(header, label_names, ids, meta, where) -> tuple[list[str], list[str]]:
     taken = set(label_names)
     if meta.get("features"):
         chosen = [c for c in meta["features"] if c not in taken]  # labels=[...] may take some

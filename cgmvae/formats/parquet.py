@@ -17,13 +17,13 @@ import pyarrow.parquet as pq
 from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import short_list
-from cgmvae.formats.text_table import _MISSING, detect_format, to_number
+from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
 
 BATCH_ROWS = 65_536  # rows per Parquet batch: a few MB per column group, flat memory
 ROW_GROUP_ROWS = 65_536  # rows per written row group: the unit of streaming and shuffling
 _CSV_BLOCK_BYTES = 8 << 20
 _HEAD_BYTES = 1 << 20  # enough lines to detect the separator, decimal mark and encoding
-_MISSING_WORDS = pa.array(sorted(_MISSING))
+_MISSING_WORDS = pa.array(sorted(MISSING_WORDS))
 # `1,5` -> `1.5` in a table whose separator is not a comma (read_cells does the same)
 _DECIMAL_COMMA = r"^([-+]?\d*),(\d+(?:[eE][-+]?\d+)?)$"
 _LEADING_ZERO = r"^[-+]?0\d"  # `007`: a code whose spelling matters, kept as text

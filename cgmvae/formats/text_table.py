@@ -14,7 +14,7 @@ from cgmvae.data import DataError
 from cgmvae.formats.encode import short_list
 
 SEPARATORS = (",", ";", "\t")
-_MISSING = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
+MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
 _SAMPLE_LINES = 50
 # A number written with a decimal comma (European Excel exports: `1,5`, `-0,25`, `3,1e-2`).
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
@@ -134,7 +134,7 @@ def describe_row(row: int, where: str = "") -> str:
 
 def is_missing(column: pd.Series) -> np.ndarray:
     """True where a text cell is empty or a missing-value word (NA, nan, ?, ...)."""
-    return column.isna().to_numpy() | column.str.strip().str.lower().isin(_MISSING).to_numpy()
+    return column.isna().to_numpy() | column.str.strip().str.lower().isin(MISSING_WORDS).to_numpy()
 
 
 def to_number(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
