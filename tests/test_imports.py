@@ -124,3 +124,43 @@ def test_a_cycle_through_a_function_level_or_relative_import_is_found(tmp_path):
 
 def test_a_stack_has_no_cycle():
     assert find_cycles({"app": {"model", "data"}, "model": {"data"}, "data": set()}) == []
+
+
+LAYERS = {  # docs/ARCHITECTURE.md, from the bottom; a module imports only from its layer or below
+    0: ("config", "data", "metrics", "associations", "distributed", "progress", "run_folder"),
+    1: ("formats", "simulate"),
+    2: ("model", "variants", "config_choices"),
+    3: ("losses",),
+    4: ("checkpoint", "predictor"),
+    5: ("train", "timing", "tune", "datasets", "model_store"),
+    6: ("streaming", "estimator", "explore"),
+    7: ("cli", "__main__"),
+}
+
+
+def layer_of(module: str) -> int:
+    """The layer of a cgmvae module (`cgmvae.formats.csv_table` is in `formats`'s)."""
+    if module == "cgmvae":
+        return 0  # the package re-exports the base types; the rest only lazily
+    top = module.split(".")[1]
+    found = [layer for layer, names in LAYERS.items() if top in names]
+    assert found, f"{module} is in no layer of docs/ARCHITECTURE.md: add it there and to LAYERS"
+    return found[0]
+
+
+def test_cgmvae_is_a_stack_no_module_imports_from_a_higher_layer():
+    graph = import_graph(ROOT, ("cgmvae",))
+    upward = [f"{a} (layer {layer_of(a)}) imports {b} (layer {layer_of(b)})"
+              for a, targets in sorted(graph.items()) for b in sorted(targets)
+              if a != "cgmvae" and layer_of(b) > layer_of(a)]
+    assert not upward, "imports up the stack:\n" + "\n".join(upward)
+
+
+def test_the_library_never_imports_the_app():
+    for path in sorted((ROOT / "cgmvae").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in {"streamlit", "ui", "app", "pages"} for n in names), \
+                f"{path.relative_to(ROOT)} imports the app's {names}"
