@@ -1,8 +1,11 @@
 """Speed and scale: load time, training/inference samples per second, peak memory, cost vs N and L.
 
 Usage: python -m benchmarks.speed [--suite quick|full] [--device cpu|cuda] [--out-dir DIR]
+       python -m benchmarks.speed --yeast-ratio [--runs 3] [--out-dir DIR]
 Each measurement runs in a fresh process, so its peak memory is its own. Writes DIR/speed.csv
-and DIR/profile.txt (where one training epoch's time goes).
+and DIR/profile.txt (where one training epoch's time goes). --yeast-ratio times whole
+`cgmvae train` processes of 20 yeast epochs on one thread against the authors' code and appends
+the median to DIR/speed_yeast_ratio.csv.
 """
 
 from __future__ import annotations
@@ -10,8 +13,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import multiprocessing
+import os
 import pstats
 import resource
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -228,13 +236,58 @@ def run_speed(suite: str, device: str, out_dir: Path, *, append: bool = False,
                                                  "seconds": round(time.perf_counter() - started)})
 
 
+AUTHORS_YEAST_EPOCH_SECONDS = 1.0  # the authors' code, one yeast epoch on this machine (issue 2)
+RATIO_COLUMNS = ("epochs", "runs", "threads", "process_seconds", "epoch_seconds", "ratio",
+                 "run_seconds", "cpu_seconds", "command", "note")
+
+
+def yeast_ratio(runs: int = 3, epochs: int = 20, threads: int = 1) -> dict:
+    """Whole-process seconds per yeast epoch of `cgmvae train` (imports, loading, validation,
+    evaluation and saving included), median of `runs` fresh processes, over the authors' code.
+    CPU seconds (user + system) are kept too: on a shared machine they vary less than wall time."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "cgmvae", "train", "--data", "../shared/data/mulan/yeast",
+                   "--split", "../shared/data/splits/yeast.json", "--epochs", str(epochs),
+                   "--out", f"{out}/run", "--overwrite"]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        seconds, cpu = [], []
+        for _ in range(runs):
+            started, used = time.perf_counter(), _children_cpu_seconds()
+            subprocess.run(command, check=True, env=env, capture_output=True)
+            seconds.append(time.perf_counter() - started)
+            cpu.append(_children_cpu_seconds() - used)
+    median = statistics.median(seconds)
+    return {"epochs": epochs, "runs": runs, "threads": threads, "process_seconds": round(median, 2),
+            "epoch_seconds": round(median / epochs, 3),
+            "ratio": round(median / epochs / AUTHORS_YEAST_EPOCH_SECONDS, 3),
+            "run_seconds": " ".join(f"{s:.2f}" for s in seconds),
+            "cpu_seconds": " ".join(f"{s:.2f}" for s in cpu),
+            "command": f"OMP_NUM_THREADS={threads} python -m cgmvae train --data "
+                       f"../shared/data/mulan/yeast --split ../shared/data/splits/yeast.json "
+                       f"--epochs {epochs} --out DIR"}
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--suite", choices=sorted(PLANS), default="quick")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out-dir", default="benchmarks/results")
     parser.add_argument("--append", action="store_true", help="add to an existing speed.csv")
+    parser.add_argument("--yeast-ratio", action="store_true",
+                        help="only the whole-process yeast time against the authors' code")
+    parser.add_argument("--runs", type=int, default=3, help="processes timed for --yeast-ratio")
+    parser.add_argument("--note", default="", help="what the --yeast-ratio row measured")
     args = parser.parse_args()
+    if args.yeast_ratio:
+        row = {**yeast_ratio(args.runs), "note": args.note}
+        RowWriter(Path(args.out_dir) / "speed_yeast_ratio.csv", RATIO_COLUMNS, append=True).write(row)
+        print("yeast ratio", row, flush=True)
+        return
     run_speed(args.suite, args.device, Path(args.out_dir), append=args.append,
               info=machine_info(args.device))
 

@@ -25,8 +25,11 @@ class Dropout(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return inputs
-        keep = torch.empty_like(inputs).bernoulli_(1.0 - self.p, generator=self.generator)
-        return inputs * keep.div_(1.0 - self.p)
+        # uniform draws compared with p: the same Bernoulli(1 - p) mask as bernoulli_, but on the
+        # CPU torch.rand is about 3x faster (bernoulli_ was 10% of a yeast epoch: profile_epoch)
+        uniform = torch.rand(inputs.shape, device=inputs.device, dtype=inputs.dtype,
+                             generator=self.generator)
+        return inputs * (uniform >= self.p).to(inputs.dtype).mul_(1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -153,16 +156,20 @@ class CGMVAE(nn.Module):
         labels = self.label_gaussians()
         mean, logvar = self.feature_encoder(x)
         z = reparameterize(mean, logvar, n_samples, self.generator)  # (S, B, d)
-        feature_embeddings = self.decode(z, x)  # (S, B, E)
         prior_mean = prior_logvar = None
         if self.config.prior == "unigaussian":  # Table 4: one Gaussian from the summed label embeddings
             prior_mean, prior_logvar = self.label_encoder(y @ labels.embeddings)
+        latents = z
+        if self.config.decode_label_path:  # decoded with z in one pass: the decoder is row-wise
+            label_latent = self.label_path_latent(labels, y, prior_mean, prior_logvar)  # (B, d)
+            latents = torch.cat([z, label_latent[None]])  # (S + 1, B, d)
+        embeddings = self.decode(latents, x)  # (S or S + 1, B, E)
+        logits = self.score(embeddings)  # (S or S + 1, B, L)
         label_path = label_path_logits = None
         if self.config.decode_label_path:
-            label_path = self.decode(self.label_path_latent(labels, y, prior_mean, prior_logvar), x)
-            label_path_logits = self.score(label_path)
+            label_path, label_path_logits = embeddings[n_samples], logits[n_samples]
         reconstruction = self.feature_decoder(z) if self.feature_decoder is not None else None
-        return Output(mean, logvar, z, feature_embeddings, self.score(feature_embeddings), labels,
+        return Output(mean, logvar, z, embeddings[:n_samples], logits[:n_samples], labels,
                       prior_mean, prior_logvar, label_path, label_path_logits, reconstruction)
 
     def label_path_latent(self, labels: LabelGaussians, y: torch.Tensor,

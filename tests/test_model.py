@@ -7,7 +7,7 @@ import torch
 
 from cgmvae.config import LossWeights, ModelConfig
 from cgmvae.losses import total_loss
-from cgmvae.model import CGMVAE
+from cgmvae.model import CGMVAE, reparameterize
 
 TINY = ModelConfig(n_features=5, n_labels=4, embedding_dim=16, latent_dim=3, feature_hidden=(8,),
                    label_hidden=(8,), decoder_hidden=(8,), dropout=0.0)
@@ -108,3 +108,44 @@ def test_generator_dropout_keeps_the_mean_and_is_the_identity_in_eval():
     assert torch.equal(dropped.unique(), torch.tensor([0.0, 1 / 0.75]))
     assert abs(dropped.mean().item() - 1.0) < 0.01 and abs((dropped == 0).float().mean() - 0.25) < 0.01
     assert torch.equal(dropout.eval()(ones), ones)
+
+
+def test_dropout_masks_equal_the_old_bernoulli_formula_on_the_same_uniform_draws():
+    """The rand-based mask keeps x where u >= p: the Bernoulli(1 - p) mask bernoulli_ drew, scaled
+    by 1 / (1 - p) as before; values and gradient equal the old formula on random inputs."""
+    from cgmvae.model import Dropout
+
+    p = 0.3
+    dropout = Dropout(p).train()
+    dropout.generator = torch.Generator().manual_seed(1)
+    x = torch.randn(64, 32, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    new = dropout(x)
+    uniform = torch.rand(x.shape, generator=torch.Generator().manual_seed(1))
+    old = x * (uniform >= p).float().div_(1.0 - p)  # the old `keep.div_(1 - p)` with this keep
+    assert torch.equal(new, old)
+    (grad_new,) = torch.autograd.grad(new.sum(), x)
+    assert torch.allclose(grad_new, (uniform >= p).float() / (1.0 - p))
+
+
+@pytest.mark.parametrize("prior", ["mixture", "unigaussian"])
+def test_one_decoder_pass_equals_decoding_samples_and_label_path_separately(prior):
+    """forward decodes [z; label-path latent] in one pass; the old forward decoded them in two."""
+    config = replace(TINY, prior=prior, dropout=0.4)
+    # eval: no dropout masks, so that the two ways see the same function of their inputs
+    network = CGMVAE(config, generator=torch.Generator().manual_seed(0)).eval()
+    x, y = batch(7)
+    network.use_generator(torch.Generator().manual_seed(3))
+    out = network(x, y, n_samples=3)
+    network.use_generator(torch.Generator().manual_seed(3))  # the same z and label-path draws
+    labels = network.label_gaussians()
+    mean, logvar = network.feature_encoder(x)
+    z = reparameterize(mean, logvar, 3, network.generator)
+    prior_mean = prior_logvar = None
+    if prior == "unigaussian":
+        prior_mean, prior_logvar = network.label_encoder(y @ labels.embeddings)
+    label_latent = network.label_path_latent(labels, y, prior_mean, prior_logvar)
+    assert torch.allclose(out.feature_embeddings, network.decode(z, x), atol=1e-6)
+    assert torch.allclose(out.logits, network.score(network.decode(z, x)), atol=1e-6)
+    assert torch.allclose(out.label_path_embeddings, network.decode(label_latent, x), atol=1e-6)
+    assert torch.allclose(out.label_path_logits, network.score(network.decode(label_latent, x)),
+                          atol=1e-6)
