@@ -1,5 +1,5 @@
-"""eBird Basic Dataset zero-filling on a hand-written 6-checklist, 5-species extract
-(tests/fixtures/ebird: one incomplete checklist, one `X` count, one shared group, an issf, a spuh)."""
+"""eBird Basic Dataset zero-filling on tests/fixtures/ebird, a hand-written 6-checklist, 5-species
+extract: one incomplete checklist, one `X` count, one shared group, an issf, a spuh."""
 
 import io
 import json
@@ -34,7 +34,8 @@ def test_species_are_zero_filled_in_taxonomic_order_without_spuhs(table):
     assert table.loc["S100000001", "Black-capped Chickadee"] == 1  # an X count is presence
     assert table.loc["S100000001", "Song Sparrow"] == 0  # not reported: absent
     # the group: Robin and Mallard from one copy, Song Sparrow from the other
-    assert table.loc["G9000001", ["Mallard", "American Robin", "Song Sparrow"]].tolist() == [1, 1, 1]
+    group = table.loc["G9000001", ["Mallard", "American Robin", "Song Sparrow"]]
+    assert group.tolist() == [1, 1, 1]
     assert table[species].sum().tolist() == [1, 1, 2, 2, 3]
 
 
@@ -79,7 +80,8 @@ def test_cli_writes_csv_and_sidecar(tmp_path, capsys):
 
 @pytest.mark.parametrize("change, message", [
     (("OBSERVATION COUNT", "COUNT"), r"observations.txt: no column\(s\) OBSERVATION COUNT"),
-    (("\t2\t\tUnited", "\tmany\t\tUnited"), r"OBSERVATION COUNT has the value 'many' at data row 1"),
+    (("\t2\t\tUnited", "\tmany\t\tUnited"),
+     r"OBSERVATION COUNT has the value 'many' at data row 1"),
 ])
 def test_bad_observation_files_name_file_column_and_row(tmp_path, change, message):
     bad = tmp_path / "observations.txt"

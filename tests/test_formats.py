@@ -158,7 +158,7 @@ def test_malformed_arff_raises_a_clear_error(tmp_path, bad, message):
 
 
 def test_xml_label_missing_from_arff_is_named(tmp_path):
-    with pytest.raises(DataError, match="'lab3'|lab3"):
+    with pytest.raises(DataError, match=r"'lab3'|lab3"):
         load_arff(mulan_file(tmp_path, xml=LABELS_XML.replace('"lab2"', '"lab3"')))
 
 
@@ -278,7 +278,8 @@ def norberg_folder(tmp_path) -> Path:
     for t, n in (("t", 20), ("v", 10)):
         np.savetxt(tmp_path / f"X{t}_1_owls.csv", rng.normal(size=(n, 3)), delimiter=",")
         np.savetxt(tmp_path / f"S{t}_1_owls.csv", rng.normal(size=(n, 2)), delimiter=",")
-        np.savetxt(tmp_path / f"Y{t}_1_owls.csv", rng.integers(0, 2, (n, 4)), delimiter=",", fmt="%d")
+        np.savetxt(tmp_path / f"Y{t}_1_owls.csv", rng.integers(0, 2, (n, 4)), delimiter=",",
+                   fmt="%d")
     return tmp_path
 
 

@@ -33,7 +33,8 @@ def test_features_that_are_not_finite_float32_are_refused_by_column_and_row(mode
     """Issue 10: 1e300 became inf in float32, the row all NaN and nothing was predicted."""
     features = toy_data(5).features.astype(np.float64)
     features[3, 2] = value
-    with pytest.raises(DataError, match=re.escape(f"feature 'f2' has the value {value:g} at data row 4, {why}")):
+    message = f"feature 'f2' has the value {value:g} at data row 4, {why}"
+    with pytest.raises(DataError, match=re.escape(message)):
         model.predict_proba(features)
     data = toy_data(5)
     with pytest.raises(DataError, match=rf"feature 'f2' .* at data row 4, {why}"):
@@ -94,8 +95,8 @@ def test_mismatched_names_are_data_errors_not_asserts():
         MultiLabelData(data.features, data.labels, data.feature_names, data.label_names[:3])
 
 
-@pytest.mark.parametrize("train", [[0, 1, 2.5], [0, 1, 2.0], [True, False, True], [0, "1"], [[0, 1]],
-                                   5, None])
+@pytest.mark.parametrize("train", [[0, 1, 2.5], [0, 1, 2.0], [True, False, True], [0, "1"],
+                                   [[0, 1]], 5, None])
 def test_a_split_file_with_anything_but_whole_numbers_is_refused(tmp_path, train):
     """Issue 10: 0.5 and true were silently cast to rows 0 and 1."""
     path = tmp_path / "split.json"

@@ -95,7 +95,7 @@ def parquet_and_csv(tmp_path):
 def test_convert_keeps_ids_as_text_labels_as_uint8_and_copies_the_sidecar(parquet_and_csv):
     parquet_path, _ = parquet_and_csv
     parquet = pq.ParquetFile(parquet_path)
-    types = dict(zip(parquet.schema_arrow.names, parquet.schema_arrow.types))
+    types = dict(zip(parquet.schema_arrow.names, parquet.schema_arrow.types, strict=True))
     assert types == {"site": pa.string(), "temp": pa.float64(), "region": pa.string(),
                      "alti": pa.string(), "sp_a": pa.uint8(), "sp_b": pa.uint8()}
     assert parquet.metadata.num_row_groups == 5
@@ -184,7 +184,7 @@ def test_unreadable_csv_is_named(tmp_path, text, message):
 
 
 def test_a_file_that_is_not_parquet_is_named(tmp_path):
-    with pytest.raises(DataError, match="cannot read t.parquet as Parquet"):
+    with pytest.raises(DataError, match=re.escape("cannot read t.parquet as Parquet")):
         load_dataset(write(tmp_path / "t.parquet", "a,b\n1,2\n"), labels=["b"])
 
 

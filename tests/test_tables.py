@@ -23,7 +23,8 @@ from cgmvae.formats import (
 from cgmvae.formats.text_table import detect_format
 
 SITES = "site,temp,region,sp_a,sp_b\nS1,1.5,north,0,1\nS2,2.0,south,1,0\nS3,-4.25,north,1,1\n"
-EUROPEAN = SITES.replace(",", ";").replace("1.5", "1,5").replace("2.0", "2,0").replace("4.25", "4,25")
+EUROPEAN = (SITES.replace(",", ";").replace("1.5", "1,5").replace("2.0", "2,0")
+            .replace("4.25", "4,25"))
 TABBED = SITES.replace(",", "\t")
 SPECIES = "site,sp_a,sp_b\nS3,1,1\nS1,0,1\nS2,1,0\n"
 COVARIATES = "site;temp;alti\nS1;1,5;A0600\nS2;2,0;A1500\nS3;-4,25;A0900\n"
@@ -62,7 +63,8 @@ def test_read_feature_table_reads_a_european_excel_export():
 
 def test_read_feature_table_names_the_upload_not_a_temporary_path(tmp_path):
     path = write(tmp_path / "tmpab12cd.csv", "a\nxyz\n")
-    with pytest.raises(DataError, match=r"^my sites\.csv does not match.*'xyz' at data row 1") as err:
+    message = r"^my sites\.csv does not match.*'xyz' at data row 1"
+    with pytest.raises(DataError, match=message) as err:
         read_feature_table(path, ["a"], name="my sites.csv")
     assert str(tmp_path) not in str(err.value)
 
@@ -100,7 +102,7 @@ def test_several_id_columns_are_joined_into_one_sample_id(tmp_path):
 def test_unknown_sidecar_id_column_is_named(tmp_path):
     path = write(tmp_path / "p.csv", SITES)
     write(tmp_path / "p.json", json.dumps({"id": "plot", "labels": ["sp_a"]}))
-    with pytest.raises(DataError, match="p.csv: id column.*plot.*not found"):
+    with pytest.raises(DataError, match=r"p\.csv: id column.*plot.*not found"):
         load_csv(path)
 
 
@@ -136,10 +138,10 @@ def test_two_table_ids_only_in_one_table_are_listed_up_to_ten(tmp_path):
 
 
 def test_two_tables_from_uploads_use_their_display_names():
-    with pytest.raises(DataError, match="^species upload.csv has no id column plot"):
+    with pytest.raises(DataError, match=r"^species upload\.csv has no id column plot"):
         load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(COVARIATES.encode()), "plot",
                         species_name="/tmp/x/species upload.csv", features_name="covariates.csv")
-    with pytest.raises(DataError, match="^covariates.csv has no id column site"):
+    with pytest.raises(DataError, match=r"^covariates\.csv has no id column site"):
         load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(b"plot,t\nS1,1\n"), "site",
                         features_name="covariates.csv")
     data = load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(COVARIATES.encode()), "site",
@@ -177,7 +179,7 @@ def test_roles_load_a_frame_and_round_trip_through_the_sidecar(tmp_path):
 
 def test_load_frame_with_roles_refuses_a_column_with_two_roles():
     frame = read_csv_table(io.StringIO(SITES))
-    with pytest.raises(DataError, match="up.csv: column.*sp_a.*more than one role"):
+    with pytest.raises(DataError, match=r"up\.csv: column.*sp_a.*more than one role"):
         load_frame_with_roles(frame, labels=["sp_a"], features=["sp_a", "temp"], name="up.csv")
 
 

@@ -47,12 +47,13 @@ def load_dataset(
     path : one of
         - an ARFF file (`.arff`, `.arff.bz2`, `.arff.gz`): Mulan with `<name>.xml` beside it, or
           MEKA with `-C n` in @relation;
-        - a Mulan folder (`<name>.xml` + a `-train`/`-test` pair or one `.arff`; comes with a split);
+        - a Mulan folder (`<name>.xml` + a `-train`/`-test` pair or one `.arff`; comes with a
+          split);
         - a CSV with a sidecar `<name>.json` (`features`, `labels`) or with `labels`/`label_prefix`,
           or a folder `<name>/` holding `<name>.csv`; a Parquet file `<name>.parquet` likewise
           (both read batch by batch by `load_table` when Parquet or over 64 MB);
-        - an npy folder (`<name>_data.npy` = labels then features, `<name>_{train,val,test}_idx.npy`)
-          or that `_data.npy` file;
+        - an npy folder (`<name>_data.npy` = labels then features,
+          `<name>_{train,val,test}_idx.npy`) or that `_data.npy` file;
         - `<norberg folder>/<taxon>[_<mode>][_coords]`, e.g. `.../norberg2019/birds_2` (mode 1 when
           omitted; `_coords` adds the site coordinates to the features).
     labels, label_prefix : the label columns of a CSV (default: its sidecar's `labels`).

@@ -1,4 +1,4 @@
-"""ARFF reader (dense and sparse rows, plain or .bz2/.gz) into a table of numbers and category codes.
+"""ARFF reader (dense and sparse rows, plain or .bz2/.gz): a table of numbers and category codes.
 
 Why our own tokeniser and not a library: scipy.io.arff cannot read sparse rows (Corel5k, bibtex,
 delicious, IMDB), and liac-arff 2.5.0 reads everything but is slower, most on the big sparse sets,

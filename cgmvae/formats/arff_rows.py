@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -63,7 +64,7 @@ def _nominal_codes(block: np.ndarray, categories: tuple[str, ...]) -> np.ndarray
     codes = np.full(block.shape, np.nan)
     for code, category in enumerate(categories):
         codes[block == category] = code
-    for i, j in zip(*np.nonzero(np.isnan(codes) & pd.notna(block))):
+    for i, j in zip(*np.nonzero(np.isnan(codes) & pd.notna(block)), strict=True):
         stripped = str(block[i, j]).strip()  # a space before the comma
         if stripped in categories:
             codes[i, j] = categories.index(stripped)
@@ -183,10 +184,9 @@ def _sparse_codes(columns, values, attributes, row_ids, origins) -> np.ndarray:
 def _codes_of(numbers, attribute, origins, row_ids) -> np.ndarray:
     lookup = {}
     for code, category in enumerate(attribute.categories):
-        try:
+        # a word category: its values never reach the numbers-only fast path
+        with contextlib.suppress(ValueError):
             lookup[float(category)] = code
-        except ValueError:
-            pass  # a word category: its values never reach the numbers-only fast path
     uniques, inverse = np.unique(numbers, return_inverse=True)
     mapped = np.empty(uniques.size)
     for k, number in enumerate(uniques):

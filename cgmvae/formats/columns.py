@@ -1,4 +1,4 @@
-"""Text columns into model inputs: numeric, coded (`A0600` -> 600), one-hot features; labels; ids."""
+"""Text columns to model inputs: numeric, coded (`A0600` -> 600), one-hot features; labels; ids."""
 
 from __future__ import annotations
 
@@ -115,13 +115,13 @@ def finish_features(matrix: np.ndarray, columns: Sequence[EncodedColumn], impute
         notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
                        "columns after the numeric ones")
     blocks = [c.values for c in columns if c.one_hot]
-    features = np.hstack([matrix] + blocks) if blocks else matrix
+    features = np.hstack([matrix, *blocks]) if blocks else matrix
     names = numeric_names + [n for c in columns if c.one_hot for n in c.names]
     return features.astype(np.float32, copy=False), names, notices
 
 
 def _numbers(column, name, ordinal, where) -> tuple[np.ndarray | None, str | None]:
-    """(numbers, a note when read from class codes), or (None, None) for a text column to one-hot."""
+    """(numbers, a note if read from class codes), or (None, None) for a text column to one-hot."""
     if ordinal:
         return ordinal_numbers(column, name, where), None
     values, bad = to_number(column)
@@ -152,7 +152,7 @@ def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, l
 
 
 def label_matrix(body, names, where) -> tuple[np.ndarray, list[str]]:
-    """(N, L) 0/1 labels from 0/1 or count columns, with notices; DataError naming column and row."""
+    """(N, L) 0/1 labels from 0/1 or count columns, with notices; DataError names column and row."""
     columns = []
     for name in names:
         values, bad = to_number(body[name])

@@ -16,7 +16,7 @@ ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed
 
 
 def read_sidecar(path: str | Path) -> dict:
-    """The JSON sidecar `<name>.json` beside a CSV (title, source, features, labels, groups...), or {}."""
+    """A CSV's JSON sidecar `<name>.json` (title, source, features, labels, groups...), or {}."""
     sidecar = Path(path).with_suffix(".json")
     if not sidecar.is_file():
         return {}

@@ -1,4 +1,4 @@
-"""eBird Basic Dataset (EBD) + sampling-event file -> a zero-filled checklist x species table, as R's auk.
+"""eBird Basic Dataset (EBD) + sampling events -> zero-filled checklist x species table, as R's auk.
 
 Only complete checklists (`ALL SPECIES REPORTED` = 1) say which species were *not* seen, so only
 they are kept; every species not reported on one is absent (0). Shared (group) checklists are
@@ -102,7 +102,8 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
     obs = source_name(observations, observations_name)
     sed = source_name(sampling, sampling_name)
     sidecar = {
-        "title": f"eBird: {len(table)} complete checklists x {len(labels)} species (presence/absence)",
+        "title": f"eBird: {len(table)} complete checklists x {len(labels)} species "
+                 "(presence/absence)",
         "source": f"eBird Basic Dataset {obs} + sampling events {sed}, zero-filled by "
                   "`python -m cgmvae ebird` (complete checklists only, shared ones once, "
                   "species level)",
@@ -114,7 +115,7 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
 
 
 def _read(source, where: str, wanted: dict[str, str]) -> pd.DataFrame:
-    """The wanted columns (by EBD header, any case, `_` for spaces) of a tab-separated file, as text."""
+    """Wanted columns (by EBD header, any case, `_` for spaces) of a tab-separated file, as text."""
     if not isinstance(source, (str, Path)) and hasattr(source, "seek"):
         source.seek(0)
     try:

@@ -22,7 +22,7 @@ def check_impute(impute: str | None) -> None:
 
 
 def binary_map(categories: Sequence[str]) -> np.ndarray | None:
-    """The 0/1 value of each of two categories that read as a yes/no pair ({0,1}, {YES,NO}...), else None."""
+    """0/1 values of two categories that read as a yes/no pair ({0,1}, {YES,NO}...), else None."""
     if len(categories) != 2:
         return None
     mapped = [_BINARY_WORDS.get(str(c).strip().lower()) for c in categories]

@@ -25,7 +25,8 @@ MAX_PREDICT_ROWS = 200_000  # an uploaded table larger than this is refused, not
 MAX_PREDICT_BYTES = 50 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
 
 
-def read_feature_table(source, feature_names: Sequence[str], *, name: str | None = None) -> np.ndarray:
+def read_feature_table(source, feature_names: Sequence[str], *,
+                       name: str | None = None) -> np.ndarray:
     """Read a CSV (path or file-like; `name`: an upload's display name for messages) as the
     (N, D) float32 features a model expects; separator and decimal comma are detected.
 
@@ -62,7 +63,8 @@ def read_feature_table(source, feature_names: Sequence[str], *, name: str | None
         bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
         if bad_rows.size:
             problems.append(f"missing values in data row(s) "
-                            f"{short_list([str(r + 1) for r in bad_rows])} (row 1 = first data row)")
+                            f"{short_list([str(r + 1) for r in bad_rows])} "
+                            "(row 1 = first data row)")
     if problems:
         raise DataError(f"{where} does not match the model's features: " + "; ".join(problems))
     return matrix
@@ -104,7 +106,9 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
 
     A one-hot feature `col=value` becomes one column `col` holding its most frequent value.
     """
-    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float)))
+    # equal lengths: fit builds both from one table, and load_model checks both against n_features
+    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float),
+                     strict=True))
     columns: dict[str, object] = {}
     best_share: dict[str, float] = {}
     for name, mean in means.items():

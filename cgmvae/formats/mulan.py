@@ -26,15 +26,16 @@ _PART_SUFFIX = re.compile(r"(-(train|test|sparse))+$", re.IGNORECASE)
 _ID_NAMES = {"id", "name", "identifier", "key"}
 
 
-def load_arff(path: str | Path, *, xml: str | Path | None = None, impute: str | None = None) -> MultiLabelData:
+def load_arff(path: str | Path, *, xml: str | Path | None = None,
+              impute: str | None = None) -> MultiLabelData:
     """Load one ARFF file: Mulan (labels named in an XML file beside it) or MEKA (`-C n`).
 
     Parameters
     ----------
     path : `.arff`, `.arff.bz2` or `.arff.gz` file.
     xml : the Mulan label file; default `<stem>.xml` beside it (`-train`/`-test`/`-sparse` dropped),
-        else the folder's only `.xml`, else MEKA's `-C n` in @relation (first n attributes are labels,
-        `-C -n` the last n).
+        else the folder's only `.xml`, else MEKA's `-C n` in @relation (first n attributes are
+        labels, `-C -n` the last n).
     impute : None (missing values are an error) or "median".
     """
     check_impute(impute)
@@ -57,7 +58,8 @@ def load_mulan_folder(
     """
     check_impute(impute)
     folder = Path(folder)
-    files = _choose_files(folder, Path(splits_dir) if splits_dir else folder.parent.parent / "splits")
+    splits = Path(splits_dir) if splits_dir else folder.parent.parent / "splits"
+    files = _choose_files(folder, splits)
     xml = _find_xml(files[0])
     if xml is None:
         raise DataError(f"{folder}: no Mulan label file (*.xml) for {files[0].name}")
@@ -84,7 +86,8 @@ def read_label_names(xml: str | Path) -> list[str]:
     return names
 
 
-def table_to_data(table: ArffTable, label_names: list[str], *, name: str, impute=None) -> MultiLabelData:
+def table_to_data(table: ArffTable, label_names: list[str], *, name: str,
+                  impute=None) -> MultiLabelData:
     """Split an ArffTable into 0/1 labels (the named attributes, in file order) and features."""
     index = {a.name: j for j, a in enumerate(table.attributes)}
     unknown = [n for n in label_names if n not in index]
@@ -132,7 +135,7 @@ def _labels(table, values, columns) -> tuple[np.ndarray, list[str]]:
 
 
 def _features(table, values, columns, impute) -> tuple[np.ndarray, list[str], list[str]]:
-    """Numeric and yes/no attributes as they are, other nominal ones one-hot; ids and strings dropped."""
+    """Numeric and yes/no attributes as is, other nominal ones one-hot; ids and strings dropped."""
     direct, flipped, encoded, dropped, notices = [], [], [], [], []
     for j in columns:
         attribute = table.attributes[j]
@@ -157,10 +160,12 @@ def _features(table, values, columns, impute) -> tuple[np.ndarray, list[str], li
         block, block_names, note = _one_hot(table, values, encoded, impute)
         features, names = np.hstack([features, block]), names + block_names
         notices += [note] if note else []
+        encoded_names = short_list([table.attributes[j].name for j in encoded])
         notices.append(f"one-hot encoded {len(encoded)} nominal attributes as 'name=value' columns "
-                       f"after the numeric ones ({short_list([table.attributes[j].name for j in encoded])})")
+                       f"after the numeric ones ({encoded_names})")
     if dropped:
-        notices.append(f"dropped {len(dropped)} string/date/id-like attributes ({short_list(dropped)})")
+        notices.append(f"dropped {len(dropped)} string/date/id-like attributes "
+                       f"({short_list(dropped)})")
     return features, names, notices
 
 

@@ -1,4 +1,4 @@
-"""Norberg et al. (2019) species data: `{X,S,Y}{t,v}_<mode>_<taxon>.csv` with a fixed train/test split."""
+"""Norberg et al. (2019) data: `{X,S,Y}{t,v}_<mode>_<taxon>.csv`, with a fixed train/test split."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def is_norberg_folder(folder: str | Path) -> bool:
 
 
 def parse_norberg_path(path: str | Path) -> tuple[Path, str, int, bool] | None:
-    """(folder, taxon, mode, coordinates) for `.../norberg2019/<taxon>[_<mode>][_coords]`, else None."""
+    """(folder, taxon, mode, coords) of `.../norberg2019/<taxon>[_<mode>][_coords]`, else None."""
     path = Path(path)
     match = _VIRTUAL_PATH.match(path.name)
     if path.exists() or not match or not is_norberg_folder(path.parent):
@@ -46,8 +46,8 @@ def load_norberg(
     Returns
     -------
     MultiLabelData `norberg_<taxon>_<mode>`: rows = the `*t_*` (train) rows then the `*v_*` (test)
-    rows; features `x_1...` (X, and S when asked), labels `<taxon>_001...` (Y). Its Split: test = the
-    `v` rows, val = a seeded 10% of the `t` rows, train = the other `t` rows.
+    rows; features `x_1...` (X, and S when asked), labels `<taxon>_001...` (Y). Its Split: test =
+    the `v` rows, val = a seeded 10% of the `t` rows, train = the other `t` rows.
     """
     folder = Path(folder)
     if not (folder / f"Xt_{mode}_{taxon}.csv").is_file():

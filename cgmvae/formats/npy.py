@@ -1,4 +1,4 @@
-"""The C-GMVAE authors' numpy layout: `<name>_data.npy` (labels then features) plus split indices."""
+"""The C-GMVAE authors' numpy layout: `<name>_data.npy` (labels then features) and split indices."""
 
 from __future__ import annotations
 
@@ -109,8 +109,9 @@ def _n_labels(n_labels, meta, data_file: Path, width: int) -> int:
 
 def _check_names(label_names, n_labels, feature_names, n_features, data_file) -> None:
     if len(label_names) != n_labels or len(feature_names) != n_features:
-        raise DataError(f"{data_file.name}: {len(label_names)} label / {len(feature_names)} feature "
-                        f"names for {n_labels} labels and {n_features} features")
+        raise DataError(f"{data_file.name}: {len(label_names)} label / "
+                        f"{len(feature_names)} feature names for {n_labels} labels and "
+                        f"{n_features} features")
 
 
 def _split(folder: Path, name: str, n_samples: int) -> Split | None:

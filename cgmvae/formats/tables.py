@@ -1,4 +1,4 @@
-"""Your own tables: a CSV read for the app, guessed column roles, and species + covariate tables joined."""
+"""Your own tables: a CSV read for the app, guessed column roles, species and covariates joined."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading delimited text tables: separator (`,` `;` tab) and decimal comma detected, cells kept as text."""
+"""Delimited text tables: separator (`,` `;` tab) and decimal comma detected, cells kept as text."""
 
 from __future__ import annotations
 
@@ -139,7 +139,8 @@ def is_missing(column: pd.Series) -> np.ndarray:
 
 def to_number(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Numbers with NaN where missing, and the rows holding something non-numeric (or infinite)."""
-    numbers = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    numbers = (pd.to_numeric(column.str.strip(), errors="coerce")
+               .to_numpy(dtype=np.float64, copy=True))
     missing = is_missing(column)
     bad = np.flatnonzero(~np.isfinite(numbers) & ~missing)
     numbers[missing] = np.nan
