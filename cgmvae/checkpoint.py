@@ -32,7 +32,8 @@ class UncheckedCheckpointWarning(UserWarning):
     """A checkpoint written before checkpoints carried a checksum: corruption cannot be detected."""
 
 
-def content_digest(meta: str, weights: dict[str, torch.Tensor], arrays: dict[str, torch.Tensor]) -> str:
+def content_digest(meta: str, weights: dict[str, torch.Tensor],
+                   arrays: dict[str, torch.Tensor]) -> str:
     """SHA-256 over the metadata text and every tensor's name, dtype, shape and bytes."""
     digest = hashlib.sha256(meta.encode("utf-8"))
     for group, tensors in (("weights", weights), ("arrays", arrays)):
@@ -52,13 +53,15 @@ def write_checkpoint(model, path: Path) -> Path:
         "model_config": model.model_config.to_dict(),
         "train_config": model.train_config.to_dict(),
         "feature_names": model.feature_names, "label_names": model.label_names,
-        "dataset_name": model.dataset_name, "history": model.history, "best_epoch": model.best_epoch,
+        "dataset_name": model.dataset_name, "history": model.history,
+        "best_epoch": model.best_epoch,
         "threshold": model.threshold, "metric_thresholds": model.metric_thresholds,
         "macro_per_label": model.macro_per_label,
         "calibration_temperature": model.calibration_temperature,
     })
     arrays = {
-        "standardizer_mean": model.standardizer.mean, "standardizer_scale": model.standardizer.scale,
+        "standardizer_mean": model.standardizer.mean,
+        "standardizer_scale": model.standardizer.scale,
         "label_prevalence": model.label_prevalence,
     }
     arrays.update({name: getattr(model, name) for name in OPTIONAL_ARRAYS
@@ -138,17 +141,19 @@ def load_payload(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"no checkpoint file at {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)  # refuses arbitrary objects
+        # weights_only refuses arbitrary objects
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointError(f"{path} holds objects other than tensors and plain data; refusing to "
-                              f"load it (it may be hostile): {one_line(err)}") from err
+        raise CheckpointError(f"{path} holds objects other than tensors and plain data; "
+                              f"refusing to load it (it may be hostile): {one_line(err)}") from err
     except Exception as err:  # a damaged file can fail in any layer (zip, pickle opcodes, storage)
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): "
                               f"{one_line(err)}") from err
     if not isinstance(payload, dict) or not {"meta", "weights", "arrays"} <= payload.keys():
         raise CheckpointError(f"{path} is a torch file but not a cgmvae checkpoint")
     if not isinstance(payload["meta"], str):
-        raise CheckpointError(f"{path}: the metadata is a {type(payload['meta']).__name__}, not text")
+        raise CheckpointError(f"{path}: the metadata is a {type(payload['meta']).__name__}, "
+                              "not text")
     for group in ("weights", "arrays"):
         tensors = payload[group]
         if not isinstance(tensors, dict) or not all(
@@ -176,9 +181,11 @@ def parse_meta(text: str, path: Path) -> dict[str, Any]:
     except (ValueError, RecursionError) as err:
         raise CheckpointError(f"{path}: unreadable metadata: {one_line(err)}") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: the metadata is a JSON {type(meta).__name__}, not an object")
+        raise CheckpointError(f"{path}: the metadata is a JSON {type(meta).__name__}, "
+                              "not an object")
     if meta.get("format") != FORMAT or meta.get("version") not in (1, VERSION):
-        raise CheckpointError(f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}, "
+        raise CheckpointError(f"{path}: format {meta.get('format')!r} "
+                              f"version {meta.get('version')!r}, "
                               f"expected {FORMAT!r} version {VERSION} (or 1)")
     expected = {"model_config": dict, "train_config": dict, "feature_names": list,
                 "label_names": list, "dataset_name": str, "history": list, "best_epoch": int,
@@ -259,6 +266,7 @@ def check_weights_fit(weights: dict[str, torch.Tensor], network: CGMVAE) -> None
                               f"(this checkpoint does not fit): missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}")
     for name, shape in needed.items():
-        if tuple(weights[name].shape) != shape:
-            raise CheckpointError(f"weight '{name}' has shape {tuple(weights[name].shape)} where "
-                                  f"the network needs {shape}: the checkpoint does not fit its config")
+        found = tuple(weights[name].shape)
+        if found != shape:
+            raise CheckpointError(f"weight '{name}' has shape {found} where the network needs "
+                                  f"{shape}: the checkpoint does not fit its config")

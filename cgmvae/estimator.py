@@ -94,7 +94,7 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _label_matrix(self, Y, *, fitting: bool = False) -> np.ndarray:
-        """Y as an (n, L) 0/1 float matrix; a 1-D two-class target is one column (1 = classes_[1])."""
+        """Y as an (n, L) 0/1 float matrix; a 1-D two-class target: one column (1 = classes_[1])."""
         Y = np.asarray(Y)
         if Y.ndim == 2 and np.isin(Y, (0, 1)).all():
             return Y.astype(np.float32)
@@ -103,7 +103,8 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
             if fitting:
                 self.classes_ = np.unique(Y)
             if len(self.classes_) == 2:
-                return (Y == self.classes_[1]).astype(np.float32)[:, None]
+                # SIM300 is wrong here: it takes the upper-case Y for a constant (Y is the target)
+                return (Y == self.classes_[1]).astype(np.float32)[:, None]  # noqa: SIM300
         problem = ("Only binary classification is supported for a 1-D target" if kind in
                    ("binary", "multiclass") else f"Unknown label type: {kind}")
         raise ValueError(f"{problem} (found {kind} with {len(np.unique(Y))} distinct values); "
@@ -121,12 +122,13 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
     def _seed(self) -> int:
         """random_state as a seed: an int as it is, else a draw from the RandomState (None: the
         global one, so a fresh seed at every fit)."""
-        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
-            return check_integer("random_state", self.random_state, 0, MAX_SEED)
-        if self.random_state is not None and not isinstance(self.random_state, np.random.RandomState):
+        state = self.random_state
+        if isinstance(state, (int, np.integer)) and not isinstance(state, bool):
+            return check_integer("random_state", state, 0, MAX_SEED)
+        if state is not None and not isinstance(state, np.random.RandomState):
             raise ValueError(f"random_state must be an integer in [0, {MAX_SEED}], a RandomState "
-                             f"or None, got {self.random_state!r}")
-        return int(check_random_state(self.random_state).randint(0, 2**32, dtype=np.int64))
+                             f"or None, got {state!r}")
+        return int(check_random_state(state).randint(0, 2**32, dtype=np.int64))
 
     def _model_config(self) -> ModelConfig:
         return ModelConfig(embedding_dim=self.embedding_dim, latent_dim=self.latent_dim,
@@ -161,6 +163,6 @@ class CGMVAEClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[predicted[:, 0]] if hasattr(self, "classes_") else predicted
 
     def score(self, X, y, sample_weight=None) -> float:
-        """Micro-F1 at the fitted threshold (multi-label subset accuracy is rarely what one wants)."""
+        """Micro-F1 at the fitted threshold (the multi-label subset accuracy is rarely wanted)."""
         proba = self._label_proba(X)
         return metrics.evaluate(self._label_matrix(y), proba, self.threshold_)["micro_f1"]

@@ -47,14 +47,16 @@ class TrainedModel:
     threshold: float = 0.5  # deployed threshold: best validation micro-F1
     metric_thresholds: dict[str, float] = field(default_factory=dict)  # best on val, per metric
     label_thresholds: np.ndarray | None = None  # (L,) best validation F1 per label
-    macro_per_label: bool = False  # macro-F1 uses label_thresholds (when cross-fitting on val says so)
+    # macro-F1 uses label_thresholds (when cross-fitting on val says so)
+    macro_per_label: bool = False
     # (L, L) maps over the training sites, set by fit() (cgmvae.associations.model_layers), so a
     # checkpoint alone can show them: the co-occurrence the model implies, and the correlation of
     # its predicted responses (None for checkpoints written before they existed)
     learned_association: np.ndarray | None = None
     environmental_association: np.ndarray | None = None
-    # T of the temperature scaling fitted on the validation rows (cgmvae.associations.fit_temperature):
-    # the learned association map uses sigmoid(logit / T). Predictions and thresholds do not (a
+    # T of the temperature scaling fitted on the validation rows
+    # (cgmvae.associations.fit_temperature): the learned association map uses
+    # sigmoid(logit / T). Predictions and thresholds do not (a
     # monotone change would move the fixed threshold grid). None: saved before calibration existed.
     calibration_temperature: float | None = None
 
@@ -84,7 +86,8 @@ class TrainedModel:
 
     def predict(self, features: np.ndarray, *, per_label: bool = False) -> np.ndarray:
         """(N, L) 0/1 predictions at the deployed threshold (or the per-label ones)."""
-        threshold = self.label_thresholds if per_label and self.label_thresholds is not None else self.threshold
+        use_labels = per_label and self.label_thresholds is not None
+        threshold = self.label_thresholds if use_labels else self.threshold
         return (self.predict_proba(features) >= threshold).astype(np.int8)
 
     def latent_means(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -104,10 +107,13 @@ class TrainedModel:
                 "label_mean_sd": float(label_means.std(axis=0).mean())}
 
     def prediction_frame(self, features: np.ndarray, ids=None) -> pd.DataFrame:
-        """A table an ecologist can use, one row per sample: the id column(s) first (when `ids`
-        is given: a DataFrame keeps its columns, a Series its name, a list becomes `id`), then
-        one `<label>_probability` and one 0/1 `<label>_predicted` column per label, then
-        `richness_expected` (sum of the probabilities) and `richness_predicted` (labels predicted)."""
+        """A table an ecologist can use, one row per sample.
+
+        The id column(s) first (when `ids` is given: a DataFrame keeps its columns, a Series its
+        name, a list becomes `id`), then one `<label>_probability` and one 0/1 `<label>_predicted`
+        column per label, then `richness_expected` (sum of the probabilities) and
+        `richness_predicted` (labels predicted).
+        """
         proba = self.predict_proba(features)
         predicted = (proba >= self.threshold).astype(np.int8)
         parts = [
@@ -144,21 +150,26 @@ class TrainedModel:
     def tune_thresholds(self, val_features: np.ndarray, val_labels: np.ndarray) -> None:
         """Choose every threshold on the validation rows (never on test)."""
         proba = self.predict_proba(val_features)
-        self.metric_thresholds = {k: float(v) for k, v in metrics.best_thresholds(val_labels, proba).items()}
+        best = metrics.best_thresholds(val_labels, proba)
+        self.metric_thresholds = {k: float(v) for k, v in best.items()}
         self.threshold = self.metric_thresholds["micro_f1"]
         self.label_thresholds = np.asarray(
-            metrics.best_label_thresholds(val_labels, proba, fallback=self.threshold), dtype=np.float32)
+            metrics.best_label_thresholds(val_labels, proba, fallback=self.threshold),
+            dtype=np.float32)
         self.macro_per_label = per_label_thresholds_help(val_labels, proba)
 
     def evaluate(self, features: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
         """The paper's five metrics two ways: `per_metric` (each at its validation-best threshold)
         and `deployed` (all at the single deployed threshold)."""
         proba = self.predict_proba(features)
-        thresholds = {name: self.metric_thresholds.get(name, self.threshold) for name in metrics.METRICS}
+        thresholds = {name: self.metric_thresholds.get(name, self.threshold)
+                      for name in metrics.METRICS}
         if self.macro_per_label and self.label_thresholds is not None:
             thresholds["macro_f1"] = self.label_thresholds
-        per_metric = {name: metrics.evaluate(labels, proba, thresholds[name])[name] for name in metrics.METRICS}
-        return {"per_metric": per_metric, "deployed": metrics.evaluate(labels, proba, self.threshold)}
+        per_metric = {name: metrics.evaluate(labels, proba, thresholds[name])[name]
+                      for name in metrics.METRICS}
+        deployed = metrics.evaluate(labels, proba, self.threshold)
+        return {"per_metric": per_metric, "deployed": deployed}
 
     def check_compatible(self, data: MultiLabelData) -> None:
         """Raise CheckpointError unless `data` has this model's features and labels, by name."""
@@ -167,9 +178,9 @@ class TrainedModel:
             if list(ours) != list(theirs):
                 missing = [n for n in ours if n not in set(theirs)][:5]
                 raise CheckpointError(
-                    f"the model was trained on '{self.dataset_name}' with {len(ours)} {kind}s, the data "
-                    f"'{data.name}' has {len(theirs)}" + (f"; missing e.g. {missing}" if missing else
-                                                          " in another order"))
+                    f"the model was trained on '{self.dataset_name}' with {len(ours)} {kind}s, "
+                    f"the data '{data.name}' has {len(theirs)}"
+                    + (f"; missing e.g. {missing}" if missing else " in another order"))
 
     def save(self, path: str | Path) -> Path:
         return write_checkpoint(self, Path(path))

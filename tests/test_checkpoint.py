@@ -1,5 +1,6 @@
 """Checkpoints: one file, exact round trip, and refusal of hostile, corrupt or mismatched files."""
 
+import contextlib
 import errno
 import io
 import json
@@ -26,7 +27,8 @@ SMALL = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_
 @pytest.fixture(scope="module")
 def model():
     data = toy_data(120)
-    return fit(data, toy_split(data), model_config=SMALL, train_config=TrainConfig(max_epochs=2, device="cpu"))
+    return fit(data, toy_split(data), model_config=SMALL,
+               train_config=TrainConfig(max_epochs=2, device="cpu"))
 
 
 def test_round_trip_keeps_predictions_names_thresholds_and_preprocessing(model, tmp_path):
@@ -35,7 +37,8 @@ def test_round_trip_keeps_predictions_names_thresholds_and_preprocessing(model, 
     features = toy_data(30, seed=5).features
     assert np.array_equal(loaded.predict_proba(features), model.predict_proba(features))
     assert loaded.label_names == model.label_names and loaded.feature_names == model.feature_names
-    assert loaded.threshold == model.threshold and loaded.metric_thresholds == model.metric_thresholds
+    assert loaded.threshold == model.threshold
+    assert loaded.metric_thresholds == model.metric_thresholds
     assert np.array_equal(loaded.label_thresholds, model.label_thresholds)
     assert loaded.macro_per_label == model.macro_per_label
     assert np.array_equal(loaded.standardizer.mean, model.standardizer.mean)
@@ -66,7 +69,8 @@ def test_a_raw_pickle_file_is_refused(tmp_path):
 
 def test_corrupt_truncated_and_empty_files_give_clear_errors(model, tmp_path):
     good = model.save(tmp_path / "good.pt").read_bytes()
-    for name, content in {"truncated": good[: len(good) // 2], "empty": b"", "text": b"hello"}.items():
+    contents = {"truncated": good[: len(good) // 2], "empty": b"", "text": b"hello"}
+    for name, content in contents.items():
         path = tmp_path / f"{name}.pt"
         path.write_bytes(content)
         with pytest.raises(CheckpointError):
@@ -85,10 +89,10 @@ def test_a_plain_torch_file_that_is_not_a_checkpoint_is_refused(tmp_path):
 def rewrite(path, payload, *, rehash=True):
     """Save an edited payload as a crafted file would be: with a matching checksum (`rehash`)."""
     if rehash:
-        try:
-            payload["sha256"] = content_digest(payload["meta"], payload["weights"], payload["arrays"])
-        except (AttributeError, TypeError):  # no tensors to hash: refused before the checksum
-            pass
+        # no tensors to hash: refused before the checksum
+        with contextlib.suppress(AttributeError, TypeError):
+            payload["sha256"] = content_digest(payload["meta"], payload["weights"],
+                                               payload["arrays"])
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path.write_bytes(buffer.getvalue())
@@ -107,7 +111,8 @@ def test_weights_that_do_not_fit_the_config_are_refused(model, tmp_path):
 def test_data_with_other_features_or_labels_is_reported_as_mismatch(model):
     data = toy_data(10)
     model.check_compatible(data)
-    other = MultiLabelData(data.features, data.labels[:, :3], data.feature_names, ["a", "b", "c"], name="other")
+    other = MultiLabelData(data.features, data.labels[:, :3], data.feature_names, ["a", "b", "c"],
+                           name="other")
     with pytest.raises(CheckpointError, match="trained on 'toy'"):
         model.check_compatible(other)
 
@@ -261,7 +266,7 @@ def test_a_failed_save_leaves_neither_the_file_nor_a_temporary_one(model, tmp_pa
 
 
 def test_a_version_1_checkpoint_trained_with_a_negative_seed_still_loads(model, tmp_path):
-    """Version 1 accepted --seed -1 when the data came with its split; torch read it as 2**64 - 1."""
+    """Version 1 took --seed -1 when the data came with its split; torch read it as 2**64 - 1."""
     path = model.save(tmp_path / "m.pt")
     payload = torch.load(path, weights_only=True)
     meta = json.loads(payload["meta"])

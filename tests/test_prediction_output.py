@@ -31,7 +31,8 @@ def sites_csv(folder, ids, separator=",", sidecar=None):
     """Toy features for len(ids) sites with a `site` column, written as text (ids verbatim)."""
     features = toy_data(len(ids), seed=3).features
     lines = [separator.join(["site"] + [f"f{i}" for i in range(6)])]
-    lines += [separator.join([site] + [f"{v:.3f}" for v in row]) for site, row in zip(ids, features)]
+    lines += [separator.join([site] + [f"{v:.3f}" for v in row])
+              for site, row in zip(ids, features, strict=True)]
     path = folder / "new_sites.csv"
     path.write_text("\n".join(lines) + "\n")
     if sidecar:
@@ -58,7 +59,8 @@ def test_prediction_frame_takes_a_list_or_a_frame_of_ids(model):
     assert model.prediction_frame(features, ids=["x", "y"])["id"].tolist() == ["x", "y"]
     two = pd.DataFrame({"plot": ["p1", "p2"], "year": ["2020", "2021"]}, index=[7, 9])
     frame = model.prediction_frame(features, ids=two)
-    assert list(frame.columns[:2]) == ["plot", "year"] and frame["year"].tolist() == ["2020", "2021"]
+    assert list(frame.columns[:2]) == ["plot", "year"]
+    assert frame["year"].tolist() == ["2020", "2021"]
     with pytest.raises(ValueError, match="3 ids for 2 rows"):
         model.prediction_frame(features, ids=["a", "b", "c"])
 

@@ -13,7 +13,8 @@ def scores_on_two_scales(n=400, seed=0):
     """Label 0's scores live around 0.8, label 1's around 0.1: no single threshold suits both."""
     rng = np.random.default_rng(seed)
     y = (rng.random((n, 2)) < 0.4).astype(float)
-    proba = np.stack([0.7 + 0.2 * y[:, 0], 0.05 + 0.1 * y[:, 1]], axis=1) + rng.normal(0, 0.02, (n, 2))
+    proba = (np.stack([0.7 + 0.2 * y[:, 0], 0.05 + 0.1 * y[:, 1]], axis=1)
+             + rng.normal(0, 0.02, (n, 2)))
     return y, np.clip(proba, 0, 1)
 
 
@@ -33,14 +34,16 @@ def model():
     data = toy_data(120)
     config = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
                          decoder_hidden=(16,))
-    return fit(data, toy_split(data), model_config=config, train_config=TrainConfig(max_epochs=2, device="cpu"))
+    return fit(data, toy_split(data), model_config=config,
+               train_config=TrainConfig(max_epochs=2, device="cpu"))
 
 
 def test_prediction_frame_has_a_probability_and_a_label_column_per_label(model):
     frame = model.prediction_frame(toy_data(5).features)
     assert list(frame.columns[:4]) == [f"{n}_probability" for n in model.label_names]
     assert list(frame.columns[4:8]) == [f"{n}_predicted" for n in model.label_names]
-    assert ((frame.iloc[:, :4] >= model.threshold).astype(int).values == frame.iloc[:, 4:8].values).all()
+    predicted = (frame.iloc[:, :4] >= model.threshold).astype(int).values
+    assert (predicted == frame.iloc[:, 4:8].values).all()
 
 
 def test_wrong_feature_count_is_a_clear_error(model):
@@ -61,7 +64,8 @@ def test_feature_embeddings_times_label_embeddings_are_the_logits(model):
     features = toy_data(7).features
     embeddings = model.feature_embeddings(features)
     assert embeddings.shape == (7, 16)
-    assert np.allclose(embeddings @ model.label_embeddings().T, model.predict_logits(features), atol=1e-5)
+    assert np.allclose(embeddings @ model.label_embeddings().T, model.predict_logits(features),
+                       atol=1e-5)
     assert model.latent_means(features).shape == (7, 4)
 
 
