@@ -314,12 +314,14 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
     labels = (np.asarray(labels) > 0.5).astype(np.float64)
     temperatures = [model_temperature(m) for m in models]
     model_logits = [m.predict_logits(features).astype(np.float64) for m in models]  # once each
-    per_model = [layers_from_logits(lg, t) for lg, t in zip(model_logits, temperatures)]
+    # one logit matrix and one temperature per model: equal lengths
+    per_model = [layers_from_logits(lg, t)
+                 for lg, t in zip(model_logits, temperatures, strict=True)]
     learned = np.mean([p[0] for p in per_model], axis=0)
     environmental = np.mean([p[1] for p in per_model], axis=0)
     spread = np.std([p[0] for p in per_model], axis=0)
     env_spread = np.std([p[1] for p in per_model], axis=0)
-    logits = np.mean([lg / t for lg, t in zip(model_logits, temperatures)], axis=0)
+    logits = np.mean([lg / t for lg, t in zip(model_logits, temperatures, strict=True)], axis=0)
     rows = np.arange(len(features))
     n_labels = labels.shape[1]
     n_boot = int(np.clip(BOOTSTRAP_FLOPS / (min(len(rows), BOOTSTRAP_ROWS) * n_labels**2), 10,

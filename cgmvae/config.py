@@ -83,7 +83,8 @@ class ModelConfig:
     # authors' code L2-normalises w_x; unnormalised was better on yeast and uk_butterflies val
     # (macro-F1 +0.02 / +0.03), about even on scene (README, "Design choices")
     normalize_feature_embedding: bool = False
-    decode_label_path: bool = True  # authors' code: the label-side latent is decoded and trained too
+    # authors' code: the label-side latent is decoded and trained too
+    decode_label_path: bool = True
     reconstruct_features: bool = False  # L_recon of Eq. 4 as a Gaussian decoder of x from z
     label_bias: bool = False  # a learned per-label offset added to w_x . w_i
 

@@ -1,4 +1,4 @@
-"""Which rows a data set trains, selects and tests on: its split, from files or the built-in recipe."""
+"""Rows a data set trains, selects and tests on: its split, from files or the built-in recipe."""
 
 from __future__ import annotations
 

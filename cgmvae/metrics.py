@@ -1,4 +1,4 @@
-"""Multi-label metrics of the paper's section 4.2, vectorised threshold search, and ranking metrics."""
+"""Multi-label metrics of the paper's section 4.2, vectorised threshold search, ranking metrics."""
 
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ def evaluate(y_true, proba, threshold) -> dict[str, float]:
     """
     y_true, proba = _check(y_true, proba)
     threshold = np.asarray(threshold, dtype=np.float64)
-    if threshold.ndim not in (0, 1) or (threshold.ndim == 1 and threshold.shape[0] != proba.shape[1]):
+    per_label_mismatch = threshold.ndim == 1 and threshold.shape[0] != proba.shape[1]
+    if threshold.ndim not in (0, 1) or per_label_mismatch:
         raise ValueError(f"threshold must be a float or ({proba.shape[1]},), got {threshold.shape}")
     predicted = proba >= threshold
     hits, false_alarms, misses = y_true & predicted, ~y_true & predicted, y_true & ~predicted

@@ -57,10 +57,12 @@ def describe(model: TrainedModel) -> dict:
     """What produced the model: data set, variant, key settings, best epoch and epochs run."""
     config, train = model.model_config, model.train_config
     return {"dataset": model.dataset_name, "variant": variant_of(model),
-            "settings": {"embedding size E": config.embedding_dim, "latent size d": config.latent_dim,
+            "settings": {"embedding size E": config.embedding_dim,
+                         "latent size d": config.latent_dim,
                          "dropout": config.dropout, "learning rate": train.learning_rate,
                          "batch size": train.batch_size, "max epochs": train.max_epochs,
-                         "patience": train.patience, "contrastive weight": train.loss.contrastive,
+                         "patience": train.patience,
+                         "contrastive weight": train.loss.contrastive,
                          "KL weight": train.loss.kl, "seed": train.seed},
             "best_epoch": model.best_epoch, "epochs": len(model.history),
             "labels": len(model.label_names), "features": len(model.feature_names)}

@@ -1,4 +1,4 @@
-"""Simulated eBird-style checklists: sites with habitat covariates and bird species in habitat guilds.
+"""Simulated eBird-style checklists: sites with habitat covariates, bird species in habitat guilds.
 
 The built-in demo data set of the app. Each site gets land-cover fractions, elevation, month and
 observer effort; each habitat guild (water, forest, residential) responds to its habitat
@@ -190,7 +190,7 @@ class World:
 
     def groups(self) -> dict[str, str]:
         """Every species mapped to its guild, in column order."""
-        return dict(zip(self.traits.index, self.traits["guild"]))
+        return dict(zip(self.traits.index, self.traits["guild"], strict=True))
 
 
 def make_world(n_species: int | None = None, n_covariates: int | None = None) -> World:

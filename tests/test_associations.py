@@ -80,7 +80,8 @@ def test_fit_calibrates_on_validation_rows_and_stores_the_calibrated_learned_map
     split = toy_split(data)
     small = ModelConfig(embedding_dim=16, latent_dim=4, feature_hidden=(16,), label_hidden=(16,),
                         decoder_hidden=(16,))
-    model = fit(data, split, model_config=small, train_config=TrainConfig(max_epochs=3, device="cpu"))
+    model = fit(data, split, model_config=small,
+                train_config=TrainConfig(max_epochs=3, device="cpu"))
     val_logits = model.predict_logits(data.features[split.val])
     assert model.calibration_temperature == pytest.approx(
         assoc.fit_temperature(val_logits, data.labels[split.val]))
@@ -165,7 +166,8 @@ def test_spread_is_the_sd_across_models_and_stability_their_rank_agreement():
 
 def test_heldout_agreement_counts_only_well_observed_species():
     rng = np.random.default_rng(0)
-    train, test = (rng.random((200, 4)) < 0.3).astype(float), (rng.random((50, 4)) < 0.3).astype(float)
+    train = (rng.random((200, 4)) < 0.3).astype(float)
+    test = (rng.random((50, 4)) < 0.3).astype(float)
     test[:, 3] = 0
     agreement = assoc.heldout_agreement(cooccurrence(train), train, test)
     assert agreement["species_compared"] == 3
@@ -179,7 +181,8 @@ def test_pair_table_is_strongest_first_and_filters_by_species_and_support():
     table = pair_table(result, "residual")
     assert len(table) == 10 and set(table.iloc[0][["species A", "species B"]]) == {"c", "d"}
     assert (np.diff(np.abs(table["residual"])) <= 1e-9).all()
-    assert set(pair_table(result, "residual", species="e")[["species A", "species B"]].stack()) >= {"e"}
+    pairs_of_e = pair_table(result, "residual", species="e")[["species A", "species B"]]
+    assert set(pairs_of_e.stack()) >= {"e"}
     assert pair_table(result, "residual", only_supported=True)["supported"].all()
 
 
@@ -195,7 +198,8 @@ def test_cli_associations_writes_the_contract_and_correlations_equals_learned(tm
     csv = write_toy_csv(tmp_path)
     runs = [tmp_path / f"seed{s}" for s in (0, 1)]
     for seed, run in enumerate(runs):
-        assert main(["train", "--data", str(csv), "--out", str(run), "--seed", str(seed), *FAST]) == 0
+        args = ["train", "--data", str(csv), "--out", str(run), "--seed", str(seed), *FAST]
+        assert main(args) == 0
     out = tmp_path / "assoc"
     assert main(["associations", "--model", str(runs[0]), "--model", str(runs[1]),
                  "--data", str(csv), "--out", str(out), "--bootstrap", "5"]) == 0

@@ -100,7 +100,8 @@ def naive_mlknn_proba(X_train, Y_train, X_query, k, smoothing):
     proba = np.zeros((len(X_query), n_labels))
     for j in range(n_labels):
         prior = (smoothing + Y_train[:, j].sum()) / (2 * smoothing + m)
-        c_true = np.array([np.sum((Y_train[:, j] == 1) & (counts[:, j] == c)) for c in range(k + 1)])
+        c_true = np.array([np.sum((Y_train[:, j] == 1) & (counts[:, j] == c))
+                           for c in range(k + 1)])
         c_false = np.array([np.sum((Y_train[:, j] == 0) & (counts[:, j] == c))
                             for c in range(k + 1)])
         for row, x in enumerate(X_query):

@@ -1,4 +1,4 @@
-"""Configs from a user's choices: each lands in its config, None keeps the base, the variant last."""
+"""Configs from a user's choices: each lands in its config, None keeps the base, variant last."""
 
 import pytest
 

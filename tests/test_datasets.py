@@ -46,8 +46,8 @@ def test_a_split_of_another_data_set_is_refused(tmp_path):
 def test_load_with_split_passes_load_options_and_reads_the_split_file(tmp_path):
     table = tmp_path / "sites.csv"
     table.write_text("temp,sp_a,sp_b\n" + "".join(f"{i},{i % 2},{(i + 1) % 2}\n" for i in range(6)))
-    data, split, how = load_with_split(table, write_split(tmp_path / "s.json", [0, 1, 2], [3], [4, 5]),
-                                       label_prefix="sp_")
+    split_file = write_split(tmp_path / "s.json", [0, 1, 2], [3], [4, 5])
+    data, split, how = load_with_split(table, split_file, label_prefix="sp_")
     assert data.label_names == ["sp_a", "sp_b"] and data.feature_names == ["temp"]
     assert split.test.tolist() == [4, 5] and how == "split from s.json"
 

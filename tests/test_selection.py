@@ -15,12 +15,15 @@ from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.train import fit, replay_selection, selection_score
 
 # Epoch:          1     2     3     4     5     6     7     8
-MICRO_F1 = [0.60, 0.40, 0.50, 0.55, 0.58, 0.59, 0.45, 0.44]  # a lucky first epoch, as on ontario_birds
+# a lucky first epoch, as on ontario_birds
+MICRO_F1 = [0.60, 0.40, 0.50, 0.55, 0.58, 0.59, 0.45, 0.44]
 MACRO_F1 = [0.10, 0.20, 0.35, 0.30, 0.25, 0.20, 0.15, 0.10]
 MEAN_AUC = [0.60, 0.65, 0.70, 0.72, 0.74, 0.73, 0.71, 0.70]
 VAL_LOSS = [0.50, 0.40, 0.35, 0.30, 0.31, 0.33, 0.36, 0.40]
-HISTORY = [{"epoch": e, "val_micro_f1": mi, "val_macro_f1": ma, "val_mean_auc": auc, "val_loss": loss}
-           for e, (mi, ma, auc, loss) in enumerate(zip(MICRO_F1, MACRO_F1, MEAN_AUC, VAL_LOSS), 1)]
+HISTORY = [{"epoch": e, "val_micro_f1": mi, "val_macro_f1": ma, "val_mean_auc": auc,
+            "val_loss": loss}
+           for e, (mi, ma, auc, loss)
+           in enumerate(zip(MICRO_F1, MACRO_F1, MEAN_AUC, VAL_LOSS, strict=True), 1)]
 SMALL = ModelConfig(embedding_dim=32, latent_dim=8, feature_hidden=(32,), label_hidden=(32,),
                     decoder_hidden=(32,), dropout=0.1)
 
@@ -49,9 +52,10 @@ def test_patience_and_max_epochs_end_the_replay():
 def test_selection_score_is_higher_for_lower_loss_and_minus_infinity_for_nan():
     config = TrainConfig(selection_metric="val_loss")
     assert selection_score(HISTORY[:2], config) == -0.40
-    assert selection_score(HISTORY[:2], TrainConfig(selection_metric="val_loss", selection_window=2)) \
-        == pytest.approx(-0.45)
-    assert selection_score(HISTORY[:2], TrainConfig(selection_window=3)) == -np.inf  # no full window
+    windowed = TrainConfig(selection_metric="val_loss", selection_window=2)
+    assert selection_score(HISTORY[:2], windowed) == pytest.approx(-0.45)
+    # no full window
+    assert selection_score(HISTORY[:2], TrainConfig(selection_window=3)) == -np.inf
     undefined = [{**HISTORY[0], "val_mean_auc": math.nan}]
     assert selection_score(undefined, TrainConfig(selection_metric="mean_auc")) == -np.inf
     assert replay_selection(undefined * 3, TrainConfig(selection_metric="mean_auc")) == (1, 3)

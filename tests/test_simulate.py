@@ -44,7 +44,7 @@ def test_same_seed_gives_identical_data_and_another_seed_different_sites(checkli
 
 
 def test_covariates_are_plausible(checklists):
-    x = dict(zip(checklists.feature_names, checklists.features.T))
+    x = dict(zip(checklists.feature_names, checklists.features.T, strict=True))
     cover = x["open_water"] + x["forest"] + x["developed"] + x["farmland"]
     np.testing.assert_allclose(cover, 1.0, atol=1e-5)
     assert set(np.unique(x["month"])) == set(range(1, 13))
