@@ -148,7 +148,8 @@ def time_big_heatmap(page, data_path: str) -> None:
 
 def time_model_heatmap(page, checkpoint: str) -> None:
     """Load a checkpoint on the Train page, then time the Label correlations page with it."""
-    enter_path(page, "Train", "Load a checkpoint", "...or a checkpoint path on the server", checkpoint)
+    enter_path(page, "Train", "Load a checkpoint", "...or a checkpoint path on the server",
+               checkpoint)
     page.get_by_role("button", name="Load checkpoint").click()
     wait_idle(page)
     for visit in (1, 2):

@@ -1,4 +1,4 @@
-"""Can an ecologist trust the species-association views? Stability, held-out agreement, planted truth.
+"""Can an ecologist trust the species-association views? Stability, held-out fit, planted truth.
 
 Usage: python -m benchmarks.associations [--datasets swiss_birds ...] [--seeds 0 1 2]
        [--models DIR] [--out benchmarks/results/associations.csv] [--skip-simulated]
@@ -110,7 +110,10 @@ def real_row(name: str, seeds: list[int], models: Path | None) -> dict:
     result = assoc.compute_associations(fitted, x_train, y_train)
     keep = assoc.well_observed(y_train, y_test)
     frequent = (y_train > 0.5).sum(axis=0) >= 5
-    sub = (lambda m: np.asarray(m)[np.ix_(keep, keep)])
+
+    def sub(m):
+        return np.asarray(m)[np.ix_(keep, keep)]
+
     train_residual, test_residual = covariate_residuals(data, split)
     test_phi = assoc.column_correlation(y_test > 0.5)
     raw = [m.label_similarity().astype(np.float64) for m in fitted]
@@ -163,7 +166,8 @@ def simulated_rows(seeds: list[int], models: Path | None) -> list[dict]:
     names = list(data.label_names)
     guild = [species_groups()[n] for n in names]
     upper = np.triu_indices(len(names), k=1)
-    same_guild = np.array([guild[i] == guild[j] and guild[i] != "generalist" for i, j in zip(*upper)])
+    same_guild = np.array([guild[i] == guild[j] and guild[i] != "generalist"
+                           for i, j in zip(*upper, strict=True)])
     planted = np.zeros((len(names), len(names)), dtype=bool)
     for a, b in residual_pairs():
         planted[names.index(a), names.index(b)] = planted[names.index(b), names.index(a)] = True
@@ -212,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     args.out.with_suffix(".json").write_text(json.dumps(
-        {"command": "python -m benchmarks.associations " + " ".join(sys.argv[1:] if argv is None else argv), "rows": rows},
+        {"command": "python -m benchmarks.associations "
+                    + " ".join(sys.argv[1:] if argv is None else argv),
+         "rows": rows},
         indent=2, default=float) + "\n")
     print(f"wrote {args.out}")
     return 0

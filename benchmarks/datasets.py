@@ -1,4 +1,4 @@
-"""The benchmark data sets: where each lives under the data root, its fixed split, training subsets."""
+"""Benchmark data sets: where each lives under the data root, its fixed split, training subsets."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def data_root() -> Path:
 
 
 def load(name: str, root: Path | None = None) -> tuple[MultiLabelData, Split]:
-    """The data set and its fixed split: `splits/<name>.json`, the data's own, or seeded 80/10/10."""
+    """The data set and its fixed split: `splits/<name>.json`, its own, or a seeded 80/10/10."""
     from cgmvae.formats import load_dataset
 
     root = data_root() if root is None else root

@@ -1,4 +1,4 @@
-"""Quality jobs: which (dataset, method, seed, train fraction) runs a suite holds, and running one."""
+"""Quality jobs: which (dataset, method, seed, train fraction) runs a suite holds; running one."""
 
 from __future__ import annotations
 

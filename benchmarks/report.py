@@ -17,9 +17,9 @@ TITLES = {"hamming_accuracy": "Hamming accuracy", "example_f1": "Example-based F
           "lrap": "Label ranking average precision", "macro_auc": "Macro ROC-AUC",
           "train_seconds": "Training seconds (lower is faster; not bolded)"}
 # The paper's C-GMVAE (Tables 1-3): thresholds tuned on test, the authors' own split.
-PAPER = {"yeast": dict(zip(SCORES[:5], (0.796, 0.656, 0.665, 0.487, 0.751))),
-         "scene": dict(zip(SCORES[:5], (0.915, 0.777, 0.762, 0.769, 0.788))),
-         "delicious": dict(zip(SCORES[:5], (0.983, 0.381, 0.403, 0.197, 0.707)))}
+PAPER = {"yeast": dict(zip(SCORES[:5], (0.796, 0.656, 0.665, 0.487, 0.751), strict=True)),
+         "scene": dict(zip(SCORES[:5], (0.915, 0.777, 0.762, 0.769, 0.788), strict=True)),
+         "delicious": dict(zip(SCORES[:5], (0.983, 0.381, 0.403, 0.197, 0.707), strict=True))}
 PAPER_COLUMN = "paper C-GMVAE (their protocol)"
 
 PROTOCOL = """\
@@ -53,10 +53,10 @@ LOSS_NOTE = (
     "(2) with the authors' decoder input [x, z] the latent space collapses (README, 'The "
     "model'), so the model is in effect a deep network on x scored against learned label "
     "embeddings, and the ablations tie with it (the informative-latent variant keeps the latent "
-    "space but loses accuracy: see the ablation tables); on high-dimensional sparse text (enron, bibtex, "
-    "genbase) and on few rows (flags, foodtruck, swiss_birds) tuned linear models or a plain MLP "
-    "are as good or better; (3) macro-F1 on data sets with many rare labels favours binary "
-    "relevance, which fits every label on its own.")
+    "space but loses accuracy: see the ablation tables); on high-dimensional sparse text "
+    "(enron, bibtex, genbase) and on few rows (flags, foodtruck, swiss_birds) tuned linear "
+    "models or a plain MLP are as good or better; (3) macro-F1 on data sets with many rare "
+    "labels favours binary relevance, which fits every label on its own.")
 ABLATION_NOTE = ("uni-Gaussian: one Gaussian prior; GM only: no contrastive term; contrastive "
                  "only: no KL term; `cgmvae` = GM + contrastive. Not in the paper: "
                  "informative latent = the decoder sees z alone (not [x, z]) with KL weight "
@@ -66,7 +66,9 @@ FEWER_NOTE = ("Strongest baseline = the baseline with the best full-data test mi
 SCALE_NOTE = ("Synthetic data (100 Gaussian features, ~4 random labels per row), default model, "
               "fastest warm epoch of `fit` (N = training rows). Training cost linear in N shows as "
               "a flat µs/sample down the N rows; the contrastive softmax and the mixture KL are "
-              "O(batch × L × d) per step, so µs/sample should grow at most linearly with L. No "
+              # the multiplication sign is meant: it is printed in the report
+              "O(batch × L × d) per step, "  # noqa: RUF001
+              "so µs/sample should grow at most linearly with L. No "
               "term pairs training rows with each other (no O(N²)).")
 PROFILE_NOTE = ("Cumulative seconds; nested calls count in their callers too. On CUDA, kernels "
                 "run asynchronously and their time shows up where the loss is read back (`item`).")
@@ -107,7 +109,8 @@ def metric_table(quality: pd.DataFrame, metric: str, methods, paper: bool = Fals
             if method not in means:
                 cells.append("—")
                 continue
-            text = fmt(means[method], rows.loc[method, "std"], 1 if metric == "train_seconds" else 3)
+            digits = 1 if metric == "train_seconds" else 3
+            text = fmt(means[method], rows.loc[method, "std"], digits)
             cells.append(f"**{text}**" if best is not None and means[method] == best else text)
         if paper_rows:
             cells.append(fmt(paper_rows[dataset]) + "*" if dataset in paper_rows else "")
@@ -178,9 +181,12 @@ def skipped_section(skipped: pd.DataFrame, quality: pd.DataFrame) -> str:
     """Jobs not run, grouped by (data set, method, reason); rows that later ran are left out."""
     if skipped.empty:
         return "Nothing was skipped."
-    done = set(zip(quality.dataset, quality.method, quality.seed, quality.train_fraction))
+    # columns of one table each: equal lengths
+    done = set(zip(quality.dataset, quality.method, quality.seed, quality.train_fraction,
+                   strict=True))
     keep = [(d, m, s, f) not in done for d, m, s, f in
-            zip(skipped.dataset, skipped.method, skipped.seed, skipped.train_fraction)]
+            zip(skipped.dataset, skipped.method, skipped.seed, skipped.train_fraction,
+                strict=True)]
     skipped = skipped[keep]
     if skipped.empty:
         return "Nothing was skipped."
@@ -223,10 +229,10 @@ def speed_section(speed: pd.DataFrame, profile: str) -> str:
             "load_seconds": "load seconds"})]
     scale = speed[speed.kind.str.startswith("scale")]
     if not scale.empty:
+        columns = {"device": "device", "kind": "varied", "n_rows": "N", "n_labels": "L",
+                   "epoch_seconds": "epoch seconds", "microseconds_per_sample": "µs/sample"}
         parts += ["", "### How one training epoch grows with N (rows) and L (labels)", "",
-                  SCALE_NOTE, "", _table(scale, {"device": "device", "kind": "varied", "n_rows": "N",
-                                     "n_labels": "L", "epoch_seconds": "epoch seconds",
-                                     "microseconds_per_sample": "µs/sample"})]
+                  SCALE_NOTE, "", _table(scale, columns)]
     skipped = speed[speed.kind == "skipped"]
     if not skipped.empty:
         parts += ["", "Speed measurements skipped: " + "; ".join(
@@ -257,8 +263,9 @@ SCALE_COMMAND = ("Command: `OMP_NUM_THREADS=1 python -m benchmarks.scale` (defau
 
 
 def scale_section(scale: pd.DataFrame, notes: str) -> str:
-    """The big-table steps of benchmarks/scale.py as a table, then the notes written about them
-    (`results/scale_notes.md`: what the numbers say, other scale measurements and their commands)."""
+    """The big-table steps of benchmarks/scale.py as a table, then the notes written about
+    them (`results/scale_notes.md`: what the numbers say, other scale measurements and their
+    commands)."""
     table = scale.assign(
         what=scale.step.map(SCALE_STEPS).fillna(scale.step),
         rows=scale.n_rows.map(lambda n: "" if pd.isna(n) else f"{int(n):,}"),
@@ -314,7 +321,8 @@ def build_report(results: Path) -> str:
                                    bold=metric != "train_seconds"), ""]
         parts += ["## Ablations (paper Table 4)", "", ABLATION_NOTE, ""]
         for metric in ("example_f1", "micro_f1", "macro_f1"):
-            parts += [f"### {TITLES[metric]}", "", metric_table(quality, metric, CGMVAE_METHODS), ""]
+            table = metric_table(quality, metric, CGMVAE_METHODS)
+            parts += [f"### {TITLES[metric]}", "", table, ""]
         parts += ["## Fewer training data (paper Table 5 / Fig. 2)", "", FEWER_NOTE, "",
                   fewer_data_section(quality), ""]
     if not speed.empty:
@@ -331,7 +339,9 @@ def build_report(results: Path) -> str:
 
 def _n_seeds(quality: pd.DataFrame) -> int:
     cgmvae = quality[quality.method == "cgmvae"]
-    return int(cgmvae.groupby(["dataset", "train_fraction"]).seed.nunique().max()) if len(cgmvae) else 0
+    if not len(cgmvae):
+        return 0
+    return int(cgmvae.groupby(["dataset", "train_fraction"]).seed.nunique().max())
 
 
 def write_report(results: Path, out: Path) -> None:

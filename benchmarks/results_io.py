@@ -39,7 +39,8 @@ def machine_info(device: str) -> dict:
     """Command, host, CPU, GPU, versions and date of this run (for the top of RESULTS.md)."""
     import torch
 
-    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") and torch.cuda.is_available() else None
+    on_gpu = device.startswith("cuda") and torch.cuda.is_available()
+    gpu = torch.cuda.get_device_name(0) if on_gpu else None
     return {"command": " ".join(["python -m benchmarks.run", *sys.argv[1:]]),
             "hostname": socket.gethostname(), "cpu_count": os.cpu_count(),
             "cpu": cpu_name(), "gpu": gpu,

@@ -63,7 +63,8 @@ def run_jobs(jobs: Iterable, worker: Callable, executor: Executor, *, workers: i
             _collect(future, running.pop(future), on_row, on_skip)
         if hard_stop is not None and running and clock() - started >= hard_stop:
             for job in [*running.values(), *pending]:
-                on_skip(job, f"stopped: still running or queued at the hard stop ({hard_stop:.0f} s)")
+                on_skip(job, "stopped: still running or queued at the hard stop "
+                             f"({hard_stop:.0f} s)")
             return False
     return True
 
@@ -71,7 +72,7 @@ def run_jobs(jobs: Iterable, worker: Callable, executor: Executor, *, workers: i
 def _collect(future, job, on_row, on_skip) -> None:
     try:
         on_row(future.result())
-    except Exception as err:  # noqa: BLE001 (a failed job is reported, not fatal to the suite)
+    except Exception as err:  # a failed job is reported, not fatal to the suite
         on_skip(job, f"failed: {type(err).__name__}: {str(err)[:200]}")
 
 
@@ -149,7 +150,8 @@ def stop_pool(pool: ProcessPoolExecutor, finished: bool) -> None:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--suite", choices=sorted(quality.SUITES), default="quick")
     parser.add_argument("--device", default="cpu", help="for C-GMVAE (baselines run on CPU)")
     parser.add_argument("--workers", type=int, default=1, help="parallel jobs, one core each")

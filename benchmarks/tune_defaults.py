@@ -22,7 +22,8 @@ from cgmvae.train import fit
 # The sweep's baseline is the authors' code (decoder sees x, L2-normalised w_x, decoded label path,
 # two latent samples, KL x6, CE 0.5, contrastive 1, tau 1); each setting changes it as named.
 # "no-normalize" won and is the package default now.
-AUTHORS_CODE = {"decoder_sees_features": True, "normalize_feature_embedding": True, "decode_label_path": True}
+AUTHORS_CODE = {"decoder_sees_features": True, "normalize_feature_embedding": True,
+                "decode_label_path": True}
 
 # name -> (model config changes, train config changes, loss weight changes)
 SETTINGS: dict[str, tuple[dict, dict, dict]] = {
@@ -93,7 +94,8 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    jobs = [(d, s, seed, args.device) for d in args.datasets for s in args.settings for seed in args.seeds]
+    jobs = [(d, s, seed, args.device)
+            for d in args.datasets for s in args.settings for seed in args.seeds]
     writer = None
     with out.open("w", newline="") as handle, ProcessPoolExecutor(args.workers) as pool:
         for row in pool.map(run_job, jobs):

@@ -1,7 +1,8 @@
 """Measure epoch-selection rules and epoch limits on VALIDATION splits to choose their defaults.
 
-Usage: python -m benchmarks.tune_selection [--datasets swiss_birds ontario_birds uk_butterflies yeast]
-       [--seeds 0 1] [--max-epochs 300] [--patience 20] [--out FILE] [--histories FILE.json]
+Usage: python -m benchmarks.tune_selection
+       [--datasets swiss_birds ontario_birds uk_butterflies yeast] [--seeds 0 1]
+       [--max-epochs 300] [--patience 20] [--out FILE] [--histories FILE.json]
 One training run per (data set, seed), long enough for every rule to stop early (or reach
 --max-epochs): selection never changes the training itself, so `replay_selection` on that run's
 history gives exactly what a run with each rule and epoch limit would keep. Each CSV row is one
@@ -85,7 +86,8 @@ def summary(path: Path) -> str:
     import pandas as pd
 
     frame = pd.read_csv(path)
-    columns = ["val_micro_f1", "val_macro_f1", "val_mean_auc", "kept_epoch", "epochs_run", "seconds"]
+    columns = ["val_micro_f1", "val_macro_f1", "val_mean_auc", "kept_epoch", "epochs_run",
+               "seconds"]
     table = frame.groupby(["dataset", "max_epochs", "rule"], sort=False)[columns].mean()
     return table.round(4).to_string()
 
@@ -113,8 +115,10 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     histories, writer = {}, None
-    saved = {k: v for path in args.replay or () for k, v in json.loads(Path(path).read_text()).items()}
-    runs = list(saved) if args.replay else [f"{d}/{seed}" for d in args.datasets for seed in args.seeds]
+    saved = {k: v for path in args.replay or ()
+             for k, v in json.loads(Path(path).read_text()).items()}
+    runs = (list(saved) if args.replay
+            else [f"{d}/{seed}" for d in args.datasets for seed in args.seeds])
     with out.open("w", newline="") as handle:
         for run in runs:
             dataset, seed = run.split("/")[0], int(run.split("/")[1])

@@ -1,4 +1,4 @@
-"""The README's "your own data" walkthrough, replayed in a real browser: screenshots in docs/screenshots/.
+"""The README's "your own data" walkthrough in a real browser, screenshots in docs/screenshots/.
 
 Usage: python docs/walkthrough.py [--data ../shared/data/ecology/swiss_birds] [--epochs N]
 
@@ -28,7 +28,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.app_speed import launch, open_page, streamlit_server, wait_idle
+# E402: a script run by path finds `benchmarks` only once the repository root is on sys.path
+from benchmarks.app_speed import launch, open_page, streamlit_server, wait_idle  # noqa: E402
 
 SHOTS = ROOT / "docs" / "screenshots"
 EBIRD = ROOT / "tests" / "fixtures" / "ebird"
@@ -148,7 +149,8 @@ def walk(page, files: dict[str, Path], epochs: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/ecology/swiss_birds")
+    parser.add_argument("--data", type=Path,
+                        default=ROOT.parent / "shared/data/ecology/swiss_birds")
     parser.add_argument("--epochs", type=int, default=None,
                         help="max epochs (default: the app's, early stopping decides)")
     args = parser.parse_args(argv)

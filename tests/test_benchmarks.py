@@ -10,7 +10,7 @@ import pytest
 from benchmarks import datasets, quality, report, results_io, run
 from cgmvae.data import Split
 
-SCORE_COLUMNS = quality.SCORES + ("train_seconds",)
+SCORE_COLUMNS = (*quality.SCORES, "train_seconds")
 
 
 def quality_row(dataset, method, seed=0, fraction=1.0, micro=0.5, macro=0.4):
@@ -127,7 +127,8 @@ def test_priority_sets_run_first_and_big_jobs_first_within_a_tier():
     assert {job.dataset for job in first} == set(datasets.PRIORITY)
     assert sum(job.method == "cgmvae" for job in first) == 9
     tier_one = [job for job in ordered if job.tier == 1]
-    assert [costs[j.key] for j in tier_one] == sorted((costs[j.key] for j in tier_one), reverse=True)
+    tier_one_costs = [costs[j.key] for j in tier_one]
+    assert tier_one_costs == sorted(tier_one_costs, reverse=True)
 
 
 def test_cost_estimates_rank_chains_on_983_labels_far_above_br_on_yeast():
@@ -210,7 +211,8 @@ def test_report_keeps_the_scale_and_tuning_sections_it_is_given(results):
     (results / "tuning.md").write_text("## Tuning (a subset)\n\ntuned 1 of 3\n")
     text = report.build_report(results)
     scale = text.split("## Scale")[1].split("\n## ")[0]
-    assert "| load Parquet (`load_dataset`) | big.parquet | 1,000,000 | 9.12 | 109,646 | 2,119 |" in scale
+    assert ("| load Parquet (`load_dataset`) | big.parquet | 1,000,000 | 9.12 | 109,646 | 2,119 |"
+            in scale)
     assert "flat memory" in scale
     assert text.index("## Scale") < text.index("## Tuning (a subset)") < text.index("## Skipped")
     assert "tuned 1 of 3" in text

@@ -88,9 +88,10 @@ def imported_modules(module: str) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cgmvae"):
             found.add(node.module)
+            folder = PACKAGE.joinpath(*node.module.split(".")[1:])
             found.update(f"{node.module}.{alias.name}" for alias in node.names
-                         if PACKAGE.joinpath(*node.module.split(".")[1:], alias.name).exists()
-                         or PACKAGE.joinpath(*node.module.split(".")[1:], f"{alias.name}.py").exists())
+                         if folder.joinpath(alias.name).exists()
+                         or folder.joinpath(f"{alias.name}.py").exists())
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("cgmvae"))
     return found - {"cgmvae"}

@@ -21,7 +21,8 @@ def test_clustering_one_label_is_a_value_error():
 
 def test_the_checks_survive_python_O():
     code = ("import numpy as np\nfrom cgmvae.explore.correlations import cooccurrence\n"
-            "try:\n    cooccurrence(np.eye(3), 'cosine')\nexcept ValueError:\n    print('refused')\n")
+            "try:\n    cooccurrence(np.eye(3), 'cosine')\n"
+            "except ValueError:\n    print('refused')\n")
     result = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
                             check=False,
                             timeout=120)

@@ -55,8 +55,8 @@ def test_a_folder_holding_other_files_is_never_replaced(tmp_path, capsys):
     assert snapshot(folder) == {"notes.txt": b"keep me"}
 
 
-def test_a_full_disk_while_saving_the_model_leaves_the_old_run_and_no_leftovers(old_run, monkeypatch,
-                                                                                 capsys):
+def test_a_full_disk_while_saving_the_model_leaves_the_old_run_and_no_leftovers(
+        old_run, monkeypatch, capsys):
     csv, run, before = old_run
 
     def disk_full(*args, **kwargs):
@@ -91,7 +91,8 @@ def test_an_interrupt_during_the_final_rename_puts_the_old_run_back(old_run, mon
 
     def interrupted(source, target):
         if source.name.startswith(".run.partial-"):
-            raise KeyboardInterrupt  # the kill arrives between setting the old run aside and the swap
+            # the kill arrives between setting the old run aside and the swap
+            raise KeyboardInterrupt
         return rename(source, target)
 
     monkeypatch.setattr(Path, "rename", interrupted)
