@@ -53,7 +53,8 @@ with tabs[0]:
     if st.button("Use the built-in data set", disabled=DATA_KEY not in st.session_state):
         st.session_state.pop(DATA_KEY, None)
 with tabs[1]:
-    path = st.text_input("Data path on the server", placeholder="../shared/data/ecology/swiss_birds",
+    path = st.text_input("Data path on the server",
+                         placeholder="../shared/data/ecology/swiss_birds",
                          help="A CSV (with or without its JSON sidecar), a Mulan folder or ARFF "
                               f"file, or an npy folder. {SERVER_PATH_HELP}").strip()
     split_path = st.text_input("Split file on the server (optional)",
@@ -139,7 +140,7 @@ choice = current_data()
 data = choice.data
 st.subheader(f"{plain(data.name)}: {plain(choice.source)}")
 summary = explore.data_summary(data)
-for column, (name, value) in zip(st.columns(len(summary)), summary.items()):
+for column, (name, value) in zip(st.columns(len(summary)), summary.items(), strict=True):
     column.metric(name, f"{value:,}" if isinstance(value, int) else value)
 for notice in data.notices:
     st.caption(f"Note: {safe_message(notice)}")

@@ -33,7 +33,8 @@ model = current_workspace().model
 required = input_columns(model.feature_names)
 st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (matched by name, "
             "in any order; `,` `;` or tab separated, decimal comma or point; other columns are "
-            "ignored, id columns are kept): " + ", ".join(describe(c, v) for c, v in required.items()))
+            "ignored, id columns are kept): "
+            + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
 upload = st.file_uploader("CSV of samples to score", type=TABLE_TYPES)

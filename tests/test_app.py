@@ -22,7 +22,8 @@ TIMEOUT = 60  # seconds per script run; the first one loads torch, plotly and th
 PAGE_FILES = sorted(PAGES_DIR.glob("*.py"))
 
 pytestmark = pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(),
-                                reason=f"{DEFAULT_CHECKPOINT} missing: python app/build_default_model.py")
+                                reason=f"{DEFAULT_CHECKPOINT} missing: "
+                                       "python app/build_default_model.py")
 
 
 def run_page(name: str, session: dict | None = None) -> AppTest:
@@ -265,7 +266,8 @@ def test_predict_page_scores_a_good_csv(tmp_path):
     app = predict_page_with(csv_path)
     assert_clean(app)
     table = app.dataframe[0].value
-    assert len(table) == 25 and "predicted labels" in table.columns and "Osprey_probability" in table.columns
+    assert len(table) == 25
+    assert "predicted labels" in table.columns and "Osprey_probability" in table.columns
 
 
 @pytest.mark.parametrize("content, message", [
@@ -333,7 +335,8 @@ def collapsed(model: TrainedModel) -> TrainedModel:
 
 
 @pytest.mark.parametrize("page", MAP_PAGES)
-def test_map_pages_open_on_the_embeddings_with_a_warning_when_the_latent_space_collapsed(page, tiny):
+def test_map_pages_open_on_the_embeddings_with_a_warning_when_the_latent_space_collapsed(
+        page, tiny):
     model, choice = tiny
     app = run_page(page, {MODEL_KEY: Workspace(collapsed(model), choice, "trained", "flat")})
     assert_clean(app)

@@ -155,7 +155,8 @@ def two_tables(folder: Path, drop_site: str | None = None) -> tuple[Path, Path]:
     species.write_text("site,Parus major,Sitta europaea\nS1,1,0\nS2,0,1\nS3,1,1\nS4,0,0\n")
     rows = {"S4": "S4;0,5;open", "S2": "S2;2,5;forest", "S1": "S1;1,5;forest", "S3": "S3;3;open"}
     sites = folder / "sites.csv"
-    sites.write_text("\n".join(["site;elev;habitat"] + [r for s, r in rows.items() if s != drop_site]))
+    kept = [r for s, r in rows.items() if s != drop_site]
+    sites.write_text("\n".join(["site;elev;habitat", *kept]))
     return species, sites
 
 
@@ -223,7 +224,8 @@ def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
     app.run()
     assert not app.error and not app.exception
     data = app.session_state[DATA_KEY].data
-    assert f"{data.n_samples:,} complete checklists x {data.n_labels:,} species" in texts(app, "success")
+    title = f"{data.n_samples:,} complete checklists x {data.n_labels:,} species"
+    assert title in texts(app, "success")
     assert data.sample_ids[0].startswith(("S", "G")) and "protocol=Traveling" in data.feature_names
     assert app.session_state[ROLES_KEY][1]["id"] == ["checklist_id"]
 
@@ -284,7 +286,8 @@ def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
     from cgmvae.data import DataError
 
     upload = Upload("site;elev;habitat\nA;1,5;forest\nB;0,5;desert\n", "mes sites.csv")
-    with pytest.raises(DataError, match="mes sites.csv.*'habitat' has the value 'desert' at data row 2"):
+    with pytest.raises(DataError,
+                       match=r"mes sites\.csv.*'habitat' has the value 'desert' at data row 2"):
         predict_csv(habitat_model.model, upload, name=upload.name)
     good = Upload("site;elev;habitat\nA;1,5;forest\n", "mes sites.csv")
     assert predict_csv(habitat_model.model, good, name=good.name)["site"].tolist() == ["A"]

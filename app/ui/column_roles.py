@@ -18,7 +18,8 @@ ROLE_WIDGETS = {"id": "Id column(s)", "labels": "Species (label) columns",
                 "features": "Covariate (feature) columns"}
 
 
-def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str, split_path: str = "") -> None:
+def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str,
+               split_path: str = "") -> None:
     """Load a table whose sidecar names its species at once; otherwise ask for the column roles,
     pre-filled by `guess_roles`."""
     from cgmvae.formats import guess_roles

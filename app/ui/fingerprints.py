@@ -1,4 +1,4 @@
-"""Content fingerprints: what identifies a model or a data set in the caches, whatever its source."""
+"""Content fingerprints: what identifies a model or data set in the caches, whatever its source."""
 
 from __future__ import annotations
 

@@ -76,7 +76,8 @@ USER_ERRORS = (DataError, CheckpointError, OSError, ValueError)  # shown with st
 
 # Library messages written for Python callers, and what to say in the app instead.
 _APP_WORDING = [
-    (re.compile(r"give labels=\[\.\.\.\] or label_prefix=\.\.\.,? ?(or a sidecar \S+ with 'labels')?"),
+    (re.compile(r"give labels=\[\.\.\.\] or label_prefix=\.\.\.,? ?"
+                r"(or a sidecar \S+ with 'labels')?"),
      "pick the species columns"),
     (re.compile(r"(load|run) with impute='median'"), f'tick "{IMPUTE_LABEL}"'),
     (re.compile(r"[^\s'\"(]*cgmvae-(upload|ckpt)-[^/\s]*/"), ""),  # temporary folders

@@ -1,4 +1,4 @@
-"""The app's side of `cgmvae.model_store`: keep trained and loaded models, reopen them, deep links."""
+"""App side of `cgmvae.model_store`: keep trained and loaded models, reopen them, deep links."""
 
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
             job.model = fit(choice.data, choice.split, model_config=model_config,
                             train_config=train_config, callbacks=[job.records.append],
                             should_stop=job.should_stop)
-        except Exception as err:  # noqa: BLE001  (any failure is shown on the page; the app lives on)
+        except Exception as err:  # any failure is shown on the page; the app lives on
             job.error = f"{type(err).__name__}: {err}"
         finally:
             SLOTS.release()
@@ -222,7 +222,8 @@ def epoch_estimate(choice: DataChoice, model_config: ModelConfig,
 
 def expected_time_note(estimate: EpochEstimate) -> str:
     """What a run with these settings should cost, said before it starts."""
-    return (f"Expected time on this machine, with the settings the form opened with: about {estimate.seconds_per_epoch:.2g} s per epoch "
+    return (f"Expected time on this machine, with the settings the form opened with: about "
+            f"{estimate.seconds_per_epoch:.2g} s per epoch "
             f"(measured on a few batches), so between {duration(estimate.at_least_seconds)} and "
             f"{duration(estimate.at_most_seconds)}: early stopping ends the run "
             f"{estimate.patience} epochs after the best validation score, at the latest after "
