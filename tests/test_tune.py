@@ -167,8 +167,8 @@ def test_a_storage_password_is_not_shown():
 
 
 @pytest.mark.parametrize("text", ['{"model_config": {}}', "not json",
-                                  '{"model_config": {"dropout": 1.5}, '
-                                  '"train_config": {"loss": {}}}'])
+                                  ('{"model_config": {"dropout": 1.5}, '
+                                   '"train_config": {"loss": {}}}')])
 def test_train_names_a_config_file_it_cannot_read(tmp_path, capsys, text):
     csv = write_toy_csv(tmp_path)
     (tmp_path / "bad.json").write_text(text)
