@@ -1,7 +1,7 @@
 """The app at scale: every page's first and second render on a 1,000,000-site x 500-species data set.
 
 Usage: python -m benchmarks.app_scale [--sites 1000000] [--species 500] [--fit-rows 20000]
-       [--timeout 600] [--out benchmarks/results/app_scale.csv]
+       [--no-layers] [--timeout 600] [--out benchmarks/results/app_scale.csv]
 
 The data set is simulated in memory by `cgmvae.simulate.simulate_checklists` (the sites and
 species of `cgmvae simulate --sites --species`), with the app's 80/10/10 split. The model is a
@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         record(title, "second", timed(app))
         sessions[page] = app
     for page, what, action in INTERACTIONS:
+        if args.no_layers and what == "compute the data layers":
+            continue
         title = {p: t for t, p in PAGES}[page]
         record(title, what, timed(sessions[page], action), "first time")
         record(title, what, timed(sessions[page]), "again")
@@ -142,6 +144,8 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=1_000_000)
     parser.add_argument("--species", type=int, default=500)
     parser.add_argument("--fit-rows", type=int, default=20_000)
+    parser.add_argument("--no-layers", action="store_true",
+                        help="skip the association layers' computation (minutes at 500 species)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per script run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "app_scale.csv")
     args = parser.parse_args()

@@ -2,7 +2,6 @@
 
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.cluster.hierarchy import leaves_list, linkage
 
@@ -52,6 +51,16 @@ def test_phi_matches_pearson_and_is_zero_for_a_constant_label():
     phi = explore.cooccurrence(y, "phi")
     np.testing.assert_allclose(phi[:3, :3], np.corrcoef(y[:, :3].T), atol=1e-5)
     assert phi.dtype == np.float32 and np.all(phi[3, :] == 0) and np.all(phi[:, 3] == 0)
+
+
+def test_pair_counts_over_blocks_of_rows_equal_the_whole_product(monkeypatch):
+    from cgmvae.explore import correlations
+
+    monkeypatch.setattr(correlations, "PAIR_COUNT_ROWS", 7)  # 50 rows: 8 blocks, the last short
+    y = (np.random.default_rng(1).random((50, 5)) < 0.4).astype(np.uint8)
+    counts = correlations.pair_counts(y)
+    assert counts.dtype == np.float64
+    np.testing.assert_array_equal(counts, y.T.astype(np.int64) @ y.astype(np.int64))
 
 
 def test_jaccard_of_a_worked_example():
@@ -239,8 +248,15 @@ def test_prevalence_frame_is_sorted_and_preview_lists_label_sets():
     assert prevalence["label"].tolist() == ["a", "b"]
     assert prevalence["prevalence"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert explore.preview_frame(data)["labels"].tolist() == ["a", "a, b", "-"]
-    assert isinstance(explore.figures.labels_per_sample_histogram(data.labels).data[0].x,
-                      (np.ndarray, pd.Series, tuple, list))
+    bars = explore.figures.labels_per_sample_histogram(data.labels).data[0]
+    assert list(bars.x) == [0, 1, 2] and list(bars.y) == [1, 1, 1]  # one bar per count
+
+
+def test_labels_per_sample_histogram_sends_one_bar_per_count_not_per_sample():
+    labels = np.zeros((10_000, 4), dtype=np.uint8)
+    labels[:2500, :3] = 1
+    bars = explore.figures.labels_per_sample_histogram(labels).data[0]
+    assert list(bars.x) == [0, 3] and list(bars.y) == [7500, 2500]
 
 
 def test_collapse_notice_flags_points_that_barely_differ():
@@ -290,3 +306,18 @@ def test_label_points_are_unit_embeddings_or_the_gaussians_and_sample_points_pic
     assert explore.sample_points(Model(), np.zeros((3, 7)), "embedding").shape == (3, 2)
     frame = explore.label_point_frame(points, None, ["a", "b"], np.array([0.1, 0.2]), np.array([1, 2]))
     assert "spread" not in frame and "sd_x" not in frame
+
+
+def test_per_label_auc_by_ranks_equals_sklearn_with_ties_and_one_class_labels():
+    from sklearn.metrics import roc_auc_score
+
+    from cgmvae.explore.summaries import per_label_auc
+
+    rng = np.random.default_rng(0)
+    truth = (rng.random((300, 5)) < 0.3).astype(np.uint8)
+    truth[:, 3], truth[:, 4] = 0, 1
+    proba = np.round(rng.random((300, 5)) * 0.5 + 0.4 * truth, 1)  # ties: one decimal
+    auc = per_label_auc(truth, proba)
+    expected = [roc_auc_score(truth[:, j], proba[:, j]) for j in range(3)]
+    np.testing.assert_allclose(auc[:3], expected, rtol=1e-12)
+    assert np.isnan(auc[3:]).all()

@@ -19,19 +19,33 @@ def cooccurrence(labels: np.ndarray, kind: str = "phi") -> np.ndarray:
     """
     if kind not in COOCCURRENCE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(COOCCURRENCE_KINDS)}, got {kind!r}")
-    y = np.asarray(labels, dtype=np.float64)
-    together = y.T @ y  # (L, L) counts of samples holding both labels
+    labels = np.asarray(labels)
+    together = pair_counts(labels)  # (L, L) counts of samples holding both labels
     counts = np.diag(together)
     if kind == "jaccard":
         union = counts[:, None] + counts[None, :] - together
         return np.divide(together, union, out=np.zeros_like(together), where=union > 0).astype(
             np.float32)
-    n = y.shape[0]
+    n = labels.shape[0]
     covariance = together / n - np.outer(counts, counts) / n**2
     sd = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     scale = np.outer(sd, sd)
     return np.divide(covariance, scale, out=np.zeros_like(covariance), where=scale > 0).astype(
         np.float32)
+
+
+PAIR_COUNT_ROWS = 65_536  # rows per float32 product: exact counts, no float64 copy of the table
+
+
+def pair_counts(labels: np.ndarray) -> np.ndarray:
+    """(L, L) float64 number of rows where both labels are present, of 0/1 `labels` (N, L),
+    summed over blocks of rows: a 1M x 500 uint8 table never becomes a 4 GB float64 one."""
+    labels = np.asarray(labels)
+    together = np.zeros((labels.shape[1], labels.shape[1]))
+    for start in range(0, labels.shape[0], PAIR_COUNT_ROWS):
+        block = labels[start:start + PAIR_COUNT_ROWS].astype(np.float32)
+        together += block.T @ block  # float32 is exact below 2**24 rows per block
+    return together
 
 
 def without_diagonal(matrix: np.ndarray) -> np.ndarray:
