@@ -12,7 +12,7 @@ import torch
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, Split
 from cgmvae.model import CGMVAE
-from cgmvae.train import resolve_device, train_step
+from cgmvae.train import adam, resolve_device, train_step
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def estimate_epoch_time(data: MultiLabelData, split: Split, model_config: ModelC
     generator = torch.Generator().manual_seed(train_config.seed)
     config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
     network = CGMVAE(config, generator=generator).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=train_config.learning_rate)
+    optimizer = adam(network, train_config)
     rows = split.train[:max(2, min(train_config.batch_size, split.train.size))]
     x = torch.as_tensor(standardized(data.features[rows]), device=device)
     y = torch.as_tensor(data.labels[rows], dtype=torch.float32, device=device)
