@@ -191,6 +191,7 @@ class CGMVAE(nn.Module):
         return self.decode(self.posterior_mean(x), x)
 
     @torch.no_grad()
-    def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Test-time logits w_x . w_i, section 2.2.4."""
+    def feature_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits w_x . w_i from the feature path alone: what the model predicts at test time
+        (section 2.2.4; the label path needs the labels)."""
         return self.score(self.feature_embedding(x))

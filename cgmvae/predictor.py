@@ -78,7 +78,7 @@ class TrainedModel:
 
     def predict_logits(self, features: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """(N, L) logits w_x . w_i from the posterior mean."""
-        return self._in_batches(self.network.predict_logits, features, batch_size)
+        return self._in_batches(self.network.feature_logits, features, batch_size)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """(N, L) probabilities sigmoid(w_x . w_i) from the posterior mean (section 2.2.4)."""

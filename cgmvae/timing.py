@@ -56,7 +56,7 @@ def estimate_epoch_time(data: MultiLabelData, split: Split, model_config: ModelC
     with torch.no_grad():
         val = torch.as_tensor(standardized(data.features[split.val]), device=device)
         for chunk in val.split(train_config.eval_batch_size):
-            network.predict_logits(chunk)
+            network.feature_logits(chunk)
     val_seconds = time.perf_counter() - started
     n_batches = -(-split.train.size // train_config.batch_size)
     return EpochEstimate(step_seconds * n_batches + val_seconds, train_config.max_epochs,

@@ -97,15 +97,17 @@ def unwrapped(model: nn.Module) -> CGMVAE:
 
 
 @torch.no_grad()
-def predict_logits(network: CGMVAE, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def logits_in_batches(network: CGMVAE, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """`network.feature_logits` of standardized rows already on the device, `batch_size` at a
+    time (validation; `TrainedModel.predict_logits` is the same from raw numpy features)."""
     network.eval()
-    return torch.cat([network.predict_logits(chunk) for chunk in x.split(batch_size)])
+    return torch.cat([network.feature_logits(chunk) for chunk in x.split(batch_size)])
 
 
 def validate(network: CGMVAE, x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> dict:
     """Validation cross-entropy, micro- and macro-F1 (each at its best validation threshold) and
     mean per-label ROC-AUC; the selection metric's score comes first (the progress bar shows it)."""
-    logits = predict_logits(network, x, config.eval_batch_size)
+    logits = logits_in_batches(network, x, config.eval_batch_size)
     val_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.float()).item()
     proba, truth = torch.sigmoid(logits).cpu().numpy(), y.cpu().numpy()
     grid, curves = metrics.threshold_curves(truth, proba)

@@ -54,7 +54,7 @@ def test_every_parameter_gets_a_finite_gradient(changes):
 def test_prediction_uses_the_posterior_mean_and_is_deterministic():
     x, _ = batch()
     network = CGMVAE(TINY).eval()
-    assert torch.equal(network.predict_logits(x), network.predict_logits(x))
+    assert torch.equal(network.feature_logits(x), network.feature_logits(x))
 
 
 def test_a_tiny_model_overfits_one_batch():
@@ -66,7 +66,7 @@ def test_a_tiny_model_overfits_one_batch():
         optimizer.zero_grad()
         total_loss(network(x, y), x, y, LossWeights(kl=0.1)).total.backward()
         optimizer.step()
-    predicted = (torch.sigmoid(network.eval().predict_logits(x)) > 0.5).float()
+    predicted = (torch.sigmoid(network.eval().feature_logits(x)) > 0.5).float()
     assert (predicted == y).float().mean().item() == 1.0
 
 
