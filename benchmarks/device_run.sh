@@ -9,7 +9,7 @@
 #      starts after 210 s, or if its estimated cost would run past 270 s, when running ones are
 #      ended; all recorded in skipped.csv), then the speed suite on CPU and on CUDA (no new
 #      measurement after 60 s each), and writes under $OUT: quality.csv, skipped.csv, speed.csv,
-#      profile.txt, run_info.json, RESULTS.md, log.txt.
+#      profile.txt, run_info.json, RESULTS.md, log.txt, then the 1-GPU distributed run (ddp_gpu.csv).
 #      Less device time? e.g. TIME_BUDGET=150 HARD_STOP=200 SPEED_BUDGET=40 bash benchmarks/...
 #   3. here:              cp <those files except RESULTS.md, log.txt> benchmarks/results/
 #                         python -m benchmarks.report
@@ -34,3 +34,7 @@ export CGMVAE_DATA=/tmp/data PYTHONPATH="$PWD"
     --time-budget "${TIME_BUDGET:-210}" --hard-stop "${HARD_STOP:-270}" --cost-scale 0.6 \
     --speed-budget "${SPEED_BUDGET:-60}" \
     --out-dir "$OUT" --report "$OUT/RESULTS.md" 2>&1 | tee "$OUT/log.txt"
+# The 1-GPU distributed run (issue 12): the plain command against torchrun --distributed with one
+# process on the GPU, seeds 0-2, about 2 minutes (not yet run: no GPU lent so far).
+"$PYTHON" -m benchmarks.ddp --data /tmp/data/mulan/yeast --device cuda --processes 1 \
+    --seeds 0 1 2 --work /tmp/ddp --out "$OUT/ddp_gpu.csv" 2>&1 | tee -a "$OUT/log.txt"

@@ -262,6 +262,40 @@ SCALE_COMMAND = ("Command: `OMP_NUM_THREADS=1 python -m benchmarks.scale` (defau
                  "alike); *load* is the 1-minute load average before the step (what else ran).")
 
 
+DDP_COMMAND = ("`python -m benchmarks.ddp` (yeast, seeds 0-2, one thread per process): the same "
+               "`cgmvae train` alone and as 2 gloo processes under `torchrun --distributed`; "
+               "rows in `results/ddp.csv`, mean over seeds (seconds per epoch: median).")
+RATIO_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.speed --yeast-ratio`: whole "
+                 "`cgmvae train` processes on yeast, 20 epochs, one thread (imports, loading, "
+                 "validation every epoch, evaluation and saving included), median of the runs, "
+                 "per epoch, against the authors' code's ~1.0 s per yeast epoch on this machine; "
+                 "rows in `results/speed_yeast_ratio.csv` (the goal is 0.35).")
+
+
+def ddp_section(ddp: pd.DataFrame) -> str:
+    """One process against N DDP processes: scores averaged over seeds, seconds per epoch."""
+    scores = ["val_micro_f1", "val_macro_f1", "val_mean_auc", "test_micro_f1", "test_macro_f1",
+              "test_mean_auc"]
+    grouped = ddp.groupby(["data", "device", "processes", "distributed"], sort=True)
+    table = grouped[scores].mean().round(4).join(grouped.seconds_per_epoch.median()).join(
+        grouped.seed.nunique().rename("seeds")).join(
+        grouped.load_average.max().rename("load")).reset_index()
+    return "\n".join([DDP_COMMAND, "", _table(table, {
+        "data": "data", "device": "device", "processes": "processes",
+        "distributed": "--distributed", "seeds": "seeds", "val_micro_f1": "val micro-F1",
+        "val_macro_f1": "val macro-F1", "val_mean_auc": "val mean AUC",
+        "test_micro_f1": "test micro-F1", "test_macro_f1": "test macro-F1",
+        "test_mean_auc": "test mean AUC", "seconds_per_epoch": "s/epoch",
+        "load": "max load"})])
+
+
+def ratio_section(ratio: pd.DataFrame) -> str:
+    """Each measured yeast speed ratio, with what the code was."""
+    return "\n".join([RATIO_COMMAND, "", _table(ratio, {
+        "note": "code", "run_seconds": "whole-process seconds (runs)",
+        "process_seconds": "median s", "ratio": "ratio to the authors' code"})])
+
+
 def scale_section(scale: pd.DataFrame, notes: str) -> str:
     """The big-table steps of benchmarks/scale.py as a table, then the notes written about
     them (`results/scale_notes.md`: what the numbers say, other scale measurements and their
@@ -330,6 +364,14 @@ def build_report(results: Path) -> str:
     scale = _read_csv(results / "scale.csv", ())
     if not scale.empty:
         parts += ["## Scale", "", scale_section(scale, _read_text(results / "scale_notes.md")), ""]
+    ddp = _read_csv(results / "ddp.csv", ())
+    if not ddp.empty:
+        parts += ["### Training across processes (DistributedDataParallel)", "",
+                  ddp_section(ddp), ""]
+    ratio = _read_csv(results / "speed_yeast_ratio.csv", ())
+    if not ratio.empty:
+        parts += ["### Yeast speed ratio (whole process, against the authors' code)", "",
+                  ratio_section(ratio), ""]
     tuning = _read_text(results / "tuning.md")  # written by benchmarks.tuned (it needs the data)
     if tuning.strip():
         parts += [tuning.strip(), ""]

@@ -221,3 +221,21 @@ def test_report_keeps_the_scale_and_tuning_sections_it_is_given(results):
 def test_report_has_no_scale_or_tuning_section_without_their_results(results):
     text = report.build_report(results)
     assert "## Scale" not in text and "## Tuning" not in text
+
+
+def test_report_shows_the_ddp_comparison_and_the_yeast_speed_ratio(results):
+    write_csv(results / "ddp.csv", ("data", "processes", "distributed", "device", "seed",
+                                    "seconds_per_epoch", "val_micro_f1", "val_macro_f1",
+                                    "val_mean_auc", "test_micro_f1", "test_macro_f1",
+                                    "test_mean_auc", "load_average"), [
+        {"data": "yeast", "processes": n, "distributed": n > 1, "device": "cpu", "seed": seed,
+         "seconds_per_epoch": 0.4 * n, "val_micro_f1": 0.70 + seed / 100, "val_macro_f1": 0.5,
+         "val_mean_auc": 0.7, "test_micro_f1": 0.6, "test_macro_f1": 0.4, "test_mean_auc": 0.7,
+         "load_average": 1.0} for n in (1, 2) for seed in (0, 1, 2)])
+    write_csv(results / "speed_yeast_ratio.csv", ("process_seconds", "ratio", "run_seconds",
+                                                  "note"),
+              [{"process_seconds": 9.07, "ratio": 0.454, "run_seconds": "8.70 9.07 9.13",
+                "note": "fused Adam"}])
+    text = report.build_report(results)
+    assert "| yeast | cpu | 2 | True | 3 | 0.71 | 0.5 |" in text  # mean of 0.70, 0.71, 0.72
+    assert "| fused Adam | 8.70 9.07 9.13 | 9.07 | 0.454 |" in text
