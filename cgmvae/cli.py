@@ -1,4 +1,5 @@
-"""Command line: train, evaluate, predict, info, simulate, correlations, associations (`python -m cgmvae ...`)."""
+"""Command line: train, evaluate, predict, info, simulate, correlations, associations
+(`python -m cgmvae ...`)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
                             "(or a sidecar's 'labels'): --labels/--label-prefix do not apply")
         data = load_two_tables(args.data, args.features, ids, impute=getattr(args, "impute", None))
     else:
-        data = load_dataset(args.data, labels=labels, label_prefix=getattr(args, "label_prefix", None),
+        data = load_dataset(args.data, labels=labels,
+                            label_prefix=getattr(args, "label_prefix", None),
                             impute=getattr(args, "impute", None),
                             n_labels=getattr(args, "n_labels", None), ids=ids)
     for notice in data.notices:
@@ -54,7 +56,8 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
 
 
 def report_absent_labels(data: MultiLabelData, split: Split) -> None:
-    absent = [n for n, c in zip(data.label_names, data.labels[split.train].sum(0)) if c == 0]
+    counts = data.labels[split.train].sum(0)  # one per label name (MultiLabelData checks)
+    absent = [n for n, c in zip(data.label_names, counts, strict=True) if c == 0]
     if absent:
         shown = ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else "")
         print(f"note: {len(absent)} label(s) never occur in the training split and are kept "
@@ -63,7 +66,8 @@ def report_absent_labels(data: MultiLabelData, split: Split) -> None:
 
 def report_constant_features(data: MultiLabelData, split: Split) -> None:
     train = data.features[split.train]
-    constant = [n for n, column in zip(data.feature_names, train.T) if (column == column[0]).all()]
+    constant = [n for n, column in zip(data.feature_names, train.T, strict=True)
+                if (column == column[0]).all()]
     if constant:
         shown = ", ".join(constant[:10]) + (" ..." if len(constant) > 10 else "")
         print(f"note: {len(constant)} feature(s) are constant in the training split and are kept "
@@ -79,8 +83,8 @@ def metrics_table(blocks: dict[str, dict[str, float]]) -> str:
     names = list(metrics.METRICS) + list(dict.fromkeys(extra))
     lines = [f"{'':14}" + "".join(f"{n:>17}" for n in names)]
     for label, block in blocks.items():
-        lines.append(f"{label:14}" + "".join(f"{block[n]:>17.4f}" if block.get(n) is not None else f"{'':>17}"
-                                             for n in names))
+        cells = (f"{block[n]:>17.4f}" if block.get(n) is not None else f"{'':>17}" for n in names)
+        lines.append(f"{label:14}" + "".join(cells))
     return "\n".join(lines)
 
 
@@ -159,8 +163,8 @@ def train_and_report(args: argparse.Namespace, model_config: ModelConfig,
     train_seconds = time.perf_counter() - started
     rule = train_config.selection_metric + (f", mean of {train_config.selection_window} epochs"
                                             if train_config.selection_window > 1 else "")
-    print(f"stopped after {len(model.history)} epochs; kept epoch {model.best_epoch} (best validation "
-          f"{rule}), {train_seconds:.1f} s", file=sys.stderr)
+    print(f"stopped after {len(model.history)} epochs; kept epoch {model.best_epoch} "
+          f"(best validation {rule}), {train_seconds:.1f} s", file=sys.stderr)
     report = evaluation_report(model, data, split)
     report.update(threshold=model.threshold, epochs=len(model.history), best_epoch=model.best_epoch,
                   train_seconds=train_seconds,
@@ -234,7 +238,8 @@ def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -
         x, y = data.features[rows], data.labels[rows]
         result = model.evaluate(x, y)
         auc = metrics.mean_label_auc(y, model.predict_proba(x))
-        return {**result["per_metric"], "mean_auc": auc if np.isfinite(auc) else None}, result["deployed"]
+        per_metric = {**result["per_metric"], "mean_auc": auc if np.isfinite(auc) else None}
+        return per_metric, result["deployed"]
 
     report = {"val": scores(split.val)[0], "test": None, "test_deployed": None}
     if split.test.size:
@@ -376,27 +381,36 @@ def cmd_ebird(args: argparse.Namespace) -> int:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar); with --features: the site x species CSV")
-    parser.add_argument("--features", help="a site x covariates CSV joined to the --data species table on --id")
-    parser.add_argument("--id", help="CSV only: the site id column(s), comma-separated (default: the sidecar's 'id')")
+    parser.add_argument("--data", required=True,
+                        help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar); "
+                             "with --features: the site x species CSV")
+    parser.add_argument("--features",
+                        help="a site x covariates CSV joined to the --data species table on --id")
+    parser.add_argument("--id", help="CSV only: the site id column(s), comma-separated "
+                                     "(default: the sidecar's 'id')")
     parser.add_argument("--split", help="split JSON {train, val, test} of row indices")
     parser.add_argument("--labels", help="CSV only: comma-separated label columns")
     parser.add_argument("--label-prefix", help="CSV only: label columns start with this prefix")
-    parser.add_argument("--impute", choices=["median"], help="fill missing feature values instead of failing")
-    parser.add_argument("--n-labels", type=int, help="npy layout only: number of leading label columns")
+    parser.add_argument("--impute", choices=["median"],
+                        help="fill missing feature values instead of failing")
+    parser.add_argument("--n-labels", type=int,
+                        help="npy layout only: number of leading label columns")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cgmvae", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a model, evaluate it, write model.pt + metrics.json")
+    train = commands.add_parser(
+        "train", help="train a model, evaluate it, write model.pt + metrics.json")
     add_data_arguments(train)
     train.add_argument("--out", required=True, help="output folder (written whole at the end)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
-    train.add_argument("--variant", choices=VARIANTS, default="cgmvae", help="full model, a Table 4 ablation, or the informative-latent model (README)")
+    train.add_argument("--variant", choices=VARIANTS, default="cgmvae",
+                       help="full model, a Table 4 ablation, or the informative-latent model "
+                            "(README)")
     train.add_argument("--lr", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--patience", type=int)
@@ -423,36 +437,54 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(evaluate)
     evaluate.add_argument("--model", required=True)
     evaluate.set_defaults(run=cmd_evaluate)
-    predict = commands.add_parser("predict", help="predict labels for a CSV or Parquet table of features, chunk by chunk")
+    predict = commands.add_parser(
+        "predict", help="predict labels for a CSV or Parquet table of features, chunk by chunk")
     predict.add_argument("--model", required=True)
     predict.add_argument("--input", required=True)
-    predict.add_argument("--output", required=True, help="the predictions, .parquet or CSV (not the input)")
-    predict.add_argument("--id", help="id column(s) of the input to keep, comma-separated (default: the sidecar's 'id', else columns named like an id)")
+    predict.add_argument("--output", required=True,
+                         help="the predictions, .parquet or CSV (not the input)")
+    predict.add_argument("--id",
+                         help="id column(s) of the input to keep, comma-separated (default: the "
+                              "sidecar's 'id', else columns named like an id)")
     predict.set_defaults(run=cmd_predict)
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("--model", required=True)
     info.set_defaults(run=cmd_info)
-    simulate = commands.add_parser("simulate", help="write the simulated eBird-style checklist data")
-    simulate.add_argument("--out", required=True, help="a folder (for sim_birds.csv) or the table's path, .csv or .parquet")
-    simulate.add_argument("--sites", type=int, default=4000, help="number of sites (the app's built-in set has 4000); written in blocks, so millions are fine")
-    simulate.add_argument("--species", type=int, help="number of species (default: the 42 named ones; more adds 'Species 043'...)")
-    simulate.add_argument("--covariates", type=int, help="number of covariates (default 7; more adds standard-normal ones)")
+    simulate = commands.add_parser(
+        "simulate", help="write the simulated eBird-style checklist data")
+    simulate.add_argument("--out", required=True,
+                          help="a folder (for sim_birds.csv) or the table's path, .csv or .parquet")
+    simulate.add_argument("--sites", type=int, default=4000,
+                          help="number of sites (the app's built-in set has 4000); written in "
+                               "blocks, so millions are fine")
+    simulate.add_argument("--species", type=int,
+                          help="number of species (default: the 42 named ones; more adds "
+                               "'Species 043'...)")
+    simulate.add_argument("--covariates", type=int,
+                          help="number of covariates (default 7; more adds standard-normal ones)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.set_defaults(run=cmd_simulate)
-    correlations = commands.add_parser("correlations", help="export the learned association CSV (stored in the model)")
+    correlations = commands.add_parser(
+        "correlations", help="export the learned association CSV (stored in the model)")
     correlations.add_argument("--model", required=True)
     correlations.add_argument("--out", required=True)
     correlations.set_defaults(run=cmd_correlations)
-    convert = commands.add_parser("convert", help="write a CSV as Parquet, chunk by chunk (its sidecar copied): loads and streams faster")
+    convert = commands.add_parser(
+        "convert", help="write a CSV as Parquet, chunk by chunk (its sidecar copied): loads and "
+                        "streams faster")
     convert.add_argument("--input", required=True, help="the CSV (, ; or tab separated)")
     convert.add_argument("--output", required=True, help="the Parquet file to write")
     convert.set_defaults(run=cmd_convert)
-    ebird = commands.add_parser("ebird", help="zero-fill an eBird Basic Dataset into a checklist x species CSV + sidecar")
-    ebird.add_argument("--observations", required=True, help="the EBD file (tab-separated, one row per species per checklist)")
-    ebird.add_argument("--sampling", required=True, help="its sampling-event file (one row per checklist)")
+    ebird = commands.add_parser(
+        "ebird", help="zero-fill an eBird Basic Dataset into a checklist x species CSV + sidecar")
+    ebird.add_argument("--observations", required=True,
+                       help="the EBD file (tab-separated, one row per species per checklist)")
+    ebird.add_argument("--sampling", required=True,
+                       help="its sampling-event file (one row per checklist)")
     ebird.add_argument("--out", required=True, help="output folder for <name>.csv and <name>.json")
     ebird.add_argument("--name", default="ebird", help="file name of the table (default: ebird)")
-    ebird.add_argument("--species-min", type=int, default=1, help="keep species seen on at least N checklists")
+    ebird.add_argument("--species-min", type=int, default=1,
+                       help="keep species seen on at least N checklists")
     ebird.set_defaults(run=cmd_ebird)
     associations = commands.add_parser(
         "associations", help="species associations: learned, environmental, residual and "

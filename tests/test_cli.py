@@ -1,4 +1,5 @@
-"""The command line end to end: train -> metrics.json/model.pt -> predict/evaluate/info/correlations."""
+"""The command line end to end: train -> metrics.json/model.pt ->
+predict/evaluate/info/correlations."""
 
 import json
 from pathlib import Path
@@ -48,7 +49,8 @@ def test_train_writes_model_and_metrics_with_the_documented_keys(trained):
 
 def test_predict_writes_probability_and_label_columns(trained, tmp_path, capsys):
     folder, csv = trained
-    inputs = pd.read_csv(csv).iloc[:7].drop(columns=["alpha"])  # extra/absent label columns are fine
+    # extra/absent label columns are fine
+    inputs = pd.read_csv(csv).iloc[:7].drop(columns=["alpha"])
     inputs = inputs[inputs.columns[::-1]]  # matched by name, not by position
     inputs.to_csv(tmp_path / "in.csv", index=False)
     out = tmp_path / "out.csv"
@@ -85,9 +87,11 @@ def test_info_evaluate_and_correlations(trained, tmp_path, capsys):
     assert "alpha_twin" in capsys.readouterr().out
     assert main(["evaluate", "--model", str(folder / "run"), "--data", str(csv)]) == 0
     assert "micro_f1" in capsys.readouterr().out
-    assert main(["correlations", "--model", str(folder / "run"), "--out", str(tmp_path / "sim.csv")]) == 0
-    similarity = pd.read_csv(tmp_path / "sim.csv", index_col=0)
-    assert list(similarity.columns) == list(similarity.index) == ["alpha", "beta", "gamma", "alpha_twin"]
+    sim_csv = tmp_path / "sim.csv"
+    assert main(["correlations", "--model", str(folder / "run"), "--out", str(sim_csv)]) == 0
+    similarity = pd.read_csv(sim_csv, index_col=0)
+    names = ["alpha", "beta", "gamma", "alpha_twin"]
+    assert list(similarity.columns) == list(similarity.index) == names
     assert np.allclose(similarity.values, similarity.values.T, atol=1e-5)
 
 
@@ -109,8 +113,9 @@ def test_a_missing_data_path_is_a_clear_error(tmp_path, capsys):
 def test_quick_real_data_run_on_yeast_beats_the_prevalence_baseline(tmp_path):
     """A few epochs on the real yeast split already beat predicting each label's training rate."""
     out = tmp_path / "yeast"
-    code = main(["train", "--data", str(SHARED / "mulan" / "yeast"), "--split",
-                 str(SHARED / "splits" / "yeast.json"), "--out", str(out), "--epochs", "6", "--device", "cpu"])
+    code = main(["train", "--data", str(SHARED / "mulan" / "yeast"),
+                 "--split", str(SHARED / "splits" / "yeast.json"), "--out", str(out),
+                 "--epochs", "6", "--device", "cpu"])
     assert code == 0
     report = json.loads((out / "metrics.json").read_text())
     # Predicting the training prevalence with the best threshold gives micro-F1 about 0.60 on yeast
@@ -126,7 +131,8 @@ def test_labels_never_seen_in_training_are_kept_and_reported(tmp_path, capsys):
     frame.to_csv(csv, index=False)
     csv.with_suffix(".json").write_text(json.dumps(
         {"features": [f"f{i}" for i in range(6)], "labels": ["alpha", "beta", "never"]}))
-    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *FAST[:2], "--device", "cpu"]) == 0
+    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "run"), *FAST[:2],
+                 "--device", "cpu"]) == 0
     assert "never occur in the training split" in capsys.readouterr().err
     report = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert all(np.isfinite(v) for v in report["test"].values())
@@ -151,7 +157,9 @@ def test_a_negative_seed_is_refused_whatever_split_the_data_comes_with(trained, 
     split = tmp_path / "split.json"
     split.write_text(json.dumps({"train": list(range(150)), "val": list(range(150, 200))}))
     messages = []
-    for command in (["train", "--out", str(tmp_path / "run")], ["evaluate", "--model", str(folder / "run")]):
+    commands = (["train", "--out", str(tmp_path / "run")],
+                ["evaluate", "--model", str(folder / "run")])
+    for command in commands:
         for split_option in ([], ["--split", str(split)]):
             assert main([*command, "--data", str(csv), *split_option, "--seed", "-1"]) == 2
             messages.append(capsys.readouterr().err.strip())
@@ -184,8 +192,8 @@ def test_help_and_argument_errors_import_no_heavy_library(arguments):
              "try:\n    runpy.run_module('cgmvae', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
              f"print('LOADED', [m for m in {HEAVY_MODULES!r} if m in sys.modules])\n")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False,
-                            timeout=60, cwd=Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=False, timeout=60, cwd=Path(__file__).resolve().parents[1])
     assert "usage:" in result.stdout + result.stderr
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
 
