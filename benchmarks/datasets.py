@@ -77,7 +77,8 @@ def train_subset(split: Split, fraction: float, seed: int = SUBSET_SEED) -> Spli
     One seeded permutation of `split.train` is cut at each fraction, so smaller subsets are
     nested in larger ones and every method sees the same rows.
     """
-    assert 0.0 < fraction <= 1.0, f"fraction must be in (0, 1], got {fraction}"
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if fraction == 1.0:
         return split
     order = np.random.default_rng(seed).permutation(split.train)

@@ -42,7 +42,8 @@ def writing_run(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     out = Path(os.path.abspath(out))
     check_run_target(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+    remove_abandoned(out)
+    staging = out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
         yield staging
@@ -50,6 +51,26 @@ def writing_run(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         move_into_place(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful move
+
+
+def remove_abandoned(out: Path) -> None:
+    """Delete the hidden folders of earlier runs into `out` whose process is gone (killed with
+    `kill -9` or by a power cut, so that no `finally` ran). The folder names the writing
+    process; a live process's folder, or one with no readable process id, is left alone."""
+    for staging in out.parent.glob(f".{out.name}.partial-*"):
+        pid = staging.name.rsplit(".partial-", 1)[1].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, but belongs to someone else
+    return True
 
 
 def move_into_place(staging: Path, out: Path) -> None:

@@ -260,7 +260,8 @@ def simulate_checklists(n_sites: int = DEFAULT_SITES, *, seed: int = 0,
                         n_species: int | None = None,
                         n_covariates: int | None = None) -> MultiLabelData:
     """The simulated data set: `n_sites` checklists, covariates as features, species as labels."""
-    assert n_sites >= 10, f"need at least 10 sites, got {n_sites}"
+    if n_sites < 10:
+        raise ValueError(f"need at least 10 sites, got {n_sites}")
     world = make_world(n_species, n_covariates)
     blocks = list(iter_blocks(n_sites, seed=seed, world=world))
     return MultiLabelData(

@@ -167,7 +167,8 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     Each trial trains on `split.train` and is scored by `train_config.selection_metric` on
     `split.val`: the score `fit` selects its epoch by. `split.test` is never read.
     """
-    assert trials >= 1, f"trials must be >= 1, got {trials}"
+    if trials < 1:
+        raise ValueError(f"trials must be >= 1, got {trials}")
     split.check(data.n_samples)
     study = open_study(storage, study_name or f"cgmvae-{data.name}", data_fingerprint(data, split),
                        sampler_seed=sampler_seed, pruner=pruner)

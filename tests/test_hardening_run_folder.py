@@ -4,6 +4,7 @@ was and no temporary files behind."""
 
 import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,20 @@ def test_a_process_killed_during_the_final_write_leaves_the_old_run_whole(old_ru
     assert snapshot(run) == before
     assert [name.split("-")[0] for name in leftovers(run.parent)] == [".run.partial"]
     json.loads(before["metrics.json"])  # the old metrics are whole
+    main(["train", "--data", str(csv), "--out", str(run), *TINY, "--overwrite"])
+    assert leftovers(run.parent) == []  # the next run into it removes the dead one's folder
+
+
+def test_a_live_process_s_partial_folder_is_left_alone(tmp_path):
+    run = tmp_path / "run"
+    live = tmp_path / f".run.partial-{os.getppid()}-abcd1234"  # the process that started pytest
+    dead = tmp_path / ".run.partial-999999999-abcd1234"  # above any pid the kernel hands out
+    unnamed = tmp_path / ".run.partial-abcd1234"  # written before folders named their process
+    for folder in (live, dead, unnamed):
+        folder.mkdir()
+    with run_folder.writing_run(run) as folder:
+        (folder / "model.pt").write_bytes(b"x")
+    assert live.is_dir() and unnamed.is_dir() and not dead.exists()
 
 
 def test_writing_run_replaces_an_empty_folder_and_creates_missing_parents(tmp_path):
