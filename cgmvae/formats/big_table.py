@@ -175,7 +175,7 @@ def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, imp
     encoded = []
     for j, name in enumerate(columns.features):
         if name not in columns.text:
-            encoded.append(EncodedColumn(None, [name], False, None))
+            encoded.append(EncodedColumn(values=None, names=[name], one_hot=False, note=None))
             continue
         column = _text_column(path, name, batch_rows)
         encoded.append(encode_column(column, name, meta, impute, path.name))

@@ -84,9 +84,10 @@ def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> En
     if name not in set(meta.get("categorical", [])):
         values, code_note = _numbers(column, name, name in set(meta.get("ordinal", [])), where)
         if values is not None:
-            return EncodedColumn(values, [name], False, code_note)
+            return EncodedColumn(values=values, names=[name], one_hot=False, note=code_note)
     block, labels = _one_hot(column, name, impute, where)
-    return EncodedColumn(block, labels, True, f"{name} ({len(labels)} values)")
+    return EncodedColumn(values=block, names=labels, one_hot=True,
+                         note=f"{name} ({len(labels)} values)")
 
 
 def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
