@@ -1,4 +1,5 @@
-"""C-GMVAE: a Gaussian-mixture VAE with contrastive label embeddings for multi-label classification."""
+"""C-GMVAE: a Gaussian-mixture VAE with contrastive label embeddings for multi-label
+classification."""
 
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split

@@ -50,7 +50,8 @@ def row_indices(values, part: str) -> np.ndarray:
     if array.ndim != 1 or array.dtype == bool or array.dtype.kind not in "iuf":
         raise DataError(f"split part '{part}' must be a list of row numbers, got "
                         f"{array.dtype} values of shape {array.shape}")
-    if array.dtype.kind == "f" and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+    if array.dtype.kind == "f" and not (
+            np.isfinite(array).all() and (array == np.round(array)).all()):
         raise DataError(f"split part '{part}' holds a fraction or NaN, not a row number")
     return array.astype(np.int64)
 
@@ -155,7 +156,8 @@ def load_split(path: str | Path) -> Split:
         raise DataError(f"cannot read split file {path}: {err}") from err
     for part, values in parts.items():
         # JSON 0.5 or true would be cast to row 0 or 1 without a word: only whole numbers count
-        odd = [v for v in values if type(v) is not int][:1] if isinstance(values, list) else [values]
+        odd = ([v for v in values if type(v) is not int][:1] if isinstance(values, list)
+               else [values])
         if odd:
             raise DataError(f"split file {path}: part '{part}' must be a list of whole row "
                             f"numbers, found {odd[0]!r}")
@@ -164,7 +166,8 @@ def load_split(path: str | Path) -> Split:
 
 @dataclass(frozen=True)
 class Standardizer:
-    """Per-feature (x - mean) / scale, fitted on the training rows only; constant features get scale 1."""
+    """Per-feature (x - mean) / scale, fitted on the training rows only; constant features get
+    scale 1."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -177,4 +180,5 @@ class Standardizer:
         return cls(mean.astype(np.float32), scale.astype(np.float32))
 
     def transform(self, features: np.ndarray) -> np.ndarray:
-        return ((np.asarray(features, dtype=np.float32) - self.mean) / self.scale).astype(np.float32)
+        standardized = (np.asarray(features, dtype=np.float32) - self.mean) / self.scale
+        return standardized.astype(np.float32)

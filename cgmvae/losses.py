@@ -28,7 +28,9 @@ def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tens
 
 
 def label_log_densities(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z_b | mu_i, sigma_i^2) for every sample b and label i: (..., B, d), (L, d) -> (..., B, L).
+    """log N(z_b | mu_i, sigma_i^2) for every sample b and label i.
+
+    z (..., B, d), mean and logvar (L, d) -> (..., B, L).
 
     Expands the square so that the (B, L) table comes from two matrix products instead of a
     (B, L, d) broadcast: sum_k (z_k - mu_k)^2 / s_k = z^2 @ (1/s) - 2 z @ (mu/s) + sum mu^2/s.
@@ -41,7 +43,9 @@ def label_log_densities(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tenso
 
 def mixture_log_prior(z: torch.Tensor, label_mean: torch.Tensor, label_logvar: torch.Tensor,
                       y: torch.Tensor) -> torch.Tensor:
-    """log p(z | y) of Eq. 1: uniform mixture of the positive labels' Gaussians; z (..., B, d) -> (..., B).
+    """log p(z | y) of Eq. 1: uniform mixture of the positive labels' Gaussians.
+
+    z (..., B, d) -> (..., B).
 
     A sample without positive labels has no mixture; it gets the standard normal N(0, I) prior,
     which is what the mixture would give if every label's Gaussian were at its initial N(0, I).
@@ -74,7 +78,8 @@ def gaussian_kl(mean_q: torch.Tensor, logvar_q: torch.Tensor,
                 mean_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
     """Closed-form KL(N_q || N_p) between diagonal Gaussians, summed over the last axis."""
     ratio = torch.exp(logvar_q - logvar_p)
-    return 0.5 * (ratio + (mean_p - mean_q) ** 2 * torch.exp(-logvar_p) - 1.0 - logvar_q + logvar_p).sum(-1)
+    mean_term = (mean_p - mean_q) ** 2 * torch.exp(-logvar_p)
+    return 0.5 * (ratio + mean_term - 1.0 - logvar_q + logvar_p).sum(-1)
 
 
 def unigaussian_kl(mean: torch.Tensor, logvar: torch.Tensor, prior_mean: torch.Tensor,
@@ -118,19 +123,22 @@ def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.
 
 
 def total_loss(out: Output, x: torch.Tensor, y: torch.Tensor, weights: LossWeights) -> LossTerms:
-    """Eq. 7; the authors'-code extras (decoded label path) add their own CE and contrastive terms."""
+    """Eq. 7; the authors'-code extras (decoded label path) add their own CE and contrastive
+    terms."""
     zero = x.new_zeros(())
     labels = out.labels
     kl = zero
     if weights.kl:
         if out.prior_mean is not None:
-            kl = unigaussian_kl(out.feature_mean, out.feature_logvar, out.prior_mean, out.prior_logvar, y)
+            kl = unigaussian_kl(out.feature_mean, out.feature_logvar,
+                                out.prior_mean, out.prior_logvar, y)
         else:
             kl = mixture_kl_estimate(out.latent_samples, out.feature_mean, out.feature_logvar,
                                      labels.mean, labels.logvar, y)
     contrastive = zero
     if weights.contrastive:
-        contrastive = contrastive_loss(out.feature_embeddings, labels.embeddings, y, weights.temperature)
+        contrastive = contrastive_loss(out.feature_embeddings, labels.embeddings, y,
+                                       weights.temperature)
         if out.label_path_embeddings is not None:
             contrastive = contrastive + contrastive_loss(
                 out.label_path_embeddings, labels.embeddings, y, weights.temperature)

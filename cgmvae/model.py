@@ -1,4 +1,4 @@
-"""C-GMVAE network (Bai, Kong & Gomes, ICML 2022, section 2.2): label/feature encoders and decoder."""
+"""C-GMVAE network (Bai, Kong & Gomes, ICML 2022, section 2.2): label/feature encoders, decoder."""
 
 from __future__ import annotations
 
@@ -96,13 +96,15 @@ class CGMVAE(nn.Module):
         that a seed gives the same model whatever else runs (None: torch's global generator)."""
         super().__init__()
         if config.n_features < 1 or config.n_labels < 1:
-            raise ValueError(f"a network needs n_features >= 1 and n_labels >= 1 in its config, got "
-                             f"{config.n_features} and {config.n_labels} (fit() sets them from the data)")
+            raise ValueError(f"a network needs n_features >= 1 and n_labels >= 1 in its config, "
+                             f"got {config.n_features} and {config.n_labels} (fit() sets them "
+                             "from the data)")
         self.config = config
         E, d = config.embedding_dim, config.latent_dim
         self.label_embeddings = nn.Parameter(torch.randn(config.n_labels, E) / E**0.5)
         self.label_encoder = GaussianEncoder(E, config.label_hidden, d, config.dropout)
-        self.feature_encoder = GaussianEncoder(config.n_features, config.feature_hidden, d, config.dropout)
+        self.feature_encoder = GaussianEncoder(config.n_features, config.feature_hidden, d,
+                                               config.dropout)
         decoder_in = d + (config.n_features if config.decoder_sees_features else 0)
         self.decoder = nn.Sequential(
             mlp([decoder_in, *config.decoder_hidden], config.dropout),
@@ -110,7 +112,8 @@ class CGMVAE(nn.Module):
         )
         self.bias = nn.Parameter(torch.zeros(config.n_labels)) if config.label_bias else None
         self.feature_decoder = (
-            nn.Sequential(mlp([d, *config.decoder_hidden], 0.0), nn.Linear(config.decoder_hidden[-1], config.n_features))
+            nn.Sequential(mlp([d, *config.decoder_hidden], 0.0),
+                          nn.Linear(config.decoder_hidden[-1], config.n_features))
             if config.reconstruct_features else None
         )
         if generator is not None:
@@ -145,7 +148,9 @@ class CGMVAE(nn.Module):
         if self.config.decoder_sees_features:
             z = torch.cat([x.expand(*z.shape[:-1], x.shape[-1]), z], dim=-1)
         embedding = self.decoder(z)
-        return F.normalize(embedding, dim=-1) if self.config.normalize_feature_embedding else embedding
+        if self.config.normalize_feature_embedding:
+            return F.normalize(embedding, dim=-1)
+        return embedding
 
     def score(self, feature_embeddings: torch.Tensor) -> torch.Tensor:
         """Logits w_x . w_i (+ bias) for every label (section 2.2.4)."""
@@ -157,7 +162,8 @@ class CGMVAE(nn.Module):
         mean, logvar = self.feature_encoder(x)
         z = reparameterize(mean, logvar, n_samples, self.generator)  # (S, B, d)
         prior_mean = prior_logvar = None
-        if self.config.prior == "unigaussian":  # Table 4: one Gaussian from the summed label embeddings
+        # Table 4: one Gaussian from the summed label embeddings
+        if self.config.prior == "unigaussian":
             prior_mean, prior_logvar = self.label_encoder(y @ labels.embeddings)
         latents = z
         if self.config.decode_label_path:  # decoded with z in one pass: the decoder is row-wise
@@ -173,11 +179,14 @@ class CGMVAE(nn.Module):
                       prior_mean, prior_logvar, label_path, label_path_logits, reconstruction)
 
     def label_path_latent(self, labels: LabelGaussians, y: torch.Tensor,
-                          prior_mean: torch.Tensor | None, prior_logvar: torch.Tensor | None) -> torch.Tensor:
-        """A sample of the label-side latent: mean of the positive labels' samples (authors' code)."""
+                          prior_mean: torch.Tensor | None,
+                          prior_logvar: torch.Tensor | None) -> torch.Tensor:
+        """A sample of the label-side latent: mean of the positive labels' samples
+        (authors' code)."""
         if prior_mean is not None:
             return reparameterize(prior_mean, prior_logvar, generator=self.generator)[0]
-        per_label = reparameterize(labels.mean, labels.logvar, generator=self.generator)[0]  # (L, d)
+        per_label = reparameterize(labels.mean, labels.logvar,
+                                   generator=self.generator)[0]  # (L, d)
         counts = y.sum(dim=1, keepdim=True).clamp(min=1.0)  # a label-less sample decodes z = 0
         return (y @ per_label) / counts
 

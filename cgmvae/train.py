@@ -124,7 +124,8 @@ def validate(network: CGMVAE, x: torch.Tensor, y: torch.Tensor, config: TrainCon
 def selection_score(history: list[dict], config: TrainConfig) -> float:
     """The last epoch's selection score, higher is better: `config.selection_metric` (negated for
     `val_loss`) averaged over the last `config.selection_window` epochs. Before a full window, and
-    for NaN (no label with both classes in validation), -inf: a lucky first epoch cannot win alone."""
+    for NaN (no label with both classes in validation), -inf: a lucky first epoch cannot win
+    alone."""
     if len(history) < config.selection_window:
         return -np.inf
     metric = config.selection_metric
@@ -160,7 +161,8 @@ def adam(network: CGMVAE, config: TrainConfig) -> torch.optim.Adam:
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     if config.restart_epochs <= 0:
         return None
-    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=config.restart_epochs)
+    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, T_0=config.restart_epochs)
 
 
 def generator_on(device: torch.device, seed_source: torch.Generator) -> torch.Generator:

@@ -25,8 +25,8 @@ def test_gaussian_log_density_matches_torch_distributions():
 
 
 def test_label_log_densities_matrix_form_equals_broadcast_form():
-    z, mean, logvar = torch.randn(7, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64), \
-        torch.randn(5, 4, dtype=torch.float64)
+    z = torch.randn(7, 4, dtype=torch.float64)
+    mean, logvar = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64)
     broadcast = gaussian_log_density(z[:, None, :], mean[None], logvar[None])  # (7, 5)
     assert torch.allclose(label_log_densities(z, mean, logvar), broadcast, atol=1e-9)
 
@@ -52,7 +52,8 @@ def test_mixture_prior_is_the_uniform_average_of_the_positive_components():
     mean, logvar = torch.tensor([[0.0], [1.0], [5.0]]), torch.zeros(3, 1)
     y = torch.tensor([[1.0, 1.0, 0.0]])
     density = 0.5 * (math.exp(-0.5 * 0.0) + math.exp(-0.5 * 1.0)) / math.sqrt(2 * math.pi)
-    assert mixture_log_prior(z, mean, logvar, y).item() == pytest.approx(math.log(density), abs=1e-6)
+    log_prior = mixture_log_prior(z, mean, logvar, y).item()
+    assert log_prior == pytest.approx(math.log(density), abs=1e-6)
 
 
 def test_sample_without_labels_gets_the_standard_normal_prior_and_no_nan():
@@ -67,7 +68,8 @@ def test_kl_estimate_is_zero_when_posterior_equals_single_component_prior():
     mean, logvar = torch.randn(1, 3), torch.randn(1, 3)
     z = mean + torch.exp(0.5 * logvar) * torch.randn(4, 1, 3)  # any sample point
     y = torch.tensor([[1.0]])
-    assert mixture_kl_estimate(z, mean, logvar, mean, logvar, y).item() == pytest.approx(0.0, abs=1e-5)
+    kl = mixture_kl_estimate(z, mean, logvar, mean, logvar, y).item()
+    assert kl == pytest.approx(0.0, abs=1e-5)
 
 
 def test_kl_estimate_averages_to_closed_form_kl_for_one_component():
@@ -76,7 +78,8 @@ def test_kl_estimate_averages_to_closed_form_kl_for_one_component():
     mean_p, logvar_p = torch.tensor([[0.0, 0.2]]), torch.tensor([[0.3, -0.1]])
     z = mean_q + torch.exp(0.5 * logvar_q) * torch.randn(200_000, 1, 2)
     estimate = mixture_kl_estimate(z, mean_q, logvar_q, mean_p, logvar_p, torch.ones(1, 1))
-    assert estimate.item() == pytest.approx(gaussian_kl(mean_q, logvar_q, mean_p, logvar_p).item(), abs=5e-3)
+    closed_form = gaussian_kl(mean_q, logvar_q, mean_p, logvar_p).item()
+    assert estimate.item() == pytest.approx(closed_form, abs=5e-3)
 
 
 def test_gaussian_kl_of_identical_gaussians_is_zero_and_known_value_otherwise():
@@ -96,9 +99,12 @@ def test_contrastive_loss_hand_computed_example():
 
 
 def test_contrastive_loss_temperature_scales_the_inner_products():
-    anchor, labels, y = torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[1.0, 0]])
+    anchor = torch.tensor([[1.0, 0.0]])
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([[1.0, 0]])
     expected = math.log(math.exp(2.0) + 1.0) - 2.0  # tau = 0.5 doubles the logits
-    assert contrastive_loss(anchor, labels, y, temperature=0.5).item() == pytest.approx(expected, abs=1e-6)
+    loss = contrastive_loss(anchor, labels, y, temperature=0.5).item()
+    assert loss == pytest.approx(expected, abs=1e-6)
 
 
 def test_contrastive_loss_leaves_label_less_samples_out_of_the_mean():

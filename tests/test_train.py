@@ -35,7 +35,8 @@ def test_training_beats_predicting_the_prevalence(trained):
 
 def test_history_has_one_record_per_epoch_with_the_documented_keys(trained):
     _, _, model = trained
-    assert {"epoch", "max_epochs", "train_loss", "val_loss", "val_micro_f1", "seconds"} <= set(model.history[0])
+    documented = {"epoch", "max_epochs", "train_loss", "val_loss", "val_micro_f1", "seconds"}
+    assert documented <= set(model.history[0])
     assert [r["epoch"] for r in model.history] == list(range(1, len(model.history) + 1))
     best = max(r["val_mean_auc"] for r in model.history)  # the default selection rule
     assert model.history[model.best_epoch - 1]["val_mean_auc"] == best
@@ -67,7 +68,8 @@ def test_callbacks_see_every_epoch_and_should_stop_cancels():
 
 def test_early_stopping_ends_before_max_epochs_when_validation_stalls():
     data = toy_data(120)
-    config = TrainConfig(max_epochs=200, patience=3, batch_size=32, learning_rate=0.01, device="cpu")
+    config = TrainConfig(max_epochs=200, patience=3, batch_size=32, learning_rate=0.01,
+                         device="cpu")
     model = fit(data, toy_split(data), model_config=SMALL, train_config=config)
     assert len(model.history) < 200 and len(model.history) - model.best_epoch <= 3
 
@@ -80,7 +82,8 @@ def test_labels_absent_from_training_and_constant_features_do_not_break_training
     features = data.features.copy()
     features[:, 4] = 7.0  # constant
     odd = MultiLabelData(features, labels, data.feature_names, data.label_names)
-    model = fit(odd, split, model_config=SMALL, train_config=TrainConfig(max_epochs=3, device="cpu"))
+    model = fit(odd, split, model_config=SMALL,
+                train_config=TrainConfig(max_epochs=3, device="cpu"))
     proba = model.predict_proba(features)
     assert np.isfinite(proba).all() and np.isfinite(model.label_thresholds).all()
 
@@ -90,7 +93,8 @@ def test_label_less_training_rows_are_fine():
     labels = data.labels.copy()
     labels[:30] = 0.0
     model = fit(MultiLabelData(data.features, labels, data.feature_names, data.label_names),
-                toy_split(data), model_config=SMALL, train_config=TrainConfig(max_epochs=3, device="cpu"))
+                toy_split(data), model_config=SMALL,
+                train_config=TrainConfig(max_epochs=3, device="cpu"))
     assert all(np.isfinite(r["train_loss"]) for r in model.history)
 
 
