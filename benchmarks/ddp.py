@@ -29,9 +29,10 @@ from pathlib import Path
 from benchmarks.results_io import RowWriter
 
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = ("data", "processes", "distributed", "device", "seed", "epochs", "best_epoch", "seconds_per_epoch",
-           "train_seconds", "wall_seconds", "val_micro_f1", "val_macro_f1", "val_mean_auc",
-           "test_micro_f1", "test_macro_f1", "test_mean_auc", "threads", "load_average")
+COLUMNS = ("data", "processes", "distributed", "device", "seed", "epochs", "best_epoch",
+           "seconds_per_epoch", "train_seconds", "wall_seconds", "val_micro_f1", "val_macro_f1",
+           "val_mean_auc", "test_micro_f1", "test_macro_f1", "test_mean_auc", "threads",
+           "load_average")
 
 
 def free_port() -> int:

@@ -142,7 +142,8 @@ def _import_everything() -> None:
 def steps(args: argparse.Namespace) -> list[tuple]:
     work, size = Path(args.work), (args.species, args.covariates)
     big, small = work / "big.csv", work / "small.csv"
-    big_parquet, small_parquet, model = work / "big.parquet", work / "small.parquet", work / "model.pt"
+    big_parquet, small_parquet = work / "big.parquet", work / "small.parquet"
+    model = work / "model.pt"
     return [
         ("simulate-csv", simulate, big, args.sites, *size),
         ("simulate-csv", simulate, small, args.small_sites, *size),

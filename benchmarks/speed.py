@@ -285,7 +285,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.yeast_ratio:
         row = {**yeast_ratio(args.runs), "note": args.note}
-        RowWriter(Path(args.out_dir) / "speed_yeast_ratio.csv", RATIO_COLUMNS, append=True).write(row)
+        ratio_csv = Path(args.out_dir) / "speed_yeast_ratio.csv"
+        RowWriter(ratio_csv, RATIO_COLUMNS, append=True).write(row)
         print("yeast ratio", row, flush=True)
         return
     run_speed(args.suite, args.device, Path(args.out_dir), append=args.append,
