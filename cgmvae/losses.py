@@ -150,4 +150,5 @@ def total_loss(out: Output, x: torch.Tensor, y: torch.Tensor, weights: LossWeigh
         reconstruction = reconstruction_loss(out.reconstruction, x)
     total = (weights.kl * kl + weights.contrastive * contrastive
              + weights.cross_entropy * cross_entropy + weights.reconstruction * reconstruction)
-    return LossTerms(total, kl, contrastive, cross_entropy, reconstruction)
+    return LossTerms(total=total, kl=kl, contrastive=contrastive, cross_entropy=cross_entropy,
+                     reconstruction=reconstruction)

@@ -141,7 +141,7 @@ class CGMVAE(nn.Module):
 
     def label_gaussians(self) -> LabelGaussians:
         mean, logvar = self.label_encoder(self.label_embeddings)  # (L, d) each
-        return LabelGaussians(self.label_embeddings, mean, logvar)
+        return LabelGaussians(embeddings=self.label_embeddings, mean=mean, logvar=logvar)
 
     def decode(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Latent (..., B, d) -> feature embedding (..., B, E), L2-normalised if configured."""
@@ -175,8 +175,11 @@ class CGMVAE(nn.Module):
         if self.config.decode_label_path:
             label_path, label_path_logits = embeddings[n_samples], logits[n_samples]
         reconstruction = self.feature_decoder(z) if self.feature_decoder is not None else None
-        return Output(mean, logvar, z, embeddings[:n_samples], logits[:n_samples], labels,
-                      prior_mean, prior_logvar, label_path, label_path_logits, reconstruction)
+        return Output(feature_mean=mean, feature_logvar=logvar, latent_samples=z,
+                      feature_embeddings=embeddings[:n_samples], logits=logits[:n_samples],
+                      labels=labels, prior_mean=prior_mean, prior_logvar=prior_logvar,
+                      label_path_embeddings=label_path, label_path_logits=label_path_logits,
+                      reconstruction=reconstruction)
 
     def label_path_latent(self, labels: LabelGaussians, y: torch.Tensor,
                           prior_mean: torch.Tensor | None,

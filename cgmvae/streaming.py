@@ -70,7 +70,8 @@ class ParquetBatches(IterableDataset):
         row_groups: Sequence[int] | None = None,
         standardizer: Standardizer | None = None,
     ):
-        assert 0 <= rank < world_size, f"rank must be in 0..{world_size - 1}, got {rank}"
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in 0..{world_size - 1}, got {rank}")
         self.path, self.feature_names, self.label_names = Path(path), list(feature_names), list(
             label_names)
         self.batch_size, self.shuffle, self.buffer_rows, self.seed = (batch_size, shuffle,
