@@ -43,7 +43,7 @@ if workspace.data is not None:  # plain counts: this first page imports no plott
     data = workspace.data.data
     for column, (name, value) in zip(st.columns(3), [("samples", data.n_samples),
                                                      ("features", data.n_features),
-                                                     ("labels", data.n_labels)]):
+                                                     ("labels", data.n_labels)], strict=True):
         column.metric(name, f"{value:,}")
 st.caption(f"Decision threshold {model.threshold:.2f}.")
 if workspace.source == "built-in model":
@@ -57,7 +57,7 @@ if workspace.source == "built-in model":
 # Last, after the text is on screen: the training curves. Being the first plotly chart, it also
 # makes the browser load its plotting code now, while the reader reads, instead of on the Data
 # page (3-4 s on a 2-core machine).
-from cgmvae import explore  # imported here, so that the text above is on screen first
+from cgmvae import explore  # imported here, so that the text above is on screen first  # noqa: E402
 
 with st.expander("Training curves of this model", expanded=False):
     st.plotly_chart(explore.figures.training_curves(model.history))

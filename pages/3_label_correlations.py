@@ -83,7 +83,8 @@ else:
                            help=f"{len(names) * (len(names) - 1) // 2:,} pairs are tested: at "
                                 "p < 0.05 one in twenty unrelated pairs would look supported. "
                                 "On: at most 5% of the supported pairs are expected to be false "
-                                "(false discovery rate). Off: each pair at p < 0.05, as R's cooccur.")
+                                "(false discovery rate). Off: each pair at p < 0.05, as R's "
+                                "cooccur.")
     supported = result.supported(layer, many_pairs=many_pairs)
     stats = st.columns(3)
     stats[0].metric("Pairs supported by the data",

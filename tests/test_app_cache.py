@@ -13,13 +13,15 @@ from cgmvae.data import MultiLabelData, random_split
 from cgmvae.predictor import TrainedModel
 
 needs_model = pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(),
-                                 reason=f"{DEFAULT_CHECKPOINT} missing: python app/build_default_model.py")
+                                 reason=f"{DEFAULT_CHECKPOINT} missing: "
+                                        "python app/build_default_model.py")
 
 
 @pytest.fixture
 def loaded_twice():
     first, second = TrainedModel.load(DEFAULT_CHECKPOINT), TrainedModel.load(DEFAULT_CHECKPOINT)
-    return Workspace(first, None, "loaded", "first"), Workspace(second, None, "loaded again", "second")
+    return (Workspace(first, None, "loaded", "first"),
+            Workspace(second, None, "loaded again", "second"))
 
 
 @needs_model

@@ -39,7 +39,8 @@ def block_embeddings(n_per_block=(4, 5, 3), dim=8, noise=0.1, seed=0):
     """Label embeddings in well-separated directions, one direction per block."""
     rng = np.random.default_rng(seed)
     centres = np.eye(dim)[: len(n_per_block)] * 3.0
-    rows = [c + noise * rng.normal(size=(n, dim)) for c, n in zip(centres, n_per_block)]
+    rows = [c + noise * rng.normal(size=(n, dim))
+            for c, n in zip(centres, n_per_block, strict=True)]
     truth = np.repeat(np.arange(len(n_per_block)), n_per_block)
     return np.vstack(rows).astype(np.float32), truth
 
@@ -304,7 +305,8 @@ def test_label_points_are_unit_embeddings_or_the_gaussians_and_sample_points_pic
     assert explore.label_points(Model(), "gaussian")[1].shape == (2, 5)
     assert explore.sample_points(Model(), np.zeros((3, 7)), "posterior").shape == (3, 5)
     assert explore.sample_points(Model(), np.zeros((3, 7)), "embedding").shape == (3, 2)
-    frame = explore.label_point_frame(points, None, ["a", "b"], np.array([0.1, 0.2]), np.array([1, 2]))
+    frame = explore.label_point_frame(points, None, ["a", "b"], np.array([0.1, 0.2]),
+                                      np.array([1, 2]))
     assert "spread" not in frame and "sd_x" not in frame
 
 

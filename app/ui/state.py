@@ -146,7 +146,8 @@ def other_data_note(workspace: Workspace) -> str | None:
     if picked is None or (workspace.data is not None and workspace.data.key == picked.key):
         return None
     return (f"The model in use was trained on **{plain(workspace.model.dataset_name)}**, not on "
-            f"**{plain(picked.data.name)}** that you loaded on the Data page; the model pages show it "
+            f"**{plain(picked.data.name)}** that you loaded on the Data page; the model pages "
+            "show it "
             "with its own data. Train a model on the new data on the **Train** page.")
 
 

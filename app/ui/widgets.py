@@ -109,7 +109,8 @@ def collapse_warning(collapse: str | None, spaces: dict[str, str], space: str) -
     """The collapse notice, if any, saying what the map shows instead."""
     if collapse:
         latent = next(iter(spaces))
-        st.warning(collapse if space == latent else f"{collapse} Showing the {spaces[space]} instead.")
+        st.warning(collapse if space == latent
+                   else f"{collapse} Showing the {spaces[space]} instead.")
 
 
 def projection_choice() -> str:

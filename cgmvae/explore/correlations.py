@@ -1,4 +1,5 @@
-"""Label-label correlations: empirical co-occurrence, learned similarity, hierarchical clustering."""
+"""Label-label correlations: empirical co-occurrence, learned similarity, hierarchical
+clustering."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def pair_counts(labels: np.ndarray) -> np.ndarray:
 
 
 def without_diagonal(matrix: np.ndarray) -> np.ndarray:
-    """A float32 copy with NaN on the diagonal (self-similarity hides the structure, paper Fig. 3)."""
+    """A float32 copy with NaN on the diagonal (self-similarity hides the structure, paper
+    Fig. 3)."""
     out = np.array(matrix, dtype=np.float32, copy=True)
     np.fill_diagonal(out, np.nan)
     return out

@@ -153,4 +153,4 @@ def group_outlines(groups_in_order: np.ndarray) -> list[dict]:
     ends = np.r_[starts[1:], groups_in_order.size]
     return [{"type": "rect", "x0": s - 0.5, "x1": e - 0.5, "y0": s - 0.5, "y1": e - 0.5,
              "line": {"color": "black", "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"}
-            for s, e in zip(starts, ends) if e - s > 1]
+            for s, e in zip(starts, ends, strict=True) if e - s > 1]

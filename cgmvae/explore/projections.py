@@ -25,9 +25,13 @@ def pca_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre and the top-2 principal directions (d, 2) of `points` (N, d)."""
     points = np.asarray(points, dtype=np.float64)
     centre = points.mean(axis=0)
-    _, _, vt = np.linalg.svd(points - centre, full_matrices=False)
+    centred = points - centre
+    # the (d, d) scatter matrix's eigenvectors, not an SVD of the (N, d) points: the same axes,
+    # a d x d problem whatever N (50,000 sampled points)
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    top = np.argsort(values)[::-1][: min(2, len(points))]
     axes = np.zeros((points.shape[1], 2))
-    axes[:, : min(2, vt.shape[0])] = vt[:2].T
+    axes[:, : top.size] = vectors[:, top]
     return centre, axes
 
 
@@ -63,7 +67,8 @@ def collapse_notice(points: np.ndarray, reference_sd: float, what: str) -> str |
         return None
     return (f"This model's {what} barely differ (largest sd {spread:.1e} against a latent sd of "
             f"about {reference_sd:.2g}): its latent space has collapsed onto one point, so a map "
-            "of them shows noise. Its predictions and embeddings do not depend on the latent space.")
+            "of them shows noise. Its predictions and embeddings do not depend on the latent "
+            "space.")
 
 
 def label_points(model, space: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -199,7 +204,8 @@ def _first_value(customdata) -> int | None:
 def _row_by_index(point: dict, trace_samples: list[np.ndarray]) -> int | None:
     curve = point.get("curve_number", 0)
     index = point.get("point_index", point.get("point_number"))
-    if not isinstance(curve, int) or not isinstance(index, int) or not 0 <= curve < len(trace_samples):
+    if (not isinstance(curve, int) or not isinstance(index, int)
+            or not 0 <= curve < len(trace_samples)):
         return None
     samples = trace_samples[curve]
     return int(samples[index]) if 0 <= index < len(samples) else None

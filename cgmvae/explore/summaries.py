@@ -54,7 +54,8 @@ def sample_values(data: MultiLabelData, rows: np.ndarray, what: str) -> np.ndarr
     if kind == "label":
         return data.labels[rows, data.label_names.index(name)].astype(int)
     if kind != "feature":
-        raise ValueError(f"expected 'number of labels', 'label: ...' or 'feature: ...', got {what!r}")
+        raise ValueError("expected 'number of labels', 'label: ...' or 'feature: ...', "
+                         f"got {what!r}")
     return data.features[rows, data.feature_names.index(name)]
 
 
@@ -124,7 +125,8 @@ def label_f1_frame(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFr
                           "positives": (labels > 0.5).sum(axis=0).astype(int),
                           "prevalence": labels.mean(axis=0)})
     frame = frame.sort_values("F1", ascending=False, kind="stable")
-    return frame.sort_values("positives", key=lambda p: p == 0, kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("positives", key=lambda p: p == 0, kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def label_score_table(frame: pd.DataFrame) -> pd.DataFrame:
