@@ -29,7 +29,7 @@ test-all: install  ## also the slow tests
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m ""
 
 lint: install
-	$(BIN)/ruff check cgmvae app pages tests benchmarks
+	$(BIN)/ruff check cgmvae app pages tests benchmarks docs
 
 bench-quick: install
 	$(BIN)/python -m benchmarks.run --suite quick
