@@ -166,9 +166,18 @@ class TrainedModel:
                       for name in metrics.METRICS}
         if self.macro_per_label and self.label_thresholds is not None:
             thresholds["macro_f1"] = self.label_thresholds
-        per_metric = {name: metrics.evaluate(labels, proba, thresholds[name])[name]
-                      for name in metrics.METRICS}
         deployed = metrics.evaluate(labels, proba, self.threshold)
+        at_threshold = {}  # metrics.evaluate once per distinct scalar threshold, not per metric
+        per_metric = {}
+        for name in metrics.METRICS:
+            threshold = thresholds[name]
+            if np.ndim(threshold) == 0 and float(threshold) == self.threshold:
+                per_metric[name] = deployed[name]
+                continue
+            key = float(threshold) if np.ndim(threshold) == 0 else name
+            if key not in at_threshold:
+                at_threshold[key] = metrics.evaluate(labels, proba, threshold)
+            per_metric[name] = at_threshold[key][name]
         return {"per_metric": per_metric, "deployed": deployed}
 
     def check_compatible(self, data: MultiLabelData) -> None:

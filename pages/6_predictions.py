@@ -17,6 +17,10 @@ rows, part = choice.evaluation_rows()
 features, labels = data.features[rows], data.labels[rows]
 
 st.subheader(f"Metrics on the {len(rows):,} {part} rows")
+all_rows = choice.evaluation_part()[0].size
+if all_rows > len(rows):
+    st.caption(f"A seeded random {len(rows):,} of the {all_rows:,} {part} rows, so that the page "
+               "answers in seconds; `python -m cgmvae evaluate` scores them all.")
 st.dataframe(cached.test_metrics(workspace, choice), hide_index=True)
 per_label = cached.label_f1(workspace, choice)
 mean_auc, one_class = explore.summaries.mean_auc_summary(per_label)

@@ -228,3 +228,18 @@ def test_label_gaussians_page_finds_a_label_on_the_map():
     assert_clean(app)
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["<b>Osprey</b>"]
+
+
+def test_predictions_on_many_rows_are_scored_on_a_stated_seeded_sample(tiny, monkeypatch):
+    import ui.state
+
+    model, choice = tiny
+    monkeypatch.setattr(ui.state, "EVALUATION_ROWS", 5)
+    rows, part = choice.evaluation_rows()
+    assert len(rows) == 5 and set(rows) <= set(choice.split.test) and part == "test"
+    assert np.array_equal(rows, choice.evaluation_rows()[0])  # the same sample every time
+    app = run_page("6_predictions.py", {MODEL_KEY: Workspace(model, choice, "test model", "tiny"),
+                                        DATA_KEY: choice})
+    assert_clean(app)
+    assert f"A seeded random 5 of the {choice.split.test.size:,} test rows" in " ".join(
+        texts(app, "caption"))

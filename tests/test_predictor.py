@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from toy import toy_data, toy_split
 
+from cgmvae import metrics
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.predictor import per_label_thresholds_help
 from cgmvae.train import fit
@@ -85,3 +86,21 @@ def test_latent_spread_is_zero_for_identical_samples_and_positive_otherwise(mode
     assert model.latent_spread(same)["posterior_mean_sd"] < 1e-6
     spread = model.latent_spread(toy_data(50).features)
     assert spread["posterior_mean_sd"] > 0 and spread["label_mean_sd"] > 0
+
+
+def test_evaluate_scores_each_metric_at_its_own_threshold_once_per_distinct_one(model,
+                                                                                monkeypatch):
+    data = toy_data(80, seed=5)
+    thresholds = {"hamming_accuracy": 0.3, "example_f1": 0.3, "micro_f1": model.threshold,
+                  "macro_f1": 0.7, "precision_at_1": 0.3}
+    monkeypatch.setattr(model, "metric_thresholds", thresholds)
+    monkeypatch.setattr(model, "macro_per_label", False)
+    proba = model.predict_proba(data.features)
+    expected = {name: metrics.evaluate(data.labels, proba, t)[name]
+                for name, t in thresholds.items()}
+    calls = []
+    real = metrics.evaluate
+    monkeypatch.setattr(metrics, "evaluate", lambda *a: calls.append(a[2]) or real(*a))
+    report = model.evaluate(data.features, data.labels)
+    assert report["per_metric"] == pytest.approx(expected)
+    assert sorted(calls) == sorted([model.threshold, 0.3, 0.7])  # deployed, then 2 distinct

@@ -12,6 +12,7 @@ import streamlit as st
 
 from cgmvae.data import MultiLabelData, Split
 from cgmvae.datasets import builtin_data
+from cgmvae.explore.projections import subsample
 from cgmvae.predictor import TrainedModel
 from cgmvae.simulate import DEFAULT_NAME
 from ui.fingerprints import data_fingerprint, file_fingerprint, model_fingerprint
@@ -26,6 +27,10 @@ MODEL_KEY = "user_workspace"  # a Workspace the user trained or loaded in this s
 DATA_KEY = "user_data"  # a DataChoice picked on the Data page
 FLASH_KEY = "flash_message"  # a message to show after the st.rerun that follows a change
 
+
+# The app scores a model on at most this many rows (a seeded sample, said on the page): on 100k
+# test rows the Predictions page took 14 s (benchmarks/app_scale.py); `cgmvae evaluate` scores all.
+EVALUATION_ROWS = 20_000
 
 @dataclass(frozen=True)
 class DataChoice:
@@ -42,7 +47,15 @@ class DataChoice:
             object.__setattr__(self, "fingerprint", data_fingerprint(self.data, self.split))
 
     def evaluation_rows(self) -> tuple[np.ndarray, str]:
-        """The rows a model is scored on and their name: the test part, else validation."""
+        """The rows a model is scored on and their name: the test part, else validation; a
+        seeded random EVALUATION_ROWS of them when there are more (`evaluation_total` says)."""
+        rows, part = self.evaluation_part()
+        if rows.size <= EVALUATION_ROWS:
+            return rows, part
+        return rows[subsample(rows.size, EVALUATION_ROWS)], part
+
+    def evaluation_part(self) -> tuple[np.ndarray, str]:
+        """All the rows of the part a model is scored on: test, else validation."""
         if self.split.test.size:
             return self.split.test, "test"
         return self.split.val, "validation"
