@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 from ui import cached
 from ui.column_roles import open_table, role_editor, show_roles, use_table
@@ -155,10 +156,21 @@ left.plotly_chart(explore.figures.prevalence_bars(
 right.plotly_chart(explore.figures.labels_per_sample_histogram(data.labels))
 
 st.subheader("Empirical co-occurrence")
-kind = st.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
-                format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
+st.caption("How often two species were recorded at the same sites, counted from the table "
+           "(no model): phi is their correlation, Jaccard the share of sites with either that "
+           "have both.")
+measure, zoom_to = st.columns([2, 1])
+kind = measure.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
+                     format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
 matrix = cached.cooccurrence(choice, kind)
 clustering = cached.cooccurrence_clustering(choice, kind)
-st.plotly_chart(explore.similarity_heatmap(matrix, data.label_names, clustering,
+zoom = zoom_to.selectbox("Zoom to", ["all labels", *range(1, int(clustering.groups.max()) + 1)],
+                         format_func=lambda g: g if isinstance(g, str) else f"group {g}",
+                         key="cooccurrence_zoom")
+rows = None if isinstance(zoom, str) else np.flatnonzero(clustering.groups == zoom)
+if explore.heatmaps.is_block_averaged(rows, data.n_labels):
+    st.caption(f"{data.n_labels:,} species: each cell is the mean over the species pairs of two "
+               "groups; zoom to a group to see its species one by one.")
+st.plotly_chart(explore.similarity_heatmap(matrix, data.label_names, clustering, rows=rows,
                                            value_name=kind, title=f"{kind} between labels, "
                                            "clustered (diagonal removed)"))

@@ -1,5 +1,6 @@
 """The Streamlit app with AppTest: every page on the built-in model, data/checkpoint/CSV flows."""
 
+import json
 import time
 from pathlib import Path
 
@@ -366,3 +367,17 @@ def test_uploaded_csv_and_sidecar_load_together_and_a_lone_sidecar_is_refused(tm
     assert "80/10/10" in how and split.train.size == 32
     with pytest.raises(DataError, match="no data file"):
         load_uploaded_data([Upload(csv_path.with_suffix(".json"))])
+
+
+def test_data_page_zooms_the_co_occurrence_heatmap_to_one_group():
+    from cgmvae.datasets import builtin_data
+
+    app = run_page("1_data.py")
+    zoom = by_label(app.selectbox, "Zoom to")
+    app = zoom.set_value(1).run()
+    assert_clean(app)
+    figure = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    heatmap = next(trace for trace in figure["data"] if trace["type"] == "heatmap")
+    data = builtin_data()[0]
+    names = set(heatmap["x"])
+    assert 1 < len(names) < data.n_labels and names <= set(data.label_names)
