@@ -72,8 +72,10 @@ class TensorBatches:
 
 def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
               batches: Iterable[tuple[torch.Tensor, torch.Tensor]], config: TrainConfig,
-              averaged: AveragedModel | None, context: Context = SINGLE) -> float:
-    """One pass over this rank's mini-batches; returns the mean batch loss over all ranks."""
+              averaged: AveragedModel | None, context: Context = SINGLE,
+              on_batch: Callable[[int], None] | None = None) -> float:
+    """One pass over this rank's mini-batches; returns the mean batch loss over all ranks.
+    `on_batch(k)` is called after the k-th step (progress within a long epoch)."""
     model.train()
     network = unwrapped(model)
     device = next(network.parameters()).device
@@ -87,6 +89,8 @@ def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
             losses.append(train_step(model, optimizer, x, y, config))
             if averaged is not None:
                 averaged.update_parameters(network)
+            if on_batch is not None:
+                on_batch(len(losses))
     total = float(torch.stack(losses).sum()) if losses else 0.0
     return context.mean(total, len(losses))
 
@@ -177,6 +181,7 @@ def generator_on(device: torch.device, seed_source: torch.Generator) -> torch.Ge
 def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.Tensor],
              config: TrainConfig, callbacks: Iterable[Callback],
              should_stop: Callable[[], bool] | None, context: Context = SINGLE,
+             on_batch: Callable[[int], None] | None = None,
              ) -> tuple[CGMVAE, list[dict], int]:
     """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`.
     Rank 0 validates, selects and decides when to stop; every rank follows its decision.
@@ -191,7 +196,8 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
     selection = Selection(config)
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
-        train_loss = run_epoch(model, optimizer, batches(epoch), config, averaged, context)
+        train_loss = run_epoch(model, optimizer, batches(epoch), config, averaged, context,
+                               on_batch=on_batch if context.is_main else None)
         if scheduler is not None:
             scheduler.step()
         stop = False
@@ -231,9 +237,10 @@ class Selection:
 
 def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None = None,
         train_config: TrainConfig | None = None, callbacks: Iterable[Callback] = (),
-        should_stop: Callable[[], bool] | None = None,
-        context: Context = SINGLE) -> TrainedModel | None:
+        should_stop: Callable[[], bool] | None = None, context: Context = SINGLE,
+        on_batch: Callable[[int], None] | None = None) -> TrainedModel | None:
     """Train C-GMVAE on `split.train`, select the epoch by validation score, tune thresholds on val.
+    `callbacks` get each epoch's record; `on_batch(k)` hears of each step within an epoch.
 
     Nothing here looks at `split.test`. With several processes (`context` from
     `distributed.process_group`), every rank holds the data and trains on its share of the
@@ -260,7 +267,7 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
     model_config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
     network = new_network(model_config, generator, device, context)
     network, history, best_epoch = fit_loop(network, batches, (x_val, y_val), train_config,
-                                            callbacks, should_stop, context)
+                                            callbacks, should_stop, context, on_batch=on_batch)
     if not context.is_main:
         return None
     return finished_model(network, TrainingSummary(

@@ -54,3 +54,26 @@ def test_the_train_page_opens_with_the_library_defaults_and_their_expected_time(
     assert by_label(app.number_input, "Embedding size E").value == ModelConfig().embedding_dim
     note = next(t for t in texts(app, "caption") if t.startswith("Expected time"))
     assert "s per epoch" in note and "at the latest after 300 epochs" in note
+
+
+def test_the_training_progress_moves_within_a_long_epoch():
+    from ui.training import TrainingJob
+
+    job = TrainingJob(data=None, max_epochs=10, batches_per_epoch=400)
+    job.epoch_done({"seconds": 60.0})
+    job.batches_done = 100
+    assert job.progress() == pytest.approx((1 + 100 / 400) / 10)
+    assert "epoch 2: batch 100 of 400" in job.progress_text()
+    job.epoch_done({"seconds": 60.0})
+    assert job.batches_done == 0 and job.progress() == pytest.approx(0.2)
+
+
+def test_fit_reports_every_training_step_within_each_epoch():
+    from cgmvae.train import fit
+
+    data = toy_data(100)
+    split = toy_split(data)  # 80 training rows
+    steps, epochs = [], []
+    fit(data, split, model_config=SMALL, callbacks=[epochs.append], on_batch=steps.append,
+        train_config=TrainConfig(max_epochs=2, batch_size=16, device="cpu"))
+    assert len(epochs) == 2 and steps == [1, 2, 3, 4, 5] * 2  # 80 / 16 steps per epoch

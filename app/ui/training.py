@@ -108,18 +108,30 @@ class TrainingJob:
     installed: bool = False  # the finished model was kept (and used, or offered)
     offered: object | None = None  # its Workspace, when the user had opened another model
     thread: threading.Thread | None = None
+    batches_per_epoch: int = 1  # training steps in one epoch
+    batches_done: int = 0  # in the epoch running now
 
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
     def progress(self) -> float:
-        return len(self.records) / max(1, self.max_epochs)
+        within = min(self.batches_done, self.batches_per_epoch) / self.batches_per_epoch
+        return min(1.0, (len(self.records) + within) / max(1, self.max_epochs))
+
+    def epoch_done(self, record: dict) -> None:
+        """`fit`'s per-epoch callback: keep the record, start counting the next epoch's steps."""
+        self.records.append(record)
+        self.batches_done = 0
 
     def progress_text(self) -> str:
-        """'Epoch 7 of up to 300 · 0.4 s per epoch · at most 2 min left' (from the epochs run)."""
+        """'Epoch 7 of up to 300 · 0.4 s per epoch · at most 2 min left' (from the epochs run),
+        with 'epoch 8: batch 120 of 6,250' while a long epoch runs."""
         records = list(self.records)
         text = f"Epoch {len(records)} of up to {self.max_epochs}"
+        if self.batches_done and self.batches_per_epoch > 1:
+            text += (f" · epoch {len(records) + 1}: batch {self.batches_done:,} of "
+                     f"{self.batches_per_epoch:,}")
         if records:
             per_epoch = sum(r["seconds"] for r in records) / len(records)
             left = per_epoch * (self.max_epochs - len(records))
@@ -139,7 +151,9 @@ def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
     """Start fit() on `choice` (a DataChoice) in a daemon thread, once a slot is free."""
     job = TrainingJob(data=choice, max_epochs=train_config.max_epochs, name_hint=name_hint,
                       model_key=session_model_key(),
-                      watch=watch if watch is not None else SessionWatch.current())
+                      watch=watch if watch is not None else SessionWatch.current(),
+                      batches_per_epoch=max(1, -(-choice.split.train.size
+                                                 // train_config.batch_size)))
 
     def run() -> None:
         if not SLOTS.acquire(give_up=job.should_stop):
@@ -148,8 +162,9 @@ def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
         job.waiting = False
         try:
             job.model = fit(choice.data, choice.split, model_config=model_config,
-                            train_config=train_config, callbacks=[job.records.append],
-                            should_stop=job.should_stop)
+                            train_config=train_config, callbacks=[job.epoch_done],
+                            should_stop=job.should_stop,
+                            on_batch=lambda done: setattr(job, "batches_done", done))
         except Exception as err:  # any failure is shown on the page; the app lives on
             job.error = f"{type(err).__name__}: {err}"
         finally:
