@@ -296,6 +296,22 @@ def ratio_section(ratio: pd.DataFrame) -> str:
         "process_seconds": "median s", "ratio": "ratio to the authors' code"})])
 
 
+APP_SCALE_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.app_scale "
+                     "--sites 1000000 --species 500 --fit-rows 20000`: each page of the app "
+                     "opened through Streamlit's AppTest on a simulated 1,000,000-site x "
+                     "500-species data set with a one-epoch model (20,000 sites); *first*: its "
+                     "first render in a session, "
+                     "*second*: a rerun; then a few interactions, first time and again. One run; "
+                     "rows in `results/app_scale.csv` (the goal: every page under 3 s).")
+
+
+def app_scale_section(app_scale: pd.DataFrame) -> str:
+    """Seconds per page and interaction of the app on a big data set."""
+    return "\n".join([APP_SCALE_COMMAND, "", _table(app_scale, {
+        "page": "page", "render": "render or interaction", "seconds": "seconds",
+        "load_average": "load", "note": "note"})])
+
+
 def scale_section(scale: pd.DataFrame, notes: str) -> str:
     """The big-table steps of benchmarks/scale.py as a table, then the notes written about
     them (`results/scale_notes.md`: what the numbers say, other scale measurements and their
@@ -368,6 +384,9 @@ def build_report(results: Path) -> str:
     if not ddp.empty:
         parts += ["### Training across processes (DistributedDataParallel)", "",
                   ddp_section(ddp), ""]
+    app_scale = _read_csv(results / "app_scale.csv", ())
+    if not app_scale.empty:
+        parts += ["### The app at scale", "", app_scale_section(app_scale), ""]
     ratio = _read_csv(results / "speed_yeast_ratio.csv", ())
     if not ratio.empty:
         parts += ["### Yeast speed ratio (whole process, against the authors' code)", "",

@@ -239,3 +239,11 @@ def test_report_shows_the_ddp_comparison_and_the_yeast_speed_ratio(results):
     text = report.build_report(results)
     assert "| yeast | cpu | 2 | True | 3 | 0.71 | 0.5 |" in text  # mean of 0.70, 0.71, 0.72
     assert "| fused Adam | 8.70 9.07 9.13 | 9.07 | 0.454 |" in text
+
+
+def test_report_shows_the_app_at_scale(results):
+    write_csv(results / "app_scale.csv", ("page", "render", "seconds", "n_sites", "n_species",
+                                          "load_average", "note"),
+              [{"page": "Predictions", "render": "first", "seconds": 2.5, "n_sites": 1_000_000,
+                "n_species": 500, "load_average": 0.7, "note": ""}])
+    assert "| Predictions | first | 2.5 | 0.7 |" in report.build_report(results)
