@@ -310,16 +310,16 @@ def test_label_points_are_unit_embeddings_or_the_gaussians_and_sample_points_pic
     assert "spread" not in frame and "sd_x" not in frame
 
 
-def test_per_label_auc_by_ranks_equals_sklearn_with_ties_and_one_class_labels():
+def test_label_aucs_equal_sklearn_with_ties_and_one_class_labels():
     from sklearn.metrics import roc_auc_score
 
-    from cgmvae.explore.summaries import per_label_auc
+    from cgmvae.metrics import label_aucs
 
     rng = np.random.default_rng(0)
     truth = (rng.random((300, 5)) < 0.3).astype(np.uint8)
     truth[:, 3], truth[:, 4] = 0, 1
     proba = np.round(rng.random((300, 5)) * 0.5 + 0.4 * truth, 1)  # ties: one decimal
-    auc = per_label_auc(truth, proba)
+    auc = label_aucs(truth, proba)
     expected = [roc_auc_score(truth[:, j], proba[:, j]) for j in range(3)]
     np.testing.assert_allclose(auc[:3], expected, rtol=1e-12)
     assert np.isnan(auc[3:]).all()
