@@ -3,6 +3,7 @@ processes started by torchrun that train, stay in sync and leave one checkpoint.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -126,11 +127,24 @@ def two_processes(tmp_path_factory):
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                    f"--master_port={free_port()}", str(worker), str(folder), run, "--data",
                    *options, "--epochs", "6", *FAST]
-        results[run] = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                                      cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                                      check=False)
+        results[run] = run_process_group(command, timeout=120)
         assert results[run].returncode == 0, results[run].stderr[-3000:]
     return folder, results
+
+
+def run_process_group(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run torchrun in a session of its own and, if it hangs, kill the whole group: killing
+    torchrun alone (what subprocess.run's timeout does) leaves its workers running."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT, start_new_session=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        err += f"\n(killed after {timeout} s with its workers)"
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 @pytest.mark.parametrize("run", ["memory", "stream"])
