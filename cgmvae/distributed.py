@@ -151,5 +151,10 @@ def process_group(device_name: str) -> Iterator[Context]:
     try:
         yield Context(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device,
                       backend=backend)
+        # Every rank done before any leaves: a rank that tore its connections down while rank 0
+        # still wrote the checkpoint aborted at exit ("terminate called without an active
+        # exception", seen once in a CI-like run), and torchrun then killed rank 0. Skipped on
+        # an error (the exception leaves at the yield), which must not wait for the others.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
