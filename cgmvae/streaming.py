@@ -151,6 +151,9 @@ class ParquetBatches(IterableDataset):
 # of the row groups (at least one): a split that needs no pass over the table and that a
 # row-group reader serves without reading the training rows.
 HELDOUT_SHARE = 0.1
+# ... and at most about this many rows each (whole row groups; at least one): they are held in
+# memory and scored every epoch, so on a big table they must not grow with it.
+HELDOUT_ROWS = 50_000
 # The association layers a model keeps are computed over this many training rows at most (whole
 # row groups in the seeded order), not over a table that may not fit in memory.
 ASSOCIATION_ROWS = 50_000
@@ -197,16 +200,30 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
     if text:
         raise DataError(f"{path.name}: --stream needs numeric features, but the sidecar marks "
                         f"{short_list(text)} as categorical or ordinal: train without --stream")
-    n_groups = pq.ParquetFile(path).metadata.num_row_groups
+    metadata = pq.ParquetFile(path).metadata
+    n_groups = metadata.num_row_groups
     held = max(1, round(HELDOUT_SHARE * n_groups))
     if n_groups < 2 * held + 1:
         raise DataError(f"{path.name} has {n_groups} row group(s); --stream holds out whole row "
                         "groups for validation and test and needs at least 3 (write it with "
                         "smaller row groups)")
     order = np.random.default_rng(seed).permutation(n_groups)
-    return StreamedTable(path, columns.features, columns.labels, train=sorted(order[2 * held:]),
-                         val=sorted(order[:held]), test=sorted(order[held:2 * held]),
-                         notices=notices)
+    rows = [metadata.row_group(int(g)).num_rows for g in order]
+    val = _held_out(rows, 0, held)
+    test = _held_out(rows, val, held)
+    return StreamedTable(path, columns.features, columns.labels,
+                         train=sorted(order[val + test:]), val=sorted(order[:val]),
+                         test=sorted(order[val:val + test]), notices=notices)
+
+
+def _held_out(rows: list[int], start: int, groups: int) -> int:
+    """How many row groups from `start` in the seeded order one held-out part takes: `groups`
+    (HELDOUT_SHARE of them), fewer when HELDOUT_ROWS rows are reached first, at least one."""
+    taken, total = 0, 0
+    while taken < groups and (taken == 0 or total + rows[start + taken] <= HELDOUT_ROWS):
+        total += rows[start + taken]
+        taken += 1
+    return taken
 
 
 def read_rows(table: StreamedTable, groups: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

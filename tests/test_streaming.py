@@ -245,3 +245,20 @@ def test_train_stream_refuses_options_that_need_the_table_in_memory(table, tmp_p
     code = main(["train", "--data", str(table), "--labels", "owl,jay", "--stream",
                  "--split", "split.json", "--out", str(tmp_path / "run")])
     assert code == 2 and "--split do(es) not apply with --stream" in capsys.readouterr().err
+
+
+def test_held_out_parts_stop_growing_with_the_table(table, monkeypatch):
+    """10% of the row groups each, but at most about HELDOUT_ROWS rows (whole groups, at least
+    one): on a 1M-row table 200k held-out rows scored every epoch set the memory peak."""
+    import cgmvae.streaming as streaming
+
+    monkeypatch.setattr(streaming, "HELDOUT_SHARE", 0.3)  # 3 of the 11 groups of GROUP_ROWS
+    plan = plan_streamed_table(table, labels=["owl", "jay"], seed=4)
+    assert len(plan.val) == len(plan.test) == 3
+    monkeypatch.setattr(streaming, "HELDOUT_ROWS", 2 * GROUP_ROWS)
+    plan = plan_streamed_table(table, labels=["owl", "jay"], seed=4)
+    assert len(plan.val) == len(plan.test) == 2
+    assert sorted(plan.train + plan.val + plan.test) == list(range(11))
+    monkeypatch.setattr(streaming, "HELDOUT_ROWS", 1)
+    plan = plan_streamed_table(table, labels=["owl", "jay"], seed=4)
+    assert len(plan.val) == len(plan.test) == 1  # one group at least
