@@ -166,18 +166,16 @@ class TrainedModel:
                       for name in metrics.METRICS}
         if self.macro_per_label and self.label_thresholds is not None:
             thresholds["macro_f1"] = self.label_thresholds
-        deployed = metrics.evaluate(labels, proba, self.threshold)
-        at_threshold = {}  # metrics.evaluate once per distinct scalar threshold, not per metric
-        per_metric = {}
-        for name in metrics.METRICS:
-            threshold = thresholds[name]
-            if np.ndim(threshold) == 0 and float(threshold) == self.threshold:
-                per_metric[name] = deployed[name]
-                continue
+        scores = {}  # metrics.evaluate once per distinct threshold (a per-label one: per metric)
+
+        def scored_at(threshold, name: str) -> dict[str, float]:
             key = float(threshold) if np.ndim(threshold) == 0 else name
-            if key not in at_threshold:
-                at_threshold[key] = metrics.evaluate(labels, proba, threshold)
-            per_metric[name] = at_threshold[key][name]
+            if key not in scores:
+                scores[key] = metrics.evaluate(labels, proba, threshold)
+            return scores[key]
+
+        deployed = scored_at(self.threshold, "deployed")
+        per_metric = {name: scored_at(thresholds[name], name)[name] for name in metrics.METRICS}
         return {"per_metric": per_metric, "deployed": deployed}
 
     def check_compatible(self, data: MultiLabelData) -> None:

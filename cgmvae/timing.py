@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 
 from cgmvae.config import ModelConfig, TrainConfig
-from cgmvae.data import MultiLabelData, Split
+from cgmvae.data import MultiLabelData, Split, Standardizer
 from cgmvae.model import CGMVAE
 from cgmvae.train import adam, resolve_device, train_step
 
@@ -43,7 +42,8 @@ def estimate_epoch_time(data: MultiLabelData, split: Split, model_config: ModelC
     network = CGMVAE(config, generator=generator).to(device)
     optimizer = adam(network, train_config)
     rows = split.train[:max(2, min(train_config.batch_size, split.train.size))]
-    x = torch.as_tensor(standardized(data.features[rows]), device=device)
+    standardizer = Standardizer.fit(data.features[rows])  # a step's time ignores the scaling
+    x = torch.as_tensor(standardizer.transform(data.features[rows]), device=device)
     y = torch.as_tensor(data.labels[rows], dtype=torch.float32, device=device)
     network.train()
     train_step(network, optimizer, x, y, train_config)  # warm-up: allocations, lazy inits
@@ -54,20 +54,13 @@ def estimate_epoch_time(data: MultiLabelData, split: Split, model_config: ModelC
     started = time.perf_counter()
     network.eval()
     with torch.no_grad():
-        val = torch.as_tensor(standardized(data.features[split.val]), device=device)
+        val = torch.as_tensor(standardizer.transform(data.features[split.val]), device=device)
         for chunk in val.split(train_config.eval_batch_size):
             network.feature_logits(chunk)
     val_seconds = time.perf_counter() - started
     n_batches = -(-split.train.size // train_config.batch_size)
     return EpochEstimate(step_seconds * n_batches + val_seconds, train_config.max_epochs,
                          train_config.patience)
-
-
-def standardized(features: np.ndarray) -> np.ndarray:
-    """Scaled like the training rows (the time of a step does not depend on the exact scaling)."""
-    features = np.asarray(features, dtype=np.float32)
-    scale = features.std(axis=0)
-    return (features - features.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
 
 def duration(seconds: float) -> str:

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 from ui import cached
 from ui.column_roles import open_table, role_editor, show_roles, use_table
@@ -24,6 +23,7 @@ from ui.loading import (
 )
 from ui.state import DATA_KEY, current_data, use_data
 from ui.text import plain, safe_message
+from ui.widgets import group_zoom
 
 from cgmvae import explore
 from cgmvae.formats import read_sidecar
@@ -164,13 +164,7 @@ kind = measure.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
                      format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
 matrix = cached.cooccurrence(choice, kind)
 clustering = cached.cooccurrence_clustering(choice, kind)
-zoom = zoom_to.selectbox("Zoom to", ["all labels", *range(1, int(clustering.groups.max()) + 1)],
-                         format_func=lambda g: g if isinstance(g, str) else f"group {g}",
-                         key="cooccurrence_zoom")
-rows = None if isinstance(zoom, str) else np.flatnonzero(clustering.groups == zoom)
-if explore.heatmaps.is_block_averaged(rows, data.n_labels):
-    st.caption(f"{data.n_labels:,} species: each cell is the mean over the species pairs of two "
-               "groups; zoom to a group to see its species one by one.")
+rows = group_zoom(zoom_to, clustering.groups, key="cooccurrence_zoom")
 st.plotly_chart(explore.similarity_heatmap(matrix, data.label_names, clustering, rows=rows,
                                            value_name=kind, title=f"{kind} between labels, "
                                            "clustered (diagonal removed)"))

@@ -1,10 +1,9 @@
 """Species associations: learned, environmental, residual and co-occurrence layers, one order."""
 
-import numpy as np
 import streamlit as st
 from ui import cached
 from ui.state import compatible_data, current_workspace
-from ui.widgets import csv_download, group_count_slider
+from ui.widgets import csv_download, group_count_slider, group_zoom
 
 from cgmvae import explore
 from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
@@ -32,15 +31,10 @@ controls = st.columns([2, 1, 2])
 with controls[0]:
     n_groups = group_count_slider(len(names), cached.suggested_groups(workspace))
 clustering = cached.clustering(workspace, n_groups)
-zoom = controls[1].selectbox("Zoom to", ["all labels", *range(1, n_groups + 1)],
-                             format_func=lambda g: g if isinstance(g, str) else f"group {g}",
-                             help=f"Above {explore.heatmaps.BLOCK_AVERAGE_ABOVE} labels the "
-                                  "map of all labels shows one cell per pair of groups; a group "
-                                  "shows its species.")
+rows = group_zoom(controls[1], clustering.groups)
 available = LAYERS if with_layers else ("learned", "environmental")
 layer = controls[2].radio("Layer", available, horizontal=True,
                           format_func=lambda name: LAYER_TITLES[name].split(":")[0])
-rows = None if isinstance(zoom, str) else np.flatnonzero(clustering.groups == zoom)
 st.markdown(f"**{LAYER_TITLES[layer]}.** {LAYER_EXPLANATIONS[layer]}")
 
 if model.learned_association is None:
@@ -48,10 +42,6 @@ if model.learned_association is None:
                "map shows raw label-embedding inner products, which were unstable across seeds "
                "(see the README). Retrain the model to get the learned association.")
 
-if explore.heatmaps.is_block_averaged(rows, len(names)):
-    st.caption(f"{len(names):,} labels: each cell is the mean over the species pairs of two "
-               "groups (block average by the dendrogram's groups). Zoom to a group to see its "
-               "species.")
 if not with_layers:
     matrix = headline if layer == "learned" else model.environmental_association
     if matrix is None:
@@ -120,7 +110,8 @@ with groups_column:
     st.subheader("Groups")
     table = explore.group_table(names, clustering.groups, clustering.order,
                                 model.label_prevalence)
-    st.dataframe(table if rows is None else table[table["group"] == zoom], height=360,
+    st.dataframe(table if rows is None else table[table["group"] == clustering.groups[rows[0]]],
+                 height=360,
                  hide_index=True)
 with nearest_column:
     st.subheader("Nearest labels")

@@ -32,6 +32,7 @@ FLASH_KEY = "flash_message"  # a message to show after the st.rerun that follows
 # test rows the Predictions page took 14 s (benchmarks/app_scale.py); `cgmvae evaluate` scores all.
 EVALUATION_ROWS = 20_000
 
+
 @dataclass(frozen=True)
 class DataChoice:
     """A data set with the split to train/evaluate on, and where it came from."""
@@ -48,7 +49,7 @@ class DataChoice:
 
     def evaluation_rows(self) -> tuple[np.ndarray, str]:
         """The rows a model is scored on and their name: the test part, else validation; a
-        seeded random EVALUATION_ROWS of them when there are more (`evaluation_total` says)."""
+        seeded random EVALUATION_ROWS of them when there are more (`evaluation_part`: all)."""
         rows, part = self.evaluation_part()
         if rows.size <= EVALUATION_ROWS:
             return rows, part
@@ -160,8 +161,7 @@ def other_data_note(workspace: Workspace) -> str | None:
         return None
     return (f"The model in use was trained on **{plain(workspace.model.dataset_name)}**, not on "
             f"**{plain(picked.data.name)}** that you loaded on the Data page; the model pages "
-            "show it "
-            "with its own data. Train a model on the new data on the **Train** page.")
+            "show it with its own data. Train a model on the new data on the **Train** page.")
 
 
 def flash(message: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from cgmvae.associations import safe_cell
+from cgmvae.explore.heatmaps import BLOCK_AVERAGE_ABOVE, is_block_averaged
 from ui.state import MODEL_KEY, current_workspace, forget_model, other_data_note
 from ui.text import plain
 from ui.training import offer_trained_model
@@ -39,6 +41,23 @@ def group_count_slider(n_labels: int, suggested: int) -> int:
                             "(best silhouette of the cosine distances between label embeddings).")
     st.session_state[groups_key()] = chosen
     return chosen
+
+
+def group_zoom(where, groups: np.ndarray, *, key: str | None = None) -> np.ndarray | None:
+    """A "Zoom to" select box over the dendrogram groups (`groups`: each label's group, 1..k);
+    returns the rows (labels) of the chosen group, None for all labels. Says so when the map of
+    all labels is block-averaged."""
+    zoom = where.selectbox("Zoom to", ["all labels", *range(1, int(groups.max()) + 1)],
+                           format_func=lambda g: g if isinstance(g, str) else f"group {g}",
+                           key=key, help=f"Above {BLOCK_AVERAGE_ABOVE} labels the map of all "
+                                         "labels shows one cell per pair of groups; a group "
+                                         "shows its species.")
+    rows = None if isinstance(zoom, str) else np.flatnonzero(groups == zoom)
+    if is_block_averaged(rows, len(groups)):
+        st.caption(f"{len(groups):,} labels: each cell is the mean over the species pairs of two "
+                   "groups (block average by the dendrogram's groups). Zoom to a group to see "
+                   "its species.")
+    return rows
 
 
 def groups_key() -> str:
