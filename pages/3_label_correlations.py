@@ -96,23 +96,24 @@ else:
                                "the sd of each pair over a bootstrap of the training sites."))
     st.subheader("Pairs")
     species = st.selectbox("Species (type to search)", ["all species", *names])
-    table = pair_table(result, layer, only_supported=only_supported, many_pairs=many_pairs,
+    pairs = pair_table(result, layer, only_supported=only_supported, many_pairs=many_pairs,
                        species=None if species == "all species" else species)
-    st.dataframe(table.head(MAX_PAIRS_SHOWN), hide_index=True, height=300)
-    if len(table) > MAX_PAIRS_SHOWN:
-        st.caption(f"The strongest {MAX_PAIRS_SHOWN} of {len(table):,} pairs; the download has "
+    st.dataframe(pairs.head(MAX_PAIRS_SHOWN), hide_index=True, height=300)
+    if len(pairs) > MAX_PAIRS_SHOWN:
+        st.caption(f"The strongest {MAX_PAIRS_SHOWN} of {len(pairs):,} pairs; the download has "
                    "them all.")
-    csv_download(lambda: table, "Download these pairs (CSV)",
+    # the download is built on click, after this script ran on: it must not read a name that is
+    # reused below (it gave the groups table instead of the pairs)
+    csv_download(lambda: pairs, "Download these pairs (CSV)",
                  f"{model.dataset_name}_{layer}_pairs.csv", key="pairs_download")
 
 groups_column, nearest_column = st.columns(2)
 with groups_column:
     st.subheader("Groups")
-    table = explore.group_table(names, clustering.groups, clustering.order,
-                                model.label_prevalence)
-    st.dataframe(table if rows is None else table[table["group"] == clustering.groups[rows[0]]],
-                 height=360,
-                 hide_index=True)
+    groups = explore.group_table(names, clustering.groups, clustering.order,
+                                 model.label_prevalence)
+    st.dataframe(groups if rows is None else groups[groups["group"] == clustering.groups[rows[0]]],
+                 height=360, hide_index=True)
 with nearest_column:
     st.subheader("Nearest labels")
     label = st.selectbox("Label (type to search)", names)
