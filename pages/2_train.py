@@ -143,7 +143,6 @@ def kept_models() -> None:
         except USER_ERRORS as err:
             st.error(f"Cannot open {plain(name)}: {safe_message(err)}")
         else:
-            st.query_params["model"] = name  # the address bar is now a link to it
             flash(f"Opened the kept model {name}.")
             st.rerun()
 

@@ -243,3 +243,30 @@ def test_predictions_on_many_rows_are_scored_on_a_stated_seeded_sample(tiny, mon
     assert_clean(app)
     assert f"A seeded random 5 of the {choice.split.test.size:,} test rows" in " ".join(
         texts(app, "caption"))
+
+
+def test_a_kept_model_is_named_in_the_address_and_forgotten_with_it(tiny):
+    """A reload after training reopened the built-in model: only 'Open this model' put
+    ?model= in the address. Every kept model does now; back to the built-in model removes it."""
+
+    def script():
+        import streamlit as st
+        from ui.model_store import keep_model
+        from ui.state import forget_model
+
+        if st.session_state.get("forget"):
+            forget_model()
+        else:
+            keep_model(st.session_state["model"], "trained", st.session_state["data"], "tiny")
+
+    model, choice = tiny
+    app = AppTest.from_function(script, default_timeout=TIMEOUT)
+    app.session_state["model"], app.session_state["data"] = model, choice
+    app.run()
+    assert_clean(app)
+    name = app.session_state[MODEL_KEY].info["name"]
+    assert app.query_params["model"] in (name, [name])
+    assert [info["name"] for info in model_store.list_models()] == [name]
+    app.session_state["forget"] = True
+    app.run()
+    assert "model" not in app.query_params

@@ -37,14 +37,23 @@ def keep_model(model: TrainedModel, source: str, choice: DataChoice | None,
     except OSError as err:
         st.warning(f"Could not keep the model in {model_store.model_dir()}: {err}")
         info = None
+    else:
+        link_to(info["name"])
     return use_model(model, source, choice, info)
 
 
 def open_kept(name: str) -> Workspace:
     """Make the kept model `name` the session's model (errors as USER_ERRORS)."""
     model, info = model_store.load(name)
-    st.session_state[LINK_KEY] = name
+    link_to(name)
     return use_model(model, f"kept model {name}", info=info)
+
+
+def link_to(name: str) -> None:
+    """The address bar names the kept model in use (`?model=NAME`), so that a reload or a
+    shared link reopens it; marked as opened, so that this session does not open it again."""
+    st.query_params["model"] = name
+    st.session_state[LINK_KEY] = name
 
 
 def open_linked_model() -> None:

@@ -177,8 +177,9 @@ def show_flash() -> None:
 
 
 def forget_model() -> None:
-    """Go back to the built-in model."""
+    """Go back to the built-in model (and take the kept model's name out of the address)."""
     st.session_state.pop(MODEL_KEY, None)
+    st.query_params.pop("model", None)
 
 
 def require_data(workspace: Workspace) -> DataChoice:
