@@ -1,7 +1,7 @@
 """Entry point of the C-GMVAE label-correlation explorer: `streamlit run app/Home.py`."""
 
 import streamlit as st
-from ui.model_store import open_linked_model
+from ui.model_store import keep_model_in_address, open_linked_model
 from ui.training import adopt_finished_training
 from ui.warmup import warm_up_in_background
 from ui.widgets import model_status
@@ -29,6 +29,7 @@ PAGES = [
 navigation = st.navigation(PAGES)
 adopt_finished_training()  # a training that ended while the user was on another page
 open_linked_model()  # ?model=NAME: a kept model, opened once
+keep_model_in_address()  # and the address names the kept model in use, on every page
 with st.sidebar:
     model_status()
 navigation.run()

@@ -267,6 +267,10 @@ def test_a_kept_model_is_named_in_the_address_and_forgotten_with_it(tiny):
     name = app.session_state[MODEL_KEY].info["name"]
     assert app.query_params["model"] in (name, [name])
     assert [info["name"] for info in model_store.list_models()] == [name]
+    on_another_page = home()  # switching pages clears the address's parameters
+    on_another_page.session_state[MODEL_KEY] = app.session_state[MODEL_KEY]
+    on_another_page.run()
+    assert on_another_page.query_params["model"] in (name, [name])
     app.session_state["forget"] = True
     app.run()
     assert "model" not in app.query_params

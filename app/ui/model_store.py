@@ -49,6 +49,14 @@ def open_kept(name: str) -> Workspace:
     return use_model(model, f"kept model {name}", info=info)
 
 
+def keep_model_in_address() -> None:
+    """Put the kept model in use back into the address on every page (switching pages clears
+    the query parameters), so that a reload on any page reopens it."""
+    name = (current_workspace().info or {}).get("name")
+    if name and st.query_params.get("model") != name:
+        link_to(name)
+
+
 def link_to(name: str) -> None:
     """The address bar names the kept model in use (`?model=NAME`), so that a reload or a
     shared link reopens it; marked as opened, so that this session does not open it again."""
