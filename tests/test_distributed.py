@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# A gloo worker aborted after training ("terminate called without an active exception") in 2 of
+# about 20 full-suite runs, never in 30 runs of this file alone; a barrier before leaving the
+# process group and an unfused Adam under DDP did not prove it gone. Seen again, it is rerun
+# once with a warning, so that the training checks below still decide.
+ABORT_AT_EXIT = "terminate called without an active exception"
+
+
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory):
     """Two gloo processes started by torchrun train the toy data in memory, then two more
@@ -128,6 +136,9 @@ def two_processes(tmp_path_factory):
                    f"--master_port={free_port()}", str(worker), str(folder), run, "--data",
                    *options, "--epochs", "6", *FAST]
         results[run] = run_process_group(command, timeout=120)
+        if ABORT_AT_EXIT in results[run].stderr:  # rare, not about training: see ABORT_AT_EXIT
+            warnings.warn(f"{run}: a worker aborted at exit; ran it again", stacklevel=1)
+            results[run] = run_process_group(command, timeout=120)
         assert results[run].returncode == 0, results[run].stderr[-3000:]
     return folder, results
 
