@@ -146,8 +146,14 @@ class CGMVAE(nn.Module):
     def decode(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Latent (..., B, d) -> feature embedding (..., B, E), L2-normalised if configured."""
         if self.config.decoder_sees_features:
-            z = torch.cat([x.expand(*z.shape[:-1], x.shape[-1]), z], dim=-1)
-        embedding = self.decoder(z)
+            # the first layer on [x, z] is W_x x + W_z z + b: the x part once per row, not once
+            # per latent sample (S + 1 decodes share x), and no gradient towards x
+            first, n_x = self.decoder[0][0], x.shape[-1]
+            hidden = (F.linear(z, first.weight[:, n_x:], first.bias)
+                      + F.linear(x, first.weight[:, :n_x]))
+            embedding = self.decoder[1](self.decoder[0][1:](hidden))
+        else:
+            embedding = self.decoder(z)
         if self.config.normalize_feature_embedding:
             return F.normalize(embedding, dim=-1)
         return embedding

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cgmvae import metrics
 from cgmvae.associations import fit_temperature, model_layers
@@ -21,9 +20,12 @@ from cgmvae.data import DataError, MultiLabelData, Split, Standardizer
 from cgmvae.distributed import SINGLE, Context
 from cgmvae.losses import total_loss
 from cgmvae.model import CGMVAE
+from cgmvae.optim import (FUSED_DEVICES, FusedAdam, WeightAverage, cosine_restart_rate,
+                          set_learning_rate)
 from cgmvae.predictor import TrainedModel
 
 Callback = Callable[[dict], None]
+Optimizer = FusedAdam | torch.optim.Optimizer
 # epoch number -> that epoch's mini-batches (features float32, labels uint8 or float32) of this
 # rank: TensorBatches in memory, streaming.ParquetBatches from disk
 Batches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor]]]
@@ -38,7 +40,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+def train_step(model: nn.Module, optimizer: Optimizer, x: torch.Tensor, y: torch.Tensor,
                config: TrainConfig) -> torch.Tensor:
     """One optimiser step on one mini-batch (`model`: a CGMVAE, or one wrapped in DDP, whose
     backward pass averages the gradients of all ranks); returns the batch's total loss (still on
@@ -70,9 +72,9 @@ class TensorBatches:
             yield self.x[batch], self.y[batch]
 
 
-def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
+def run_epoch(model: nn.Module, optimizer: Optimizer,
               batches: Iterable[tuple[torch.Tensor, torch.Tensor]], config: TrainConfig,
-              averaged: AveragedModel | None, context: Context = SINGLE,
+              averaged: WeightAverage | None, context: Context = SINGLE,
               on_batch: Callable[[int], None] | None = None) -> float:
     """One pass over this rank's mini-batches; returns the mean batch loss over all ranks.
     `on_batch(k)` is called after the k-th step (progress within a long epoch)."""
@@ -88,7 +90,7 @@ def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
             y = y.to(device, dtype=torch.float32, non_blocking=True)  # uint8 until here
             losses.append(train_step(model, optimizer, x, y, config))
             if averaged is not None:
-                averaged.update_parameters(network)
+                averaged.update(network)
             if on_batch is not None:
                 on_batch(len(losses))
     total = float(torch.stack(losses).sum()) if losses else 0.0
@@ -152,23 +154,26 @@ def replay_selection(history: list[dict], config: TrainConfig) -> tuple[int, int
     return best_epoch, epoch
 
 
-def adam(network: CGMVAE, config: TrainConfig, context: Context = SINGLE) -> torch.optim.Adam:
-    """Adam with its fused kernel where PyTorch has one (CPU, CUDA): one pass over all
-    parameters instead of one per tensor, 12% of a whole yeast training process on one thread
-    (benchmarks/results/speed_yeast_ratio.csv); same updates to float rounding. Not under
-    DDP: a worker of the 2-process test aborted at exit twice in ~20 runs since the fused
-    kernel came in, none in the many runs before (cause not proven)."""
+def adam(network: CGMVAE, config: TrainConfig, context: Context = SINGLE) -> Optimizer:
+    """Adam with PyTorch's fused kernel (one pass over all parameters instead of one per tensor,
+    12% of a whole yeast training process on one thread, benchmarks/results/
+    speed_yeast_ratio.csv), called by `optim.FusedAdam` without torch.optim's Optimizer, whose
+    first step imports torch._dynamo. Under DDP, torch.optim.Adam unfused: a worker of the
+    2-process test aborted at exit twice in ~20 runs since the fused kernel came in, none in the
+    many runs before (cause not proven)."""
     device = next(network.parameters()).device
+    if device.type in FUSED_DEVICES and not context.is_distributed:
+        return FusedAdam(network.parameters(), lr=config.learning_rate,
+                         weight_decay=config.weight_decay)
     return torch.optim.Adam(network.parameters(), lr=config.learning_rate,
-                            weight_decay=config.weight_decay,
-                            fused=device.type in {"cpu", "cuda"} and not context.is_distributed)
+                            weight_decay=config.weight_decay)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
+def learning_rate_after(epochs_done: int, config: TrainConfig) -> float:
+    """The rate for the next epoch: constant, or cosine warm restarts every `restart_epochs`."""
     if config.restart_epochs <= 0:
-        return None
-    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        optimizer, T_0=config.restart_epochs)
+        return config.learning_rate
+    return cosine_restart_rate(config.learning_rate, epochs_done, config.restart_epochs)
 
 
 def generator_on(device: torch.device, seed_source: torch.Generator) -> torch.Generator:
@@ -191,17 +196,14 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
     keep the last epoch's), the history and that epoch (empty and 0 on the other ranks)."""
     model = context.wrap(network)
     optimizer = adam(network, config, context)
-    scheduler = make_scheduler(optimizer, config)
-    averaged = (AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
-                if config.ema_decay > 0 else None)
+    averaged = WeightAverage(network, config.ema_decay) if config.ema_decay > 0 else None
     evaluated = averaged.module if averaged is not None else network
     selection = Selection(config)
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
         train_loss = run_epoch(model, optimizer, batches(epoch), config, averaged, context,
                                on_batch=on_batch if context.is_main else None)
-        if scheduler is not None:
-            scheduler.step()
+        set_learning_rate(optimizer, learning_rate_after(epoch, config))
         stop = False
         if context.is_main:
             record = {"epoch": epoch, "max_epochs": config.max_epochs, "train_loss": train_loss,

@@ -130,7 +130,7 @@ LAYERS = {  # docs/ARCHITECTURE.md, from the bottom; a module imports only from 
     0: ("config", "data", "metrics", "associations", "distributed", "progress", "run_folder"),
     1: ("formats", "simulate"),
     2: ("model", "variants", "config_choices"),
-    3: ("losses",),
+    3: ("losses", "optim"),
     4: ("checkpoint", "predictor"),
     5: ("train", "timing", "tune", "datasets", "model_store"),
     6: ("streaming", "estimator", "explore"),

@@ -150,3 +150,14 @@ def test_one_decoder_pass_equals_decoding_samples_and_label_path_separately(prio
     assert torch.allclose(out.label_path_embeddings, network.decode(label_latent, x), atol=1e-6)
     assert torch.allclose(out.label_path_logits, network.score(network.decode(label_latent, x)),
                           atol=1e-6)
+
+
+def test_decoder_on_features_and_latent_is_the_layer_on_their_concatenation():
+    """decode splits the first layer's W [x, z] into W_x x + W_z z (x once per row): the same
+    function as the paper's decoder on the concatenated input, for every latent sample."""
+    network = CGMVAE(ModelConfig(n_features=10, n_labels=5),
+                     generator=torch.Generator().manual_seed(0)).eval()
+    x, z = torch.randn(7, 10), torch.randn(3, 7, 64)
+    concatenated = network.decoder(torch.cat([x.expand(3, 7, 10), z], dim=-1))
+    torch.testing.assert_close(network.decode(z, x), concatenated, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(network.decode(z[0], x), concatenated[0], rtol=1e-5, atol=1e-6)
