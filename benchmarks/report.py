@@ -268,7 +268,9 @@ DDP_COMMAND = ("`python -m benchmarks.ddp` (yeast, seeds 0-2, one thread per pro
 RATIO_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.speed --yeast-ratio`: whole "
                  "`cgmvae train` processes on yeast, 20 epochs, one thread (imports, loading, "
                  "validation every epoch, evaluation and saving included), median of the runs, "
-                 "per epoch, against the authors' code's ~1.0 s per yeast epoch on this machine; "
+                 "per epoch, against the authors' code's ~1.0 s per yeast epoch on the Intel vm "
+                 "where it was timed (the ratio is left empty on another CPU; there "
+                 "`--code-dir` times an earlier checkout, for a before/after on one machine); "
                  "rows in `results/speed_yeast_ratio.csv` (the goal is 0.35).")
 
 
@@ -293,7 +295,7 @@ def ratio_section(ratio: pd.DataFrame) -> str:
     """Each measured yeast speed ratio, with what the code was."""
     return "\n".join([RATIO_COMMAND, "", _table(ratio, {
         "note": "code", "run_seconds": "whole-process seconds (runs)",
-        "process_seconds": "median s", "ratio": "ratio to the authors' code"})])
+        "process_seconds": "median s", "ratio": "ratio to the authors' code", "cpu": "CPU"})])
 
 
 APP_SCALE_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.app_scale "

@@ -1,11 +1,13 @@
 """Speed and scale: load time, training/inference samples per second, peak memory, cost vs N and L.
 
 Usage: python -m benchmarks.speed [--suite quick|full] [--device cpu|cuda] [--out-dir DIR]
-       python -m benchmarks.speed --yeast-ratio [--runs 3] [--out-dir DIR]
+       python -m benchmarks.speed --yeast-ratio [--runs 3] [--out-dir DIR] [--note TEXT]
+                                  [--before-dir CHECKOUT --before-note TEXT]
 Each measurement runs in a fresh process, so its peak memory is its own. Writes DIR/speed.csv
 and DIR/profile.txt (where one training epoch's time goes). --yeast-ratio times whole
 `cgmvae train` processes of 20 yeast epochs on one thread against the authors' code and appends
-the median to DIR/speed_yeast_ratio.csv.
+the median to DIR/speed_yeast_ratio.csv (with --before-dir, also that of an earlier checkout,
+e.g. `git worktree add /tmp/before COMMIT`, its runs alternating with this one's).
 """
 
 from __future__ import annotations
@@ -236,35 +238,62 @@ def run_speed(suite: str, device: str, out_dir: Path, *, append: bool = False,
                                                  "seconds": round(time.perf_counter() - started)})
 
 
-AUTHORS_YEAST_EPOCH_SECONDS = 1.0  # the authors' code, one yeast epoch on this machine (issue 2)
+AUTHORS_YEAST_EPOCH_SECONDS = 1.0  # the authors' code, one yeast epoch on AUTHORS_CPU (issue 2)
+AUTHORS_CPU = "Intel(R) Xeon(R) Processor"  # the 2-core vm it was timed on
 RATIO_COLUMNS = ("epochs", "runs", "threads", "process_seconds", "epoch_seconds", "ratio",
-                 "run_seconds", "cpu_seconds", "command", "note")
+                 "run_seconds", "cpu_seconds", "command", "note", "cpu")
 
 
-def yeast_ratio(runs: int = 3, epochs: int = 20, threads: int = 1) -> dict:
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it ('' where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def yeast_ratio(runs: int = 3, epochs: int = 20, threads: int = 1,
+                code_dirs: tuple[Path | None, ...] = (None,)) -> list[dict]:
     """Whole-process seconds per yeast epoch of `cgmvae train` (imports, loading, validation,
     evaluation and saving included), median of `runs` fresh processes, over the authors' code.
-    CPU seconds (user + system) are kept too: on a shared machine they vary less than wall time."""
+    CPU seconds (user + system) are kept too: on a shared machine they vary less than wall time.
+
+    One row per entry of `code_dirs`: None is this checkout, a folder the `cgmvae` package of
+    another (an earlier commit from `git worktree add`, say) run with this environment. Their
+    runs alternate, so that a before/after on one machine sees the same machine load. The ratio
+    is left empty on a CPU other than AUTHORS_CPU, where the authors' code was not timed."""
+    data = Path("../shared/data").resolve()
+    model = cpu_model()
+    seconds = {d: [] for d in code_dirs}
+    cpu = {d: [] for d in code_dirs}
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "cgmvae", "train", "--data", "../shared/data/mulan/yeast",
-                   "--split", "../shared/data/splits/yeast.json", "--epochs", str(epochs),
+        command = [sys.executable, "-m", "cgmvae", "train", "--data", str(data / "mulan/yeast"),
+                   "--split", str(data / "splits/yeast.json"), "--epochs", str(epochs),
                    "--out", f"{out}/run", "--overwrite"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        seconds, cpu = [], []
         for _ in range(runs):
-            started, used = time.perf_counter(), _children_cpu_seconds()
-            subprocess.run(command, check=True, env=env, capture_output=True)
-            seconds.append(time.perf_counter() - started)
-            cpu.append(_children_cpu_seconds() - used)
-    median = statistics.median(seconds)
-    return {"epochs": epochs, "runs": runs, "threads": threads, "process_seconds": round(median, 2),
-            "epoch_seconds": round(median / epochs, 3),
-            "ratio": round(median / epochs / AUTHORS_YEAST_EPOCH_SECONDS, 3),
-            "run_seconds": " ".join(f"{s:.2f}" for s in seconds),
-            "cpu_seconds": " ".join(f"{s:.2f}" for s in cpu),
+            for code_dir in code_dirs:
+                started, used = time.perf_counter(), _children_cpu_seconds()
+                subprocess.run(command, check=True, env=env, capture_output=True, cwd=code_dir)
+                seconds[code_dir].append(time.perf_counter() - started)
+                cpu[code_dir].append(_children_cpu_seconds() - used)
+    rows = []
+    for code_dir in code_dirs:
+        median = statistics.median(seconds[code_dir])
+        rows.append({
+            "epochs": epochs, "runs": runs, "threads": threads,
+            "process_seconds": round(median, 2), "epoch_seconds": round(median / epochs, 3),
+            "ratio": (round(median / epochs / AUTHORS_YEAST_EPOCH_SECONDS, 3)
+                      if model == AUTHORS_CPU else None),
+            "run_seconds": " ".join(f"{s:.2f}" for s in seconds[code_dir]),
+            "cpu_seconds": " ".join(f"{s:.2f}" for s in cpu[code_dir]),
             "command": f"OMP_NUM_THREADS={threads} python -m cgmvae train --data "
                        f"../shared/data/mulan/yeast --split ../shared/data/splits/yeast.json "
-                       f"--epochs {epochs} --out DIR"}
+                       f"--epochs {epochs} --out DIR", "cpu": model})
+    return rows
 
 
 def _children_cpu_seconds() -> float:
@@ -282,12 +311,19 @@ def main() -> None:
                         help="only the whole-process yeast time against the authors' code")
     parser.add_argument("--runs", type=int, default=3, help="processes timed for --yeast-ratio")
     parser.add_argument("--note", default="", help="what the --yeast-ratio row measured")
+    parser.add_argument("--before-dir", type=Path, default=None,
+                        help="--yeast-ratio also of the cgmvae package in this checkout (an "
+                             "earlier commit), runs alternating with this one's")
+    parser.add_argument("--before-note", default="", help="what the --before-dir row measured")
     args = parser.parse_args()
     if args.yeast_ratio:
-        row = {**yeast_ratio(args.runs), "note": args.note}
-        ratio_csv = Path(args.out_dir) / "speed_yeast_ratio.csv"
-        RowWriter(ratio_csv, RATIO_COLUMNS, append=True).write(row)
-        print("yeast ratio", row, flush=True)
+        code_dirs = (*[args.before_dir] * (args.before_dir is not None), None)
+        notes = (*[args.before_note] * (args.before_dir is not None), args.note)
+        writer = RowWriter(Path(args.out_dir) / "speed_yeast_ratio.csv", RATIO_COLUMNS,
+                           append=True)
+        for row, note in zip(yeast_ratio(args.runs, code_dirs=code_dirs), notes, strict=True):
+            writer.write({**row, "note": note})
+            print("yeast ratio", {**row, "note": note}, flush=True)
         return
     run_speed(args.suite, args.device, Path(args.out_dir), append=args.append,
               info=machine_info(args.device))
