@@ -1,7 +1,7 @@
 """The app at scale: each page's first and second render, 1,000,000 sites x 500 species.
 
 Usage: python -m benchmarks.app_scale [--sites 1000000] [--species 500] [--fit-rows 20000]
-       [--no-layers] [--timeout 600] [--out benchmarks/results/app_scale.csv]
+       [--no-layers] [--runs 1] [--timeout 600] [--out benchmarks/results/app_scale.csv]
 
 The data set is simulated in memory by `cgmvae.simulate.simulate_checklists` (the sites and
 species of `cgmvae simulate --sites --species`), with the app's 80/10/10 split. The model is a
@@ -13,8 +13,9 @@ model and data set, as after loading them on the Data and Train pages (what load
 benchmarks/scale.py's subject, not this one). "first": the first render of the page in a
 session, pages visited in the sidebar's order after every cache was cleared; "second": the same
 session run again (a rerun, e.g. after a widget change that the page does not depend on). A few
-interactions are timed after them (the Jaccard co-occurrence, a zoom to a group, the data layers
-of the associations on their sample of training sites, UMAP on its sample). Every row
+interactions are timed after them (the Jaccard co-occurrence, counting every site's pairs, a
+zoom to a group, the data layers of the associations on their sample of training sites, UMAP on
+its sample). Every row
 records the 1-minute load average before it: on a shared machine it says what else was running.
 """
 
@@ -94,6 +95,8 @@ def widget(widgets, label: str):
 INTERACTIONS = [  # (page file, what is done, the widget change)
     ("1_data.py", "co-occurrence measure: Jaccard",
      lambda app: widget(app.radio, "Measure").set_value("jaccard")),
+    ("1_data.py", "count all sites' pairs",
+     lambda app: next(b for b in app.button if b.label.startswith("Count all")).click()),
     ("3_label_correlations.py", "zoom to group 1",
      lambda app: widget(app.selectbox, "Zoom to").set_value(1)),
     ("3_label_correlations.py", "compute the data layers",
@@ -104,43 +107,59 @@ INTERACTIONS = [  # (page file, what is done, the widget change)
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    """Time every page and interaction; returns the rows written to `args.out`."""
+    """Time every page and interaction `args.runs` times (every cache cleared before each run);
+    writes and returns one row per step: the median, with each run's seconds in its note."""
+    import statistics
+
     import streamlit as st
 
     import cgmvae.explore  # noqa: F401  (plotly, scipy: imported once, as the app's warm-up does)
 
     workspace, choice = simulated_workspace(args.sites, args.species, args.fit_rows)
-    st.cache_data.clear()
+    steps: dict[tuple[str, str, str], list[float]] = {}  # (page, render, note) -> seconds
+    loads: dict[tuple[str, str, str], float] = {}
+    for number in range(1, args.runs + 1):
+        st.cache_data.clear()
+        for page, render, seconds, note in one_run(workspace, choice, args):
+            steps.setdefault((page, render, note), []).append(seconds)
+            loads[page, render, note] = max(loads.get((page, render, note), 0.0),
+                                            round(os.getloadavg()[0], 2))
+            flag = "" if seconds < TARGET_S else f"  (over {TARGET_S:g} s)"
+            print(f"run {number}: {page:20s} {render:40s} {seconds:6.2f} s{flag}", flush=True)
     writer = RowWriter(args.out, COLUMNS)
     rows = []
-
-    def record(page: str, render: str, seconds: float, note: str = "") -> None:
-        row = {"page": page, "render": render, "seconds": round(seconds, 2),
+    for (page, render, note), seconds in steps.items():
+        runs = " ".join(f"{s:.2f}" for s in seconds)
+        row = {"page": page, "render": render, "seconds": round(statistics.median(seconds), 2),
                "n_sites": args.sites, "n_species": args.species,
-               "load_average": round(os.getloadavg()[0], 2), "note": note}
+               "load_average": loads[page, render, note],
+               "note": "; ".join(filter(None, [note, f"runs: {runs}" if len(seconds) > 1
+                                              else ""]))}
         writer.write(row)
         rows.append(row)
-        flag = "" if seconds < TARGET_S else f"  (over {TARGET_S:g} s)"
-        print(f"{page:20s} {render:45s} {seconds:6.2f} s{flag}", flush=True)
+    return rows
 
+
+def one_run(workspace, choice, args: argparse.Namespace):
+    """(page, render, seconds, note) of each page's first and second render, then of each
+    interaction, first time and again, in fresh sessions."""
     sessions = {}
     for title, page in PAGES:
         app = new_session(workspace, choice, args.timeout)
         app.run()  # the default page first: the session exists, as after a click in the sidebar
         try:  # a page that fails is a row that says so, not the end of the benchmark
-            record(title, "first", timed(app.switch_page(f"../pages/{page}")))
-            record(title, "second", timed(app))
+            yield title, "first", timed(app.switch_page(f"../pages/{page}")), ""
+            yield title, "second", timed(app), ""
         except RuntimeError as err:
-            record(title, "first", float("nan"), str(err))
+            yield title, "first", float("nan"), str(err)
             continue
         sessions[page] = app
     for page, what, action in INTERACTIONS:
         if page not in sessions or (args.no_layers and what == "compute the data layers"):
             continue
         title = {p: t for t, p in PAGES}[page]
-        record(title, what, timed(sessions[page], action), "first time")
-        record(title, what, timed(sessions[page]), "again")
-    return rows
+        yield title, what, timed(sessions[page], action), "first time"
+        yield title, what, timed(sessions[page]), "again"
 
 
 def main() -> int:
@@ -151,6 +170,8 @@ def main() -> int:
     parser.add_argument("--no-layers", action="store_true",
                         help="skip the association layers' computation (minutes at 500 species)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per script run")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="times every step is measured (the rows give the median)")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "app_scale.csv")
     args = parser.parse_args()

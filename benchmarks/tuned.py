@@ -138,7 +138,10 @@ def _budget_note(rows: pd.DataFrame) -> str:
             f"choose nothing. Tuning wall time: {per_set}. \"defaults today\" is `cgmvae` with "
             "today's defaults trained in the same run; \"quality.csv cgmvae\" are the rows of the "
             "full run (older defaults: epoch selected by validation micro-F1). Baselines from "
-            "quality.csv, same split. One process on a 2-core machine shared with other work.")
+            "quality.csv, same split. Wall times (tuning and training seconds) are not speed "
+            "measurements: the runs shared a 2-core machine with other work (flags, foodtruck, "
+            "cal500: one process, Intel vm; the others: two tuning processes side by side on "
+            "an AMD EPYC vm, paused while timing benchmarks ran).")
 
 
 def replace_section(text: str, section: str) -> str:

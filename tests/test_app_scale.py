@@ -124,3 +124,55 @@ def test_correlation_page_waits_for_a_click_when_the_layers_would_take_long(monk
     assert layers.options == ["Learned", "Environmental"]
     assert any(b.label == "Compute the data layers" for b in app.button)
     assert "min on 2 cores" in " ".join(str(i.value) for i in app.info)
+
+
+def test_cooccurrence_of_a_sample_is_the_whole_tables_within_its_stated_margin():
+    rng = np.random.default_rng(0)
+    habitat = rng.random((200_000, 1)) < 0.4
+    labels = ((rng.random((200_000, 6)) < np.where(habitat, 0.5, 0.1))).astype(np.uint8)
+    whole = explore.cooccurrence(labels)
+    rows = explore.quick_count_rows(*labels.shape)
+    assert rows.size == 200_000  # under the budget: every row
+    small = np.sort(rng.choice(200_000, 20_000, replace=False))
+    sampled = explore.cooccurrence_from_counts(explore.pair_counts(labels[small]), small.size)
+    assert np.abs(sampled - whole).max() < explore.phi_margin(small.size)
+    jaccard = explore.cooccurrence_from_counts(explore.pair_counts(labels), len(labels),
+                                               "jaccard")
+    np.testing.assert_array_equal(jaccard, explore.cooccurrence(labels, "jaccard"))
+
+
+def test_quick_count_rows_shrink_with_the_square_of_the_species_count():
+    from cgmvae.explore import correlations
+
+    assert explore.quick_count_rows(1_000_000, 500).size == 200_000
+    assert explore.quick_count_rows(1_000_000, 1000).size == 50_000
+    assert explore.quick_count_rows(1_000_000, 5000).size == correlations.MIN_QUICK_ROWS
+    rows = explore.quick_count_rows(1_000_000, 500)
+    assert np.all(np.diff(rows) > 0) and rows.max() < 1_000_000
+    np.testing.assert_array_equal(rows, explore.quick_count_rows(1_000_000, 500))  # seeded
+    assert explore.phi_margin(200_000) == pytest.approx(0.00438, abs=1e-5)
+
+
+@pytest.mark.skipif(not CHECKPOINT.is_file(), reason="built-in model missing")
+def test_data_page_counts_a_big_tables_pairs_on_a_sample_until_asked_for_all(monkeypatch):
+    from ui import cached
+
+    from cgmvae.explore import correlations
+
+    monkeypatch.setattr(correlations, "QUICK_COUNT_CELLS", 0)
+    monkeypatch.setattr(correlations, "MIN_QUICK_ROWS", 1000)
+    cached.pair_counts.clear()
+    app = AppTest.from_file(str(PAGES_DIR / "1_data.py"), default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    captions = " ".join(str(c.value) for c in app.caption)
+    assert "Counted on a seeded random 1,000 of the 4,000 sites" in captions
+    assert f"±{explore.phi_margin(1000):.3f}" in captions
+    every = next(b for b in app.button if b.label.startswith("Count all 4,000 sites"))
+    every.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Counted on a seeded random" not in " ".join(str(c.value) for c in app.caption)
+    assert not any(b.label.startswith("Count all") for b in app.button)
+    next(r for r in app.radio if r.label == "Measure").set_value("jaccard").run()
+    assert not app.exception and "Counted on a seeded random" not in " ".join(
+        str(c.value) for c in app.caption)  # the choice holds for the other measure
+    cached.pair_counts.clear()

@@ -323,3 +323,18 @@ def test_label_aucs_equal_sklearn_with_ties_and_one_class_labels():
     expected = [roc_auc_score(truth[:, j], proba[:, j]) for j in range(3)]
     np.testing.assert_allclose(auc[:3], expected, rtol=1e-12)
     assert np.isnan(auc[3:]).all()
+
+
+def test_silhouette_is_sklearns_on_a_precomputed_distance():
+    from sklearn.metrics import silhouette_score
+
+    from cgmvae.explore.correlations import silhouette
+
+    rng = np.random.default_rng(0)
+    for n, k in ((10, 3), (60, 7), (30, 29)):  # 29 groups of 30: mostly one-label groups
+        points = rng.normal(size=(n, 4))
+        distance = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+        groups = rng.integers(0, k, n)
+        groups[:k] = np.arange(k)
+        assert silhouette(distance, groups) == pytest.approx(
+            silhouette_score(distance, groups, metric="precomputed"), abs=1e-12)

@@ -3,6 +3,8 @@ content fingerprints of the `Workspace` and `DataChoice` they are given (`ui.sta
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -63,13 +65,27 @@ def suggested_groups(workspace: Workspace) -> int:
 
 
 @st.cache_data(**CACHE)
-def cooccurrence(choice: DataChoice, kind: str) -> np.ndarray:
-    return explore.cooccurrence(choice.data.labels, kind)
+def pair_counts(choice: DataChoice, every_row: bool) -> tuple[np.ndarray, int, float]:
+    """(pair counts, rows counted, seconds it took): on every row, or on the seeded sample
+    `explore.quick_count_rows` draws from a big table (the Data page's first look)."""
+    started = time.perf_counter()
+    labels = choice.data.labels
+    if not every_row:
+        labels = labels[explore.quick_count_rows(*labels.shape)]
+    return explore.pair_counts(labels), labels.shape[0], time.perf_counter() - started
 
 
 @st.cache_data(**CACHE)
-def cooccurrence_clustering(choice: DataChoice, kind: str) -> explore.LabelClustering:
-    matrix = cooccurrence(choice, kind)
+def cooccurrence(choice: DataChoice, kind: str, every_row: bool = True) -> np.ndarray:
+    """phi or Jaccard from one cached count (switching the measure counts nothing again)."""
+    counts, n_rows, _ = pair_counts(choice, every_row)
+    return explore.cooccurrence_from_counts(counts, n_rows, kind)
+
+
+@st.cache_data(**CACHE)
+def cooccurrence_clustering(choice: DataChoice, kind: str,
+                            every_row: bool = True) -> explore.LabelClustering:
+    matrix = cooccurrence(choice, kind, every_row)
     return explore.cluster_labels(matrix, explore.suggest_n_groups(matrix))
 
 
@@ -104,11 +120,20 @@ def sample_map(workspace: Workspace, choice: DataChoice, method: str,
 
 
 @st.cache_data(**CACHE)
+def evaluation_proba(workspace: Workspace, choice: DataChoice) -> np.ndarray:
+    """The model's probabilities on the evaluation rows: one forward pass for the page's
+    metrics and per-label scores."""
+    rows, _ = choice.evaluation_rows()
+    return workspace.model.predict_proba(choice.data.features[rows])
+
+
+@st.cache_data(**CACHE)
 def test_metrics(workspace: Workspace, choice: DataChoice) -> pd.DataFrame:
     """The paper's metrics on the evaluation rows (`DataChoice.evaluation_rows`)."""
     rows, _ = choice.evaluation_rows()
     return explore.metrics_table(workspace.model, choice.data.features[rows],
-                                 choice.data.labels[rows])
+                                 choice.data.labels[rows],
+                                 proba=evaluation_proba(workspace, choice))
 
 
 @st.cache_data(**CACHE)
@@ -116,4 +141,5 @@ def label_f1(workspace: Workspace, choice: DataChoice) -> pd.DataFrame:
     """Per-label F1 and ROC-AUC on the evaluation rows (`DataChoice.evaluation_rows`)."""
     rows, _ = choice.evaluation_rows()
     return explore.label_f1_frame(workspace.model, choice.data.features[rows],
-                                  choice.data.labels[rows])
+                                  choice.data.labels[rows],
+                                  proba=evaluation_proba(workspace, choice))

@@ -23,12 +23,15 @@ SAMPLE_SPACES = {"posterior": "posterior means mu(x)", "embedding": "feature emb
 
 def pca_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre and the top-2 principal directions (d, 2) of `points` (N, d)."""
-    points = np.asarray(points, dtype=np.float64)
-    centre = points.mean(axis=0)
-    centred = points - centre
+    points = np.asarray(points)
+    centre = points.mean(axis=0, dtype=np.float64)
     # the (d, d) scatter matrix's eigenvectors, not an SVD of the (N, d) points: the same axes,
-    # a d x d problem whatever N (50,000 sampled points)
-    values, vectors = np.linalg.eigh(centred.T @ centred)
+    # a d x d problem whatever N (50,000 sampled points). The centred points stay float32 (the
+    # scatter of 50,000 x 512 embeddings in float64 was a third of the Latent space page at
+    # 1M sites); the d x d eigenproblem is solved in float64.
+    centred = (points - centre.astype(points.dtype)) if points.dtype == np.float32 else (
+        points.astype(np.float64) - centre)
+    values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     top = np.argsort(values)[::-1][: min(2, len(points))]
     axes = np.zeros((points.shape[1], 2))
     axes[:, : top.size] = vectors[:, top]
@@ -42,7 +45,7 @@ def project_2d(points: np.ndarray, method: str = "pca", *, seed: int = 0) -> np.
     points = np.asarray(points, dtype=np.float32)
     if method == "pca" or points.shape[0] < 5:
         centre, axes = pca_axes(points)
-        return ((points - centre) @ axes).astype(np.float32)
+        return (points @ axes.astype(np.float32) - (centre @ axes).astype(np.float32))
     import umap  # slow import (numba): only when asked for
 
     n_neighbors = max(2, min(15, points.shape[0] - 1))

@@ -67,10 +67,11 @@ def prevalence_frame(labels: np.ndarray, label_names: list[str]) -> pd.DataFrame
     return frame.sort_values("prevalence", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def metrics_table(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def metrics_table(model, features: np.ndarray, labels: np.ndarray, *,
+                  proba: np.ndarray | None = None) -> pd.DataFrame:
     """The paper's five metrics on (test) rows: at each metric's validation-best threshold and
-    at the single deployed threshold."""
-    scores = model.evaluate(features, labels)
+    at the single deployed threshold (`proba`: the model's predict_proba(features), if known)."""
+    scores = model.evaluate(features, labels, proba=proba)
     return pd.DataFrame({"metric": list(metrics.METRICS),
                          "validation-best threshold": [scores["per_metric"][m]
                                                        for m in metrics.METRICS],
@@ -90,13 +91,15 @@ def per_label_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 NO_POSITIVES = "no test positives"
 
 
-def label_f1_frame(model, features: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def label_f1_frame(model, features: np.ndarray, labels: np.ndarray, *,
+                   proba: np.ndarray | None = None) -> pd.DataFrame:
     """Per label at the deployed threshold: F1 (0 without true and predicted positives, as in
-    macro-F1), ROC-AUC (NaN with one class), positives and prevalence in these rows.
+    macro-F1), ROC-AUC (NaN with one class), positives and prevalence in these rows
+    (`proba`: the model's predict_proba(features), if known).
 
     Labels with positives come first, best F1 first; those without any come last.
     """
-    proba = model.predict_proba(features)
+    proba = model.predict_proba(features) if proba is None else proba
     labels = np.asarray(labels)
     frame = pd.DataFrame({"label": list(model.label_names),
                           "F1": per_label_f1(labels, proba >= model.threshold),
