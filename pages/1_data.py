@@ -163,13 +163,15 @@ measure, zoom_to = st.columns([2, 1])
 kind = measure.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
                      format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
 every_row_key = f"count_every_row_{choice.key}"
-every_row = (explore.quick_count_rows(data.n_samples, data.n_labels).size == data.n_samples
-             or st.session_state.get(every_row_key, False))
+sampled = explore.quick_count_rows(data.n_samples, data.n_labels).size < data.n_samples
+every_row = not sampled or st.session_state.get(every_row_key, False)
 with st.spinner(f"Counting pairs of species on {data.n_samples:,} sites..." if every_row
                 else "Counting pairs of species on a sample of sites..."):
     matrix = cached.cooccurrence(choice, kind, every_row)
     clustering = cached.cooccurrence_clustering(choice, kind, every_row)
-if not every_row:
+if sampled and every_row:
+    st.caption(f"Counted on all {data.n_samples:,} sites.")
+elif not every_row:
     _, counted, seconds = cached.pair_counts(choice, False)
     note, more = st.columns([3, 1])
     note.caption(f"Counted on a seeded random {counted:,} of the {data.n_samples:,} sites, to "

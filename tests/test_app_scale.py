@@ -147,6 +147,9 @@ def test_quick_count_rows_shrink_with_the_square_of_the_species_count():
     assert explore.quick_count_rows(1_000_000, 500).size == 200_000
     assert explore.quick_count_rows(1_000_000, 1000).size == 50_000
     assert explore.quick_count_rows(1_000_000, 5000).size == correlations.MIN_QUICK_ROWS
+    assert explore.quick_count_rows(400_000, 500).size == 200_000
+    assert explore.quick_count_rows(399_999, 500).size == 399_999
+    assert explore.quick_count_rows(60_000, 1000).size == 60_000  # a sample of most: all
     rows = explore.quick_count_rows(1_000_000, 500)
     assert np.all(np.diff(rows) > 0) and rows.max() < 1_000_000
     np.testing.assert_array_equal(rows, explore.quick_count_rows(1_000_000, 500))  # seeded
@@ -170,7 +173,9 @@ def test_data_page_counts_a_big_tables_pairs_on_a_sample_until_asked_for_all(mon
     every = next(b for b in app.button if b.label.startswith("Count all 4,000 sites"))
     every.click().run()
     assert not app.exception, [e.value for e in app.exception]
-    assert "Counted on a seeded random" not in " ".join(str(c.value) for c in app.caption)
+    captions = " ".join(str(c.value) for c in app.caption)
+    assert "Counted on a seeded random" not in captions
+    assert "Counted on all 4,000 sites." in captions
     assert not any(b.label.startswith("Count all") for b in app.button)
     next(r for r in app.radio if r.label == "Measure").set_value("jaccard").run()
     assert not app.exception and "Counted on a seeded random" not in " ".join(
