@@ -129,7 +129,7 @@ def test_correlation_page_waits_for_a_click_when_the_layers_would_take_long(monk
 def test_cooccurrence_of_a_sample_is_the_whole_tables_within_its_stated_margin():
     rng = np.random.default_rng(0)
     habitat = rng.random((200_000, 1)) < 0.4
-    labels = ((rng.random((200_000, 6)) < np.where(habitat, 0.5, 0.1))).astype(np.uint8)
+    labels = (rng.random((200_000, 6)) < np.where(habitat, 0.5, 0.1)).astype(np.uint8)
     whole = explore.cooccurrence(labels)
     rows = explore.quick_count_rows(*labels.shape)
     assert rows.size == 200_000  # under the budget: every row
