@@ -1,6 +1,7 @@
 """Epoch selection rules, the mean label AUC and the CLI's time estimate."""
 
 import json
+from dataclasses import replace
 import math
 
 import numpy as np
@@ -109,3 +110,18 @@ def test_cli_train_prints_the_time_estimate_and_reports_mean_auc(tmp_path, capsy
     assert set(report["val"]) == set(report["test"]) == {*metrics.METRICS, "mean_auc"}
     assert set(report["test_deployed"]) == set(metrics.METRICS)
     assert 0.5 < report["test"]["mean_auc"] <= 1.0 and report["selection_metric"] == "val_loss"
+
+
+def test_a_saturated_score_keeps_going_while_the_validation_loss_falls():
+    """genbase: validation mean AUC 1.0 from epoch 3 on; the strict '>' kept epoch 3 and stopped
+    `patience` epochs later. Equal scores are now told apart by the lower validation loss."""
+    auc = [0.90, 0.99, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    loss = [0.50, 0.40, 0.30, 0.25, 0.20, 0.22, 0.23, 0.24, 0.26]
+    history = [{"epoch": e, "val_mean_auc": a, "val_loss": v, "val_micro_f1": 0.0}
+               for e, (a, v) in enumerate(zip(auc, loss, strict=True), 1)]
+    config = TrainConfig(selection_metric="mean_auc", patience=3)
+    assert replay_selection(history, config) == (5, 8)  # lowest loss among the 1.0s, then 3 more
+    better_score = [*history[:5], {**history[5], "val_mean_auc": 1.0, "val_loss": 0.9}]
+    assert replay_selection(better_score, replace(config, patience=100))[0] == 5
+    worse = [{**r, "val_mean_auc": 0.8} if r["epoch"] == 9 else r for r in history]
+    assert replay_selection(worse, replace(config, patience=100))[0] == 5  # the score comes first
