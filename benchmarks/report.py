@@ -270,7 +270,7 @@ RATIO_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.speed --yea
                  "validation every epoch, evaluation and saving included), median of the runs, "
                  "per epoch, against the authors' code's ~1.0 s per yeast epoch on the Intel vm "
                  "where it was timed (the ratio is left empty on another CPU; there "
-                 "`--code-dir` times an earlier checkout, for a before/after on one machine); "
+                 "`--before-dir` times an earlier checkout, for a before/after on one machine); "
                  "rows in `results/speed_yeast_ratio.csv` (the goal is 0.35).")
 
 
