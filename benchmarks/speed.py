@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import datasets
-from benchmarks.results_io import RowWriter, machine_info, update_run_info
+from benchmarks.results_io import RowWriter, cpu_name, machine_info, update_run_info
 
 COLUMNS = ("device", "kind", "dataset", "n_rows", "n_features", "n_labels", "threads",
            "load_seconds", "train_samples_per_second", "inference_samples_per_second",
@@ -244,17 +244,6 @@ RATIO_COLUMNS = ("epochs", "runs", "threads", "process_seconds", "epoch_seconds"
                  "run_seconds", "cpu_seconds", "command", "note", "cpu")
 
 
-def cpu_model() -> str:
-    """The CPU's model name as /proc/cpuinfo gives it ('' where there is none)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
 def yeast_ratio(runs: int = 3, epochs: int = 20, threads: int = 1,
                 code_dirs: tuple[Path | None, ...] = (None,)) -> list[dict]:
     """Whole-process seconds per yeast epoch of `cgmvae train` (imports, loading, validation,
@@ -266,7 +255,7 @@ def yeast_ratio(runs: int = 3, epochs: int = 20, threads: int = 1,
     runs alternate, so that a before/after on one machine sees the same machine load. The ratio
     is left empty on a CPU other than AUTHORS_CPU, where the authors' code was not timed."""
     data = Path("../shared/data").resolve()
-    model = cpu_model()
+    model = cpu_name()
     seconds = {d: [] for d in code_dirs}
     cpu = {d: [] for d in code_dirs}
     with tempfile.TemporaryDirectory() as out:

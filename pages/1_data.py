@@ -163,7 +163,7 @@ measure, zoom_to = st.columns([2, 1])
 kind = measure.radio("Measure", explore.COOCCURRENCE_KINDS, horizontal=True,
                      format_func={"phi": "phi (correlation)", "jaccard": "Jaccard"}.get)
 every_row_key = f"count_every_row_{choice.key}"
-sampled = explore.quick_count_rows(data.n_samples, data.n_labels).size < data.n_samples
+sampled = explore.quick_count_size(data.n_samples, data.n_labels) < data.n_samples
 every_row = not sampled or st.session_state.get(every_row_key, False)
 with st.spinner(f"Counting pairs of species on {data.n_samples:,} sites..." if every_row
                 else "Counting pairs of species on a sample of sites..."):

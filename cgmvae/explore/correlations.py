@@ -45,14 +45,21 @@ QUICK_COUNT_CELLS = 200_000 * 500**2
 MIN_QUICK_ROWS = 20_000
 
 
-def quick_count_rows(n_rows: int, n_labels: int, *, seed: int = 0) -> np.ndarray:
-    """Sorted rows to count co-occurrence on for a first look: a seeded random sample of
-    QUICK_COUNT_CELLS / L^2 rows (at least MIN_QUICK_ROWS) when that is at most half the
-    table; else all of them (a sample of most rows saves little time and still loses rows)."""
+def quick_count_size(n_rows: int, n_labels: int) -> int:
+    """How many rows a first look counts co-occurrence on: QUICK_COUNT_CELLS / L^2 (at least
+    MIN_QUICK_ROWS) when that is at most half the table; else all of them (a sample of most
+    rows saves little time and still loses rows)."""
     budget = max(MIN_QUICK_ROWS, QUICK_COUNT_CELLS // max(1, n_labels) ** 2)
-    if n_rows < 2 * budget:
+    return n_rows if n_rows < 2 * budget else budget
+
+
+def quick_count_rows(n_rows: int, n_labels: int, *, seed: int = 0) -> np.ndarray:
+    """Sorted rows to count co-occurrence on for a first look: all of them, or a seeded random
+    sample of `quick_count_size` rows."""
+    size = quick_count_size(n_rows, n_labels)
+    if size == n_rows:
         return np.arange(n_rows)
-    return np.sort(np.random.default_rng(seed).choice(n_rows, size=budget, replace=False))
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=size, replace=False))
 
 
 def phi_margin(n_rows: int) -> float:

@@ -29,8 +29,8 @@ def pca_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # a d x d problem whatever N (50,000 sampled points). The centred points stay float32 (the
     # scatter of 50,000 x 512 embeddings in float64 was a third of the Latent space page at
     # 1M sites); the d x d eigenproblem is solved in float64.
-    centred = (points - centre.astype(points.dtype)) if points.dtype == np.float32 else (
-        points.astype(np.float64) - centre)
+    dtype = np.float32 if points.dtype == np.float32 else np.float64
+    centred = points.astype(dtype, copy=False) - centre.astype(dtype)
     values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     top = np.argsort(values)[::-1][: min(2, len(points))]
     axes = np.zeros((points.shape[1], 2))
