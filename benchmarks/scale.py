@@ -63,7 +63,7 @@ def load(path: Path, reader: str) -> dict:
                                      "batches into float32 features, uint8 labels")
     return {"input": path.name, "n_rows": data.n_samples, "n_features": data.n_features,
             "n_labels": data.n_labels, "file_mb": _mb(path),
-            "note": f"{note}; MultiLabelData holds labels as float32"}
+            "note": f"{note}; MultiLabelData holds labels as uint8"}
 
 
 def stream(path: Path) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,11 @@ from cgmvae.optim import (FUSED_DEVICES, FusedAdam, WeightAverage, cosine_restar
 from cgmvae.predictor import TrainedModel
 
 Callback = Callable[[dict], None]
+
+
+class TrainingDiverged(ValueError):
+    """The training loss became NaN or infinite before any epoch could be kept (too high a
+    learning rate, most often)."""
 Optimizer = FusedAdam | torch.optim.Optimizer
 # epoch number -> that epoch's mini-batches (features float32, labels uint8 or float32) of this
 # rank: TensorBatches in memory, streaming.ParquetBatches from disk
@@ -211,10 +217,14 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
     averaged = WeightAverage(network, config.ema_decay) if config.ema_decay > 0 else None
     evaluated = averaged.module if averaged is not None else network
     selection = Selection(config)
+    diverged_in = 0
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
         train_loss = run_epoch(model, optimizer, batches(epoch), config, averaged, context,
                                on_batch=on_batch if context.is_main else None)
+        if not np.isfinite(train_loss):  # the mean over all ranks: every rank stops here
+            diverged_in = epoch
+            break
         set_learning_rate(optimizer, learning_rate_after(epoch, config))
         stop = False
         if context.is_main:
@@ -226,10 +236,27 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
             stop = stop or (should_stop is not None and should_stop())
         if context.decide(stop):
             break
-    context.check_in_sync(network)
+    if diverged_in:
+        stop_after_divergence(diverged_in, train_loss, selection, config, context)
+    else:
+        context.check_in_sync(network)  # (diverged weights hold NaNs, which equal nothing)
     if selection.best_state is not None:
         evaluated.load_state_dict(selection.best_state)
     return evaluated.eval(), selection.history, selection.best_epoch
+
+
+def stop_after_divergence(epoch: int, loss: float, selection: Selection, config: TrainConfig,
+                          context: Context) -> None:
+    """A NaN or infinite training loss ends training: the best epoch before it is kept, with a
+    warning, or TrainingDiverged when there is none (rank 0 decides; the others just stop)."""
+    if not context.is_main:
+        return
+    advice = (f"the training loss became {loss} in epoch {epoch} at learning rate "
+              f"{config.learning_rate:g}; a lower learning rate (--lr) usually trains")
+    if selection.best_state is None:
+        raise TrainingDiverged(f"training diverged: {advice}")
+    warnings.warn(f"training stopped early, {advice}; kept epoch {selection.best_epoch}, the "
+                  "best validation epoch before it", RuntimeWarning, stacklevel=3)
 
 
 class Selection:

@@ -165,15 +165,19 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     """Run `trials` trials in this process on the study (new, or shared through `storage`).
 
     Each trial trains on `split.train` and is scored by `train_config.selection_metric` on
-    `split.val`: the score `fit` selects its epoch by. `split.test` is never read.
+    `split.val`: the score `fit` selects its epoch by. `split.test` is never read. A trial whose
+    training diverges before its first epoch is recorded as failed (with why), and the study goes
+    on: a learning rate too high for the data is an answer, not an error.
     """
+    from cgmvae.train import TrainingDiverged
+
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
     split.check(data.n_samples)
     study = open_study(storage, study_name or f"cgmvae-{data.name}", data_fingerprint(data, split),
                        sampler_seed=sampler_seed, pruner=pruner)
     study.optimize(make_objective(data, split, model_config, train_config, space or SEARCH_SPACE),
-                   n_trials=trials)
+                   n_trials=trials, catch=(TrainingDiverged,))
     return study
 
 
@@ -182,9 +186,13 @@ def best_config(study: optuna.Study, *, trials: int, storage: str | None,
     """What best_config.json holds: the best trial's configs, its value, and how it was found."""
     from optuna.trial import TrialState
 
-    best = study.best_trial  # ValueError when no trial completed
     counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
               for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    if not counts["complete"]:
+        raise ValueError(f"no trial of study {study.study_name!r} completed ({counts['pruned']} "
+                         f"pruned, {counts['fail']} failed: the log says why), so there is no "
+                         "best configuration yet; run more trials")
+    best = study.best_trial
     train_config = best.user_attrs["train_config"]
     return {
         "model_config": best.user_attrs["model_config"], "train_config": train_config,

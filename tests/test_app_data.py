@@ -326,3 +326,13 @@ def test_two_tables_without_a_shared_column_or_with_an_empty_file_say_which_file
     app = fill_two_tables(run_page("1_data.py"), species, sites)
     assert not app.exception and "sites.csv is empty" in texts(app, "error")
     assert not [b for b in app.button if b.label == "Join and load"]
+
+
+def test_a_diverged_training_names_the_form_s_field_not_the_command_line_flag():
+    from ui.loading import user_message
+
+    from cgmvae.train import TrainingDiverged
+
+    err = TrainingDiverged("training diverged: the training loss became nan in epoch 1 at "
+                           "learning rate 0.9; a lower learning rate (--lr) usually trains")
+    assert user_message(err).endswith('a lower learning rate ("Learning rate") usually trains')

@@ -193,3 +193,41 @@ def test_training_batches_keep_uint8_labels_until_run_epoch_makes_them_float(mon
     data = toy_data(120)
     fit(data, toy_split(data), model_config=SMALL, train_config=replace(QUICK, max_epochs=1))
     assert stored == [torch.uint8] and set(seen) == {torch.float32}
+
+
+def test_a_learning_rate_that_diverges_at_once_is_a_clear_error():
+    from cgmvae.train import TrainingDiverged
+
+    data = toy_data(120)
+    with pytest.raises(TrainingDiverged, match="loss became nan in epoch 1 at learning rate "
+                                               "1000; a lower learning rate \\(--lr\\)"):
+        fit(data, toy_split(data), model_config=SMALL,
+            train_config=replace(QUICK, max_epochs=3, learning_rate=1e3))
+
+
+@pytest.mark.parametrize("ema_decay", [0.0, 0.99])  # the network itself, or its weight average
+def test_divergence_after_good_epochs_keeps_the_best_of_them_with_a_warning(monkeypatch,
+                                                                           ema_decay):
+    """From epoch 3 every step poisons the weights (as a diverging run would): training stops
+    there, the model is the best of epochs 1-2, finite, and the warning says so."""
+    from cgmvae import train
+
+    seen, real_step = [], train.train_step
+
+    def poisoned_from_epoch_3(model, optimizer, x, y, config):
+        loss = real_step(model, optimizer, x, y, config)
+        if len(seen) < 2:
+            return loss
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.fill_(float("nan"))
+        return loss * float("nan")
+
+    monkeypatch.setattr(train, "train_step", poisoned_from_epoch_3)
+    data = toy_data(120)
+    with pytest.warns(RuntimeWarning, match="loss became nan in epoch 3 .* kept epoch [12],"):
+        model = fit(data, toy_split(data), model_config=SMALL,
+                    train_config=replace(QUICK, max_epochs=6, ema_decay=ema_decay),
+                    callbacks=[seen.append])
+    assert len(model.history) == 2 and model.best_epoch in (1, 2)
+    assert np.isfinite(model.predict_proba(data.features)).all()

@@ -184,3 +184,33 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(monkeypatch):
+    """A learning rate too high for the data is an answer of the search (a failed trial), not an
+    error that ends it; only when no trial completed is there no best configuration."""
+    from cgmvae import train
+
+    data = toy_data()
+    split = toy_split(data)
+    diverging = {**SMALL_SPACE, "learning_rate": {"low": 1e3, "high": 1e4, "log": True}}
+    study = tune.run_study(data, split, trials=2, model_config=SMALL_MODEL,
+                           train_config=TrainConfig(max_epochs=2, device="cpu"), sampler_seed=0,
+                           space=diverging)
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
+    with pytest.raises(ValueError, match=r"no trial .* completed \(0 pruned, 2 failed"):
+        tune.best_config(study, trials=2, storage=None, space=diverging)
+
+    real_fit, calls = train.fit, []
+
+    def first_call_diverges(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise train.TrainingDiverged("training diverged: the training loss became nan")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", first_call_diverges)
+    study = small_study(data, split)
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
+    result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
+    assert result["budget"]["trials_in_study"] == {"complete": 2, "pruned": 0, "fail": 1}

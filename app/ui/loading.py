@@ -81,6 +81,7 @@ _APP_WORDING = [
      "pick the species columns"),
     (re.compile(r"(load|run) with impute='median'"), f'tick "{IMPUTE_LABEL}"'),
     (re.compile(r"[^\s'\"(]*cgmvae-(upload|ckpt)-[^/\s]*/"), ""),  # temporary folders
+    (re.compile(r" \(--lr\)"), ' ("Learning rate")'),  # the training form's field
 ]
 
 

@@ -18,6 +18,7 @@ from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.predictor import TrainedModel
 from cgmvae.timing import EpochEstimate, duration, estimate_epoch_time
 from cgmvae.train import fit, resolve_device
+from ui.loading import user_message
 from ui.state import MODEL_KEY, DataChoice
 
 JOB_KEY = "training_job"  # session_state key of this session's TrainingJob
@@ -166,7 +167,7 @@ def start_training(choice, model_config: ModelConfig, train_config: TrainConfig,
                             should_stop=job.should_stop,
                             on_batch=lambda done: setattr(job, "batches_done", done))
         except Exception as err:  # any failure is shown on the page; the app lives on
-            job.error = f"{type(err).__name__}: {err}"
+            job.error = f"{type(err).__name__}: {user_message(err)}"
         finally:
             SLOTS.release()
 
