@@ -250,7 +250,7 @@ SCALE_STEPS = {  # benchmarks/scale.py's steps, as the table names them
     "load-csv": "load CSV in batches (`load_dataset`)",
     "load-csv-text-reader": "load CSV, the text reader (`load_csv`)",
     "stream-parquet": "stream one epoch, `ParquetBatches` (batch 128, no training)",
-    "train-model": "train the predicting model (1 epoch)",
+    "train-model": "train the predicting model (2 epochs, 20,000 sites)",
     "predict-parquet-to-parquet": "predict Parquet -> Parquet (`predict_in_chunks`)",
     "predict-parquet-to-csv": "predict Parquet -> CSV",
     "predict-csv-to-csv": "predict CSV -> CSV (`cgmvae predict`)",
