@@ -22,7 +22,7 @@ from benchmarks import datasets, quality, report
 
 METHOD = "cgmvae-tuned"
 COLUMNS = (*quality.COLUMNS, "trials", "pruned", "max_epochs_per_trial", "tune_seconds",
-           "best_val", "params")
+           "best_val", "params", "failed")
 
 
 def result_row(dataset: str, method: str, seed: int, y_test, test_proba, scores: dict,
@@ -60,6 +60,7 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     best = tune.best_config(study, trials=trials, storage=None)
     model_config = ModelConfig.from_dict(best["model_config"])
     budget = {"trials": trials, "pruned": best["budget"]["trials_in_study"]["pruned"],
+              "failed": best["budget"]["trials_in_study"]["fail"],
               "max_epochs_per_trial": best["budget"]["max_epochs_per_trial"],
               "tune_seconds": round(tune_seconds, 1), "best_val": best["best_value"],
               "params": json.dumps(best["params"])}
@@ -140,7 +141,9 @@ def _budget_note(rows: pd.DataFrame) -> str:
     from cgmvae import tune
     from cgmvae.config import TrainConfig
 
-    per_set = ", ".join(f"{name} {row.tune_seconds:.0f} s ({int(row.pruned)} pruned)"
+    per_set = ", ".join(f"{name} {row.tune_seconds:.0f} s ({int(row.pruned)} pruned"
+                        + (f", {int(row.failed)} failed: training diverged"
+                           if row.get("failed", 0) > 0 else "") + ")"
                         for name, row in rows.iterrows())
     first = rows.iloc[0]
     return (f"Budget per data set: {int(first.trials)} Optuna trials (TPE, sampler seed 0; median "
@@ -155,10 +158,13 @@ def _budget_note(rows: pd.DataFrame) -> str:
             "full run (older defaults: epoch selected by validation micro-F1). Baselines from "
             "quality.csv, same split. Wall times (tuning and training seconds) are not speed "
             "measurements: the runs shared a 2-core machine with other work (flags, foodtruck, "
-            "cal500: one process, Intel vm; the others: two tuning processes side by side on "
-            "an AMD EPYC vm, paused while timing benchmarks ran). genbase ran after epoch "
-            "selection began to break equal scores by validation loss (its mean AUC sits at "
-            "1.0 from epoch 10); the others before, where that changes no kept epoch (seed 0).")
+            "cal500: one process, Intel vm; bibtex, uk_butterflies, tmc2007: two tuning "
+            "processes side by side on an Intel vm; the others: the same on an AMD EPYC vm; "
+            "paused while timing benchmarks ran). genbase, bibtex, uk_butterflies and tmc2007 "
+            "ran after epoch selection began to break equal scores by validation loss (genbase's "
+            "mean AUC sits at 1.0 from epoch 10); the others before, where that changes no kept "
+            "epoch (seed 0). uk_butterflies and tmc2007 ran after a NaN training loss began to "
+            "end a trial (failed, when before its first epoch) instead of the study.")
 
 
 def replace_section(text: str, section: str) -> str:

@@ -32,8 +32,9 @@ def test_the_section_counts_sets_where_the_tuned_model_beats_every_baseline(monk
               "params": json.dumps({"learning_rate": 0.001, "embedding_dim": 512})}
     results = pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30), row("b", "cgmvae", 0, 0.49, 0.19),
                             row("a", tuned.METHOD, 0, 0.63, 0.39, **budget),
-                            row("b", tuned.METHOD, 0, 0.56, 0.21, **budget)])
+                            row("b", tuned.METHOD, 0, 0.56, 0.21, **budget, failed=2)])
     section = tuned.tuning_section(results, earlier)
+    assert "a 40 s (3 pruned), b 40 s (3 pruned, 2 failed: training diverged)" in section
     micro, macro = section.split("**Macro-F1**")
     assert "quality.csv cgmvae 1 of 2, defaults today 0 of 2, tuned 2 of 2" in micro
     assert "quality.csv cgmvae 1 of 2, defaults today 0 of 2, tuned 1 of 2" in macro
