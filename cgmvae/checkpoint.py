@@ -54,7 +54,7 @@ def write_checkpoint(model, path: Path) -> Path:
         "train_config": model.train_config.to_dict(),
         "feature_names": model.feature_names, "label_names": model.label_names,
         "dataset_name": model.dataset_name, "history": model.history,
-        "best_epoch": model.best_epoch,
+        "best_epoch": model.best_epoch, "stop_note": model.stop_note,
         "threshold": model.threshold, "metric_thresholds": model.metric_thresholds,
         "macro_per_label": model.macro_per_label,
         "calibration_temperature": model.calibration_temperature,
@@ -114,7 +114,8 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             feature_names=meta["feature_names"], label_names=meta["label_names"],
             dataset_name=meta["dataset_name"], history=meta["history"],
             label_prevalence=arrays["label_prevalence"], model_config=model_config,
-            train_config=train_config, best_epoch=meta["best_epoch"], threshold=meta["threshold"],
+            train_config=train_config, best_epoch=meta["best_epoch"],
+            stop_note=meta["stop_note"], threshold=meta["threshold"],
             metric_thresholds=meta["metric_thresholds"], macro_per_label=meta["macro_per_label"],
             calibration_temperature=meta["calibration_temperature"],
             **{name: arrays.get(name) for name in OPTIONAL_ARRAYS},
@@ -200,6 +201,9 @@ def parse_meta(text: str, path: Path) -> dict[str, Any]:
     meta["metric_thresholds"] = {
         str(name): checked_threshold(value, f"metric_thresholds.{name}", path)
         for name, value in meta["metric_thresholds"].items()}
+    meta["stop_note"] = meta.get("stop_note", "")  # absent before diverged trainings kept one
+    if not isinstance(meta["stop_note"], str):
+        raise CheckpointError(f"{path}: metadata 'stop_note' should be a string")
     meta["macro_per_label"] = meta.get("macro_per_label", False)
     if not isinstance(meta["macro_per_label"], bool):
         raise CheckpointError(f"{path}: metadata 'macro_per_label' should be true or false")

@@ -296,6 +296,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           + (" ..." if len(model.label_names) > 8 else ""))
     print(f"parameters    {n_params:,}")
     print(f"epochs        {len(model.history)} (best {model.best_epoch})")
+    if model.stop_note:
+        print(f"stopped       {model.stop_note}")
     print(f"threshold     {model.threshold:.3f}")
     print(f"model config  {json.dumps(model.model_config.to_dict())}")
     print(f"train config  {json.dumps(model.train_config.to_dict())}")

@@ -44,6 +44,7 @@ class TrainedModel:
     model_config: ModelConfig
     train_config: TrainConfig
     best_epoch: int = 0
+    stop_note: str = ""  # why training ended before its time (a diverged loss), "" if it did not
     threshold: float = 0.5  # deployed threshold: best validation micro-F1
     metric_thresholds: dict[str, float] = field(default_factory=dict)  # best on val, per metric
     label_thresholds: np.ndarray | None = None  # (L,) best validation F1 per label

@@ -320,15 +320,15 @@ def fit_streamed(table: StreamedTable, *, model_config: ModelConfig | None = Non
                            n_labels=len(table.label_names))
     network = new_network(model_config, torch.Generator().manual_seed(train_config.seed),
                           device, context)
-    network, history, best_epoch = fit_loop(network, batches, val, train_config, callbacks,
-                                            should_stop, context)
+    network, history, best_epoch, stop_note = fit_loop(network, batches, val, train_config,
+                                                       callbacks, should_stop, context)
     if not context.is_main:
         return None
     return finished_model(network, TrainingSummary(
         standardizer=statistics.standardizer, feature_names=list(table.feature_names),
         label_names=list(table.label_names), dataset_name=table.path.stem,
         label_prevalence=statistics.label_counts / statistics.n_rows, model_config=model_config,
-        train_config=train_config, history=history, best_epoch=best_epoch),
+        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note),
         val=(val_x, val_y), train_features=association_sample(table, train_config.seed))
 
 

@@ -207,11 +207,12 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
              config: TrainConfig, callbacks: Iterable[Callback],
              should_stop: Callable[[], bool] | None, context: Context = SINGLE,
              on_batch: Callable[[int], None] | None = None,
-             ) -> tuple[CGMVAE, list[dict], int]:
+             ) -> tuple[CGMVAE, list[dict], int, str]:
     """Epochs until `max_epochs`, `patience` epochs without improvement, or `should_stop()`.
     Rank 0 validates, selects and decides when to stop; every rank follows its decision.
     Returns the network with the weights of the best validation epoch (rank 0; the other ranks
-    keep the last epoch's), the history and that epoch (empty and 0 on the other ranks)."""
+    keep the last epoch's), the history, that epoch (empty and 0 on the other ranks) and why
+    training ended before its time when the loss diverged ("" otherwise)."""
     model = context.wrap(network)
     optimizer = adam(network, config, context)
     averaged = WeightAverage(network, config.ema_decay) if config.ema_decay > 0 else None
@@ -236,27 +237,31 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
             stop = stop or (should_stop is not None and should_stop())
         if context.decide(stop):
             break
+    stop_note = ""
     if diverged_in:
-        stop_after_divergence(diverged_in, train_loss, selection, config, context)
+        stop_note = stop_after_divergence(diverged_in, train_loss, selection, config, context)
     else:
         context.check_in_sync(network)  # (diverged weights hold NaNs, which equal nothing)
     if selection.best_state is not None:
         evaluated.load_state_dict(selection.best_state)
-    return evaluated.eval(), selection.history, selection.best_epoch
+    return evaluated.eval(), selection.history, selection.best_epoch, stop_note
 
 
 def stop_after_divergence(epoch: int, loss: float, selection: Selection, config: TrainConfig,
-                          context: Context) -> None:
+                          context: Context) -> str:
     """A NaN or infinite training loss ends training: the best epoch before it is kept, with a
-    warning, or TrainingDiverged when there is none (rank 0 decides; the others just stop)."""
+    warning whose text is returned (the model's `stop_note`), or TrainingDiverged when there is
+    none (rank 0 decides; the others just stop)."""
     if not context.is_main:
-        return
+        return ""
     advice = (f"the training loss became {loss} in epoch {epoch} at learning rate "
               f"{config.learning_rate:g}; a lower learning rate (--lr) usually trains")
     if selection.best_state is None:
         raise TrainingDiverged(f"training diverged: {advice}")
-    warnings.warn(f"training stopped early, {advice}; kept epoch {selection.best_epoch}, the "
-                  "best validation epoch before it", RuntimeWarning, stacklevel=3)
+    note = (f"training stopped early, {advice}; kept epoch {selection.best_epoch}, the best "
+            "validation epoch before it")
+    warnings.warn(note, RuntimeWarning, stacklevel=3)
+    return note
 
 
 class Selection:
@@ -309,15 +314,16 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
                             generator=generator, context=context)
     model_config = replace(model_config, n_features=data.n_features, n_labels=data.n_labels)
     network = new_network(model_config, generator, device, context)
-    network, history, best_epoch = fit_loop(network, batches, (x_val, y_val), train_config,
-                                            callbacks, should_stop, context, on_batch=on_batch)
+    network, history, best_epoch, stop_note = fit_loop(
+        network, batches, (x_val, y_val), train_config, callbacks, should_stop, context,
+        on_batch=on_batch)
     if not context.is_main:
         return None
     return finished_model(network, TrainingSummary(
         standardizer=standardizer, feature_names=list(data.feature_names),
         label_names=list(data.label_names), dataset_name=data.name,
         label_prevalence=data.labels[split.train].mean(axis=0), model_config=model_config,
-        train_config=train_config, history=history, best_epoch=best_epoch),
+        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note),
         val=(data.features[split.val], data.labels[split.val]),
         train_features=data.features[split.train])
 
@@ -347,6 +353,7 @@ class TrainingSummary:
     train_config: TrainConfig
     history: list[dict]
     best_epoch: int
+    stop_note: str = ""  # why training ended before its time (a diverged loss), if it did
 
 
 def finished_model(network: CGMVAE, summary: TrainingSummary, *,

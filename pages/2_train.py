@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import streamlit as st
-from ui.loading import USER_ERRORS, checkpoint_bytes, load_checkpoint_bytes
+from ui.loading import USER_ERRORS, checkpoint_bytes, load_checkpoint_bytes, user_message
 from ui.model_store import keep_model, kept_table, open_kept
 from ui.paths import allowed_path, new_checkpoint_path
 from ui.state import current_data, flash, show_flash
@@ -178,6 +178,8 @@ with train_tab:
                      else " The other pages now show this model.")
             st.success(f"Trained{stopped}: best epoch {job.model.best_epoch} of "
                        f"{len(job.records)}.{shown}")
+            if job.model.stop_note:  # the loss diverged after a good epoch
+                st.warning(safe_message(user_message(job.model.stop_note)))
             offer_trained_model(key="use_trained_train_page")
             save_or_download(job.model)
 with load_tab:

@@ -203,6 +203,26 @@ def test_train_page_trains_in_the_background_and_installs_the_model(tiny):
     assert job.model.model_config.decoder_sees_features  # the default model unless asked
 
 
+def test_a_training_that_diverges_says_so_on_the_train_page(tiny):
+    """Learning rate 1.0 (the form's maximum) turns the loss into NaN on the tiny data in epoch 2:
+    the page keeps epoch 1 and says why training stopped, in the form's words."""
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    by_label(app.number_input, "Max epochs").set_value(5)
+    by_label(app.number_input, "Learning rate").set_value(1.0)
+    with pytest.warns(RuntimeWarning, match="loss became nan"):  # from the training's thread
+        by_label(app.button, "Train").click()
+        app.run()
+        job = app.session_state["training_job"]
+        job.thread.join(timeout=120)
+        app.run()
+    assert_clean(app)
+    assert job.model.best_epoch == 1 and len(job.records) == 1
+    warning = " ".join(texts(app, "warning"))
+    assert "training stopped early, the training loss became nan in epoch 2" in warning
+    assert 'a lower learning rate ("Learning rate") usually trains; kept epoch 1' in warning
+
+
 def test_train_page_can_train_the_informative_latent_variant(tiny):
     _, choice = tiny
     app = run_page("2_train.py", {DATA_KEY: choice})

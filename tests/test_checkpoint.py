@@ -211,6 +211,7 @@ def set_meta(key, value):
     (set_meta("history", None), "'history' should be a list, found NoneType"),
     (set_meta("best_epoch", "3"), "'best_epoch' should be a int, found str"),
     (set_meta("macro_per_label", "yes"), "'macro_per_label' should be true or false"),
+    (set_meta("stop_note", ["diverged"]), "'stop_note' should be a string"),
     (set_meta("calibration_temperature", -1.0), "'calibration_temperature' should be a positive"),
     (set_meta("calibration_temperature", "hot"), "'calibration_temperature' should be a positive"),
     (set_meta("model_config", [1]), "'model_config' should be a dict, found list"),

@@ -207,7 +207,7 @@ def test_a_learning_rate_that_diverges_at_once_is_a_clear_error():
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.99])  # the network itself, or its weight average
 def test_divergence_after_good_epochs_keeps_the_best_of_them_with_a_warning(monkeypatch,
-                                                                           ema_decay):
+                                                                           ema_decay, tmp_path):
     """From epoch 3 every step poisons the weights (as a diverging run would): training stops
     there, the model is the best of epochs 1-2, finite, and the warning says so."""
     from cgmvae import train
@@ -231,3 +231,7 @@ def test_divergence_after_good_epochs_keeps_the_best_of_them_with_a_warning(monk
                     callbacks=[seen.append])
     assert len(model.history) == 2 and model.best_epoch in (1, 2)
     assert np.isfinite(model.predict_proba(data.features)).all()
+    assert model.stop_note.startswith("training stopped early, the training loss became nan")
+    from cgmvae.predictor import TrainedModel  # the note travels with the checkpoint
+
+    assert TrainedModel.load(model.save(tmp_path / "m.pt")).stop_note == model.stop_note

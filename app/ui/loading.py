@@ -85,8 +85,9 @@ _APP_WORDING = [
 ]
 
 
-def user_message(err: Exception) -> str:
-    """An error's message for the app: no Python argument names, no temporary paths."""
+def user_message(err: Exception | str) -> str:
+    """An error's (or a library note's) message for the app: no Python argument names, no
+    temporary paths."""
     message = str(err)
     for pattern, replacement in _APP_WORDING:
         message = pattern.sub(replacement, message)
