@@ -96,18 +96,21 @@ def show_expected_time(choice, chosen: dict) -> None:
     st.caption(expected_time_note(estimate))
 
 
-def show_progress(job) -> None:
-    """Progress bar, curves and a cancel button; hands the model over when training ends."""
+def show_progress(job, live: bool = False) -> None:
+    """Progress bar, curves and a cancel button; hands the model over when training ends.
+    `live`: drawn by the fragment that polls a running job, which redraws the whole page when the
+    job has ended (its outcome, a failure included, is drawn outside the fragment)."""
     if job.running:
         if job.waiting:
             st.info(WAITING_MESSAGE, icon=":material/hourglass_top:")
         else:
             st.progress(job.progress(), text=job.progress_text())
         st.button("Cancel", on_click=job.stop.set, disabled=job.stop.is_set(), key="cancel")
-    elif adopt_finished_training():
-        st.rerun()  # the whole app: sidebar and pages now show the new model
+    elif live or adopt_finished_training():
+        st.rerun()  # the whole app: the outcome, and the sidebar's new model
     records = list(job.records)  # a snapshot: the training thread appends meanwhile
-    st.plotly_chart(explore.figures.training_curves(records), key="curves")
+    if records or job.running:  # (a training that failed in its first epoch has no curve)
+        st.plotly_chart(explore.figures.training_curves(records), key="curves")
 
 
 def save_or_download(model: TrainedModel) -> None:
@@ -167,7 +170,7 @@ with train_tab:
             st.rerun()  # redraw without the form while the job runs
     if job is not None:
         if job.running:
-            st.fragment(show_progress, run_every=1.0)(job)
+            st.fragment(show_progress, run_every=1.0)(job, live=True)
         else:
             show_progress(job)
         if job.error:

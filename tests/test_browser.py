@@ -89,6 +89,21 @@ def test_training_shows_live_progress_and_hands_the_model_to_the_session(page):
 
 
 @pytest.mark.usefixtures("screenshot_on_failure")
+def test_a_training_that_fails_says_why_without_a_click(page):
+    """The fragment that polls a running training redraws the whole page when it ends: a failure
+    (the form's top learning rate makes the loss NaN at once) shows without the user doing
+    anything, and the session keeps its model."""
+    open_page(page, "Train")
+    page.get_by_role("spinbutton", name="Max epochs").fill("3")
+    page.get_by_role("spinbutton", name="Learning rate").fill("1.0")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Training failed: TrainingDiverged").wait_for(timeout=120_000)
+    assert 'a lower learning rate ("Learning rate") usually trains' in page.locator(
+        '[data-testid="stAlert"]').first.inner_text()
+    assert "built-in model" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+@pytest.mark.usefixtures("screenshot_on_failure")
 def test_box_selection_on_the_latent_space_lists_the_selected_samples(page):
     open_page(page, "Latent space")
     chart = page.locator('[data-testid="stPlotlyChart"]').first

@@ -77,3 +77,12 @@ def test_fit_reports_every_training_step_within_each_epoch():
     fit(data, split, model_config=SMALL, callbacks=[epochs.append], on_batch=steps.append,
         train_config=TrainConfig(max_epochs=2, batch_size=16, device="cpu"))
     assert len(epochs) == 2 and steps == [1, 2, 3, 4, 5] * 2  # 80 / 16 steps per epoch
+
+
+def test_the_time_note_says_one_duration_when_every_epoch_runs():
+    from ui.training import expected_time_note
+
+    every_epoch = expected_time_note(EpochEstimate(0.6, max_epochs=5, patience=20))
+    assert every_epoch.endswith("so about 3 s for 5 epochs.") and "between" not in every_epoch
+    early = expected_time_note(EpochEstimate(0.6, max_epochs=300, patience=20))
+    assert "between 13 s and 3 min: early stopping ends the run 20 epochs after" in early

@@ -238,9 +238,11 @@ def epoch_estimate(choice: DataChoice, model_config: ModelConfig,
 
 def expected_time_note(estimate: EpochEstimate) -> str:
     """What a run with these settings should cost, said before it starts."""
-    return (f"Expected time on this machine, with the settings the form opened with: about "
-            f"{estimate.seconds_per_epoch:.2g} s per epoch "
-            f"(measured on a few batches), so between {duration(estimate.at_least_seconds)} and "
-            f"{duration(estimate.at_most_seconds)}: early stopping ends the run "
+    start = (f"Expected time on this machine, with the settings the form opened with: about "
+             f"{estimate.seconds_per_epoch:.2g} s per epoch (measured on a few batches), so ")
+    least, most = duration(estimate.at_least_seconds), duration(estimate.at_most_seconds)
+    if least == most:  # patience at least max epochs: every epoch runs
+        return start + f"about {most} for {estimate.max_epochs} epochs."
+    return (start + f"between {least} and {most}: early stopping ends the run "
             f"{estimate.patience} epochs after the best validation score, at the latest after "
             f"{estimate.max_epochs} epochs.")
