@@ -361,11 +361,13 @@ def cmd_associations(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from cgmvae.formats.parquet import convert_csv
+    from cgmvae.formats.parquet import ROW_GROUP_ROWS, convert_csv
 
     if Path(args.output).suffix.lower() != ".parquet":
         raise DataError(f"--output {args.output} must end in .parquet")
-    path = convert_csv(args.input, args.output)
+    rows = (ROW_GROUP_ROWS if args.row_group_rows is None
+            else check_integer("--row-group-rows", args.row_group_rows, 1))
+    path = convert_csv(args.input, args.output, row_group_rows=rows)
     print(f"wrote {path}" + (" and its sidecar" if path.with_suffix(".json").is_file() else ""))
     return 0
 
@@ -476,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "streams faster")
     convert.add_argument("--input", required=True, help="the CSV (, ; or tab separated)")
     convert.add_argument("--output", required=True, help="the Parquet file to write")
+    convert.add_argument("--row-group-rows", type=int,
+                         help="rows per row group, the unit `train --stream` shuffles and holds "
+                              "out (default 65,536; --stream needs at least 3 groups)")
     convert.set_defaults(run=cmd_convert)
     ebird = commands.add_parser(
         "ebird", help="zero-fill an eBird Basic Dataset into a checklist x species CSV + sidecar")

@@ -205,8 +205,9 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
     held = max(1, round(HELDOUT_SHARE * n_groups))
     if n_groups < 2 * held + 1:
         raise DataError(f"{path.name} has {n_groups} row group(s); --stream holds out whole row "
-                        "groups for validation and test and needs at least 3 (write it with "
-                        "smaller row groups)")
+                        "groups for validation and test and needs at least 3: train without "
+                        "--stream (a table of so few groups usually fits in memory), or write "
+                        "smaller groups (`cgmvae convert --row-group-rows N` from the CSV)")
     order = np.random.default_rng(seed).permutation(n_groups)
     rows = [metadata.row_group(int(g)).num_rows for g in order]
     val = _held_out(rows, 0, held)

@@ -24,7 +24,7 @@ from cgmvae.formats import (
     read_id_columns,
 )
 from cgmvae.formats.arrow_text import column_text
-from cgmvae.formats.parquet import column_numbers, convert_csv
+from cgmvae.formats.parquet import ROW_GROUP_ROWS, column_numbers, convert_csv
 
 SIDECAR = {"id": "site", "features": ["temp", "region", "alti"], "labels": ["sp_a", "sp_b"]}
 
@@ -245,3 +245,19 @@ def test_cli_converts_a_csv_to_parquet_with_its_sidecar(tmp_path, capsys):
     assert_same_data(load_dataset(out), load_csv(csv_path))
     assert main(["convert", "--input", str(csv_path), "--output", str(tmp_path / "x.csv")]) == 2
     assert "must end in .parquet" in capsys.readouterr().err
+
+
+def test_cli_convert_writes_the_row_groups_asked_for_and_refuses_a_bad_count(tmp_path, capsys):
+    csv_path = write(tmp_path / "sites.csv", sites(12), SIDECAR)
+    out = tmp_path / "sites.parquet"
+    assert main(["convert", "--input", str(csv_path), "--output", str(out)]) == 0
+    assert pq.ParquetFile(out).metadata.num_row_groups == 1  # the default holds 65,536 rows
+    args = ["convert", "--input", str(csv_path), "--output", str(out), "--row-group-rows"]
+    assert main([*args, "4"]) == 0
+    assert [pq.ParquetFile(out).metadata.row_group(g).num_rows for g in range(3)] == [4, 4, 4]
+    assert_same_data(load_dataset(out), load_csv(csv_path))
+    assert main([*args, "0"]) == 2
+    assert "--row-group-rows must be an integer >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    assert f"default {ROW_GROUP_ROWS:,}" in " ".join(capsys.readouterr().out.split())
