@@ -137,18 +137,27 @@ def shown_storage(storage: str | None) -> str | None:
 
 
 def open_study(storage: str | None, study_name: str, fingerprint: dict, *,
-               sampler_seed: int | None = None, pruner: optuna.pruners.BasePruner | None = None
-               ) -> optuna.Study:
-    """The study `study_name` in `storage` (created, or loaded when another process made it);
-    refuses one that was started on other data or another split."""
+               sampler_seed: int | None = None, pruner: optuna.pruners.BasePruner | None = None,
+               create: bool = True) -> optuna.Study:
+    """The study `study_name` in `storage` (created, or loaded when another process made it;
+    with `create=False` only loaded); refuses one started on other data or another split."""
     import optuna
 
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP_TRIALS,
                                              n_warmup_steps=PRUNE_WARMUP_EPOCHS)
-    study = optuna.create_study(storage=connect(storage), study_name=study_name,
-                                direction="maximize", load_if_exists=True, pruner=pruner,
-                                sampler=optuna.samplers.TPESampler(seed=sampler_seed))
+    sampler = optuna.samplers.TPESampler(seed=sampler_seed)
+    if create:
+        study = optuna.create_study(storage=connect(storage), study_name=study_name,
+                                    direction="maximize", load_if_exists=True, pruner=pruner,
+                                    sampler=sampler)
+    else:
+        try:
+            study = optuna.load_study(storage=connect(storage), study_name=study_name,
+                                      pruner=pruner, sampler=sampler)
+        except KeyError:
+            raise ValueError(f"there is no study {study_name!r} in {shown_storage(storage)}: "
+                             "check --storage and --study") from None
     known = study.user_attrs.get("data")
     if known is None:
         study.set_user_attr("data", fingerprint)
@@ -162,7 +171,8 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
               train_config: TrainConfig, storage: str | None = None, study_name: str | None = None,
               sampler_seed: int | None = None, pruner: optuna.pruners.BasePruner | None = None,
               space: dict | None = None) -> optuna.Study:
-    """Run `trials` trials in this process on the study (new, or shared through `storage`).
+    """Run `trials` trials in this process on the study (new, or shared through `storage`);
+    `trials=0` only opens an existing shared study, to read its best configuration so far.
 
     Each trial trains on `split.train` and is scored by `train_config.selection_metric` on
     `split.val`: the score `fit` selects its epoch by. `split.test` is never read. A trial whose
@@ -171,13 +181,16 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     """
     from cgmvae.train import TrainingDiverged
 
-    if trials < 1:
-        raise ValueError(f"trials must be >= 1, got {trials}")
+    if trials < 0 or (trials == 0 and storage is None):
+        raise ValueError(f"trials must be >= 1 (or 0 with a shared storage, to read its best "
+                         f"configuration), got {trials}")
     split.check(data.n_samples)
     study = open_study(storage, study_name or f"cgmvae-{data.name}", data_fingerprint(data, split),
-                       sampler_seed=sampler_seed, pruner=pruner)
-    study.optimize(make_objective(data, split, model_config, train_config, space or SEARCH_SPACE),
-                   n_trials=trials, catch=(TrainingDiverged,))
+                       sampler_seed=sampler_seed, pruner=pruner, create=trials > 0)
+    if trials:
+        study.optimize(make_objective(data, split, model_config, train_config,
+                                      space or SEARCH_SPACE),
+                       n_trials=trials, catch=(TrainingDiverged,))
     return study
 
 
@@ -187,7 +200,8 @@ def best_config(study: optuna.Study, *, trials: int, storage: str | None,
     from optuna.trial import TrialState
 
     counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
-              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
+                            TrialState.RUNNING)}
     if not counts["complete"]:
         raise ValueError(f"no trial of study {study.study_name!r} completed ({counts['pruned']} "
                          f"pruned, {counts['fail']} failed: the log says why), so there is no "
@@ -226,10 +240,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def trial_count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     """The tune subcommand's own options (the data options are added by cli.py)."""
-    parser.add_argument("--trials", type=positive_int, required=True,
-                        help="trials this process runs; processes sharing --storage add theirs")
+    parser.add_argument("--trials", type=trial_count, required=True,
+                        help="trials this process runs; processes sharing --storage add theirs "
+                             "(0 with --storage: run none, write the shared study's best so far)")
     parser.add_argument("--storage", help="Optuna storage URL shared by every worker, e.g. "
                                           "sqlite:///tune.db (default: in memory, this "
                                           "process only)")
@@ -251,29 +273,36 @@ def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
     so that this module does not import cli.py, which imports it)."""
     if importlib.util.find_spec("optuna") is None:  # before the data loads
         raise ValueError("`tune` needs Optuna: pip install -r requirements.txt")
+    if args.trials == 0 and args.storage is None:
+        raise ValueError("--trials 0 writes the best configuration of a shared study: give its "
+                         "--storage (and --study)")
     data, split = load_data(args)
     overrides = {"max_epochs": args.epochs, "patience": args.patience, "device": args.device,
                  "selection_metric": args.selection, "seed": args.seed}
     train_config = replace(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
     study_name = args.study or f"cgmvae-{data.name}"
-    print(f"tuning on {data.name}: {split.train.size} train / {split.val.size} validation rows; "
-          f"{args.trials} trials of up to {train_config.max_epochs} epochs (patience "
-          f"{train_config.patience}), maximising validation {train_config.selection_metric}; "
-          f"study {study_name} in {shown_storage(args.storage) or 'memory'}", file=sys.stderr)
+    if not args.trials:
+        print(f"reading study {study_name} in {shown_storage(args.storage)}: no trials run",
+              file=sys.stderr)
+    else:
+        print(f"tuning on {data.name}: {split.train.size} train / {split.val.size} validation "
+              f"rows; {args.trials} trials of up to {train_config.max_epochs} epochs (patience "
+              f"{train_config.patience}), maximising validation "
+              f"{train_config.selection_metric}; study {study_name} in "
+              f"{shown_storage(args.storage) or 'memory'}", file=sys.stderr)
     study = run_study(data, split, trials=args.trials, model_config=ModelConfig(),
                       train_config=train_config, storage=args.storage, study_name=study_name,
                       sampler_seed=args.sampler_seed)
-    try:
-        result = best_config(study, trials=args.trials, storage=args.storage)
-    except ValueError:
-        raise ValueError(f"no trial of study {study.study_name!r} completed (all pruned or "
-                         "failed): run more trials") from None
+    result = best_config(study, trials=args.trials, storage=args.storage)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "best_config.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"best: trial {result['trial']}, validation {result['selection_metric']} "
           f"{result['best_value']:.4f}, {json.dumps(result['params'])}; study counts "
           f"{result['budget']['trials_in_study']}")
+    if result["budget"]["trials_in_study"]["running"]:
+        print("other workers still run trials of this study: when they end, `tune ... --trials "
+              "0` with the same --storage and --study writes the final best", file=sys.stderr)
     print(f"wrote {out / 'best_config.json'} (train with: python -m cgmvae train --config "
           f"{out / 'best_config.json'} ...)")
     return 0

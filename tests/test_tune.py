@@ -58,7 +58,8 @@ def test_a_study_on_toy_data_scores_every_trial_by_validation_selection_score():
         assert trial.user_attrs["train_config"]["loss"]["kl"] == trial.params["kl_weight"]
     result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
     assert result["best_value"] == max(t.value for t in study.trials)
-    assert result["budget"]["trials_in_study"] == {"complete": 3, "pruned": 0, "fail": 0}
+    assert result["budget"]["trials_in_study"] == {"complete": 3, "pruned": 0, "fail": 0,
+                                                   "running": 0}
     assert result["budget"]["max_epochs_per_trial"] == 3 and result["search_space"] == SMALL_SPACE
 
 
@@ -115,7 +116,7 @@ def test_a_shared_study_refuses_other_data(tmp_path):
         tune.open_study(storage, "s", tune.data_fingerprint(other, toy_split(other)))
 
 
-def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path):
+def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path, capsys):
     csv, storage = write_toy_csv(tmp_path), f"sqlite:///{tmp_path / 'tune.db'}"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [subprocess.Popen(
@@ -131,8 +132,21 @@ def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path):
     assert len(study.trials) == 4 and all(t.state.name == "COMPLETE" for t in study.trials)
     assert len({t.user_attrs["worker"] for t in study.trials}) == 2
     last = max((json.loads((tmp_path / f"out{s}" / "best_config.json").read_text())
-                for s in (1, 2)), key=lambda r: sum(r["budget"]["trials_in_study"].values()))
+                for s in (1, 2)), key=lambda r: r["budget"]["trials_in_study"]["complete"])
     assert last["trial"] == study.best_trial.number  # the process that ended last saw all 4
+    # --trials 0 runs nothing and writes the shared study's best, whichever worker found it
+    read = ["tune", "--data", str(csv), "--trials", "0", "--storage", storage, "--out",
+            str(tmp_path / "final")]
+    assert main([*read, "--study", "shared"]) == 0
+    final = json.loads((tmp_path / "final" / "best_config.json").read_text())
+    assert final["trial"] == study.best_trial.number and final["best_value"] == study.best_value
+    assert final["budget"]["trials_this_process"] == 0
+    assert final["budget"]["trials_in_study"] == {"complete": 4, "pruned": 0, "fail": 0,
+                                                  "running": 0}
+    assert len(optuna.load_study(study_name="shared", storage=storage).trials) == 4
+    assert main([*read, "--study", "typo"]) == 2  # never creates an empty study
+    assert "there is no study 'typo'" in capsys.readouterr().err
+    assert optuna.study.get_all_study_names(storage) == ["shared"]
 
 
 def test_best_config_json_trains_with_command_line_options_on_top(tmp_path):
@@ -153,11 +167,18 @@ def test_best_config_json_trains_with_command_line_options_on_top(tmp_path):
     assert model.train_config.device == "cpu"  # not given: the file's
 
 
-def test_tune_refuses_fewer_than_one_trial(tmp_path, capsys):
+def test_tune_refuses_fewer_than_one_trial_without_a_shared_study(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        main(["tune", "--data", "unused.csv", "--trials", "0", "--out", str(tmp_path)])
+        main(["tune", "--data", "unused.csv", "--trials", "-1", "--out", str(tmp_path)])
     assert stop.value.code == 2
-    assert "argument --trials: must be at least 1, got 0" in capsys.readouterr().err
+    assert "argument --trials: must be at least 0, got -1" in capsys.readouterr().err
+    assert main(["tune", "--data", "unused.csv", "--trials", "0", "--out", str(tmp_path)]) == 2
+    assert "--trials 0 writes the best configuration of a shared study" in (
+        capsys.readouterr().err)
+    data = toy_data()
+    with pytest.raises(ValueError, match="trials must be >= 1"):
+        tune.run_study(data, toy_split(data), trials=0, model_config=SMALL_MODEL,
+                       train_config=TrainConfig())
 
 
 def test_a_storage_password_is_not_shown():
@@ -213,4 +234,5 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(monkeypat
     study = small_study(data, split)
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
     result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
-    assert result["budget"]["trials_in_study"] == {"complete": 2, "pruned": 0, "fail": 1}
+    assert result["budget"]["trials_in_study"] == {"complete": 2, "pruned": 0, "fail": 1,
+                                                   "running": 0}
