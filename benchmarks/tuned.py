@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     from cgmvae import tune
     from cgmvae.config import ModelConfig, TrainConfig
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # a line per trial: studies run for hours
     data, split = datasets.load(name)
     y_test, rows = data.labels[split.test], []
     for seed in seeds:
@@ -52,6 +53,7 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
                                              TrainConfig(seed=seed, device="cpu"))
         rows.append(result_row(name, "cgmvae", seed, y_test, proba, scores,
                                time.perf_counter() - started))
+        _progress(rows[-1])
     started = time.perf_counter()
     study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
                            train_config=TrainConfig(seed=seeds[0], device="cpu"),
@@ -70,7 +72,14 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
         proba, scores = quality.score_cgmvae(data, split, model_config, train_config)
         rows.append({**result_row(name, METHOD, seed, y_test, proba, scores,
                                   time.perf_counter() - started), **budget})
+        _progress(rows[-1])
     return rows
+
+
+def _progress(row: dict) -> None:
+    print(f"{row['dataset']} {row['method']} seed {row['seed']}: micro-F1 {row['micro_f1']:.3f}, "
+          f"macro-F1 {row['macro_f1']:.3f}, {row['train_seconds']:.0f} s", file=sys.stderr,
+          flush=True)
 
 
 def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
