@@ -10,13 +10,13 @@ from ui.loading import (
     EBIRD_TYPES,
     TABLE_TYPES,
     USER_ERRORS,
-    csv_at,
     ebird_roles,
     load_data_path,
     load_ebird,
     load_tables,
     load_uploaded_data,
     read_table,
+    table_at,
     table_columns,
     uploaded_table,
     user_message,
@@ -56,8 +56,8 @@ with tabs[0]:
 with tabs[1]:
     path = st.text_input("Data path on the server",
                          placeholder="../shared/data/ecology/swiss_birds",
-                         help="A CSV (with or without its JSON sidecar), a Mulan folder or ARFF "
-                              f"file, or an npy folder. {SERVER_PATH_HELP}").strip()
+                         help="A CSV or Parquet file (with or without its JSON sidecar), a Mulan "
+                              f"folder or ARFF file, or an npy folder. {SERVER_PATH_HELP}").strip()
     split_path = st.text_input("Split file on the server (optional)",
                                placeholder="../shared/data/splits/yeast.json").strip()
     clicked = st.button("Load", key="load_path")
@@ -65,7 +65,7 @@ with tabs[1]:
         st.warning("Type a data path first.")
     elif clicked:
         try:
-            table = csv_at(path)
+            table = table_at(path)
             if table is not None:
                 open_table(read_table(table), table.name, read_sidecar(table), path, split_path)
             else:
@@ -75,8 +75,8 @@ with tabs[1]:
             st.error(f"Could not load {plain(path)}: {safe_message(user_message(err))}")
 with tabs[2]:
     files = st.file_uploader("Data files", type=DATA_FILE_TYPES, accept_multiple_files=True,
-                             help="A CSV (its JSON sidecar optional), an ARFF with its Mulan XML, "
-                                  "or <name>_data.npy with its index files.")
+                             help="A CSV or Parquet file (its JSON sidecar optional), an ARFF with "
+                                  "its Mulan XML, or <name>_data.npy with its index files.")
     if st.button("Load", key="load_upload", disabled=not files):
         names = ", ".join(f.name for f in files)
         try:

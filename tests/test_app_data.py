@@ -336,3 +336,57 @@ def test_a_diverged_training_names_the_form_s_field_not_the_command_line_flag():
     err = TrainingDiverged("training diverged: the training loss became nan in epoch 1 at "
                            "learning rate 0.9; a lower learning rate (--lr) usually trains")
     assert user_message(err).endswith('a lower learning rate ("Learning rate") usually trains')
+
+
+def test_a_parquet_with_its_sidecar_loads_at_once_and_without_it_asks_for_the_roles(tmp_path):
+    from cgmvae.formats.parquet import convert_csv
+
+    csv_path = write_checklists(tmp_path, n_sites=60, seed=3)
+    path = convert_csv(csv_path, tmp_path / "survey.parquet")
+    app = load_path(run_page("1_data.py"), path)  # the sidecar names the species
+    assert not app.error and not app.exception and samples(app) == "60"
+    assert not [w for w in app.multiselect if w.label == "Id column(s)"]  # no editor
+    path.with_suffix(".json").unlink()
+    app = load_path(run_page("1_data.py"), path)
+    assert_no_python_or_temp_words(app)
+    assert not app.error and samples(app) == "4,000"  # nothing loaded until the roles are accepted
+    assert widget(app.multiselect, "Id column(s)").value == ["site"]
+    assert len(widget(app.multiselect, "Species (label) columns").value) == 42
+    widget(app.button, "Use these columns").click()
+    app.run()
+    data = app.session_state[DATA_KEY].data
+    assert not app.error and samples(app) == "60" and data.n_labels == 42
+    assert data.sample_ids[:2] == pd.read_csv(csv_path, dtype=str)["site"][:2].tolist()
+
+
+def test_an_uploaded_parquet_and_a_parquet_species_table(tmp_path):
+    from ui.loading import load_tables, read_table, uploaded_table
+
+    from cgmvae.formats import guess_roles
+    from cgmvae.formats.parquet import convert_csv
+
+    path = convert_csv(write_checklists(tmp_path, n_sites=30, seed=2), tmp_path / "birds.parquet")
+    upload = Upload(path.read_bytes(), "birds.parquet")
+    assert uploaded_table([upload]) == (upload, {})
+    roles = guess_roles(read_table(upload))
+    assert roles["id"] == ["site"] and len(roles["labels"]) == 42
+    species, sites = two_tables(tmp_path)
+    species_parquet = convert_csv(species, tmp_path / "species.parquet")
+    data, _, _ = load_tables(str(species_parquet), str(sites), "site")
+    assert data.sample_ids == ["S1", "S2", "S3", "S4"]
+
+
+def test_predict_page_reads_a_parquet_of_new_sites(habitat_model, tmp_path):
+    from cgmvae.formats.parquet import convert_csv
+
+    csv_path = tmp_path / "new.csv"
+    csv_path.write_text("plot,habitat,elev\n007,forest,1.5\nP2,open,-0.5\n")
+    path = convert_csv(csv_path, tmp_path / "new.parquet")
+    app = predict_page(habitat_model, path)
+    assert not app.error and not app.exception
+    assert widget(app.multiselect, "Id column(s) to keep in the output").value == ["plot"]
+    upload = Upload(path.read_bytes(), "new.parquet")
+    from_upload = predict_csv(habitat_model.model, upload, ids=["plot"], name=upload.name)
+    pd.testing.assert_frame_equal(  # the ids: object from Parquet, pandas' str dtype from CSV
+        from_upload, predict_csv(habitat_model.model, csv_path, ids=["plot"]), check_dtype=False)
+    assert from_upload["plot"].tolist() == ["007", "P2"]

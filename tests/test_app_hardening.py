@@ -123,9 +123,9 @@ def test_every_loader_refuses_a_path_outside_the_roots(tmp_path):
     species, sites = tmp_path / "species.csv", tmp_path / "sites.csv"
     species.write_text("site,sp\nS1,1\n")
     sites.write_text(f"site,elev\nS1,{SECRET}\n")
-    from ui.loading import csv_at, load_ebird, load_tables, read_table
+    from ui.loading import load_ebird, load_tables, read_table, table_at
 
-    for call in [lambda: load_data(str(species)), lambda: csv_at(str(sites)),
+    for call in [lambda: load_data(str(species)), lambda: table_at(str(sites)),
                  lambda: read_table(str(sites)), lambda: table_columns(str(sites)),
                  lambda: load_tables(str(species), str(sites), "site"),
                  lambda: load_ebird(str(species), str(sites), 1)]:

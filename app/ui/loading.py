@@ -18,10 +18,10 @@ from cgmvae.predictor import TrainedModel
 from ui.paths import allowed_path
 from ui.uploads import upload_folder
 
-DATA_FILE_TYPES = ["csv", "tsv", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
-TABLE_TYPES = ["csv", "tsv", "txt"]  # one table: `,` `;` or tab separated
+DATA_FILE_TYPES = ["csv", "tsv", "parquet", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
+TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]  # one table: `,` `;` or tab separated, or Parquet
 EBIRD_TYPES = ["txt", "tsv", "csv"]
-TABLE_SUFFIXES = (".csv", ".tsv")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 
 
@@ -94,12 +94,21 @@ def user_message(err: Exception | str) -> str:
     return message
 
 
-def csv_at(path: str) -> Path | None:
-    """The one table a path names (`x.csv`, or a folder `x/` holding `x.csv`), else None."""
+def table_at(path: str) -> Path | None:
+    """The one table a path names whose columns the page reads into memory (`x.csv`, a folder
+    `x/` holding `x.csv`, or a Parquet file without a sidecar naming its labels), else None.
+    A Parquet file whose sidecar names them is left to `load_data`, which reads it batch by
+    batch without a text copy: the way a table of millions of rows loads."""
+    from cgmvae.formats import read_sidecar
+
     path = allowed_path(path)
     if path.is_dir():
         path = path / f"{path.name}.csv"
-    return path if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES else None
+    if not path.is_file() or path.suffix.lower() not in TABLE_SUFFIXES:
+        return None
+    if path.suffix.lower() == ".parquet" and read_sidecar(path).get("labels"):
+        return None
+    return path
 
 
 def read_table(source, name: str | None = None) -> pd.DataFrame:
