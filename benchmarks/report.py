@@ -316,6 +316,31 @@ def app_scale_section(app_scale: pd.DataFrame) -> str:
         "load_average": "load", "note": "note"})])
 
 
+EBIRD_COMMAND = ('`python -m benchmarks.ebird_scale --checklists N --species S --format '
+                 'csv|parquet` (N = 200,000, S = 300 and N = 1,000,000, S = 500; 15 sightings per '
+                 'checklist on average): `python -m cgmvae ebird` zero-filling a synthetic eBird '
+                 "Basic Dataset with all of the EBD's columns, in a fresh process; peak MB is that"
+                 " process's peak resident memory. Rows in `results/ebird_scale.csv`; *before* "
+                 'read both files whole into pandas, *after* reads them in chunks of 500,000 rows '
+                 'and keeps one int64 per presence. The tables written are the same (values '
+                 'compared).')
+
+
+def ebird_section(ebird: pd.DataFrame) -> str:
+    """Time and peak memory of the eBird zero-fill, before and after reading in chunks."""
+    table = ebird.assign(
+        code=ebird.note.str.split(":").str[0],
+        rows=ebird.observation_rows.map(lambda n: f"{int(n):,}"),
+        kept=[f"{int(c):,} x {int(s)}" for c, s in zip(ebird.kept_checklists, ebird.kept_species,
+                                                     strict=True)],
+        peak=ebird.peak_rss_mb.map(lambda m: f"{int(m):,}"))
+    return "\n".join([EBIRD_COMMAND, "", _table(table, {
+        "code": "code", "rows": "observation rows", "observations_mb": "EBD MB",
+        "kept": "checklists x species kept", "format": "output", "seconds": "seconds",
+        "peak": "peak MB", "load_average": "load"}), "", "Machine: " + ebird.note.iloc[-1].split(
+            "; ", 1)[-1] + "."])
+
+
 def scale_section(scale: pd.DataFrame, notes: str) -> str:
     """The big-table steps of benchmarks/scale.py as a table, then the notes written about
     them (`results/scale_notes.md`: what the numbers say, other scale measurements and their
@@ -391,6 +416,9 @@ def build_report(results: Path) -> str:
     app_scale = _read_csv(results / "app_scale.csv", ())
     if not app_scale.empty:
         parts += ["### The app at scale", "", app_scale_section(app_scale), ""]
+    ebird = _read_csv(results / "ebird_scale.csv", ())
+    if not ebird.empty:
+        parts += ["### eBird zero-filling at the size of a state", "", ebird_section(ebird), ""]
     ratio = _read_csv(results / "speed_yeast_ratio.csv", ())
     if not ratio.empty:
         parts += ["### Yeast speed ratio (whole process, against the authors' code)", "",

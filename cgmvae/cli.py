@@ -376,7 +376,7 @@ def cmd_ebird(args: argparse.Namespace) -> int:
     from cgmvae.formats.ebird import write_ebird_table
 
     path = write_ebird_table(args.observations, args.sampling, args.out, name=args.name,
-                             species_min=args.species_min)
+                             species_min=args.species_min, file_format=args.format)
     meta = json.loads(path.with_suffix(".json").read_text())
     for notice in filter(None, meta["notes"].split("; ")):
         print(f"note: {notice}", file=sys.stderr)
@@ -483,12 +483,17 @@ def build_parser() -> argparse.ArgumentParser:
                               "out (default 65,536; --stream needs at least 3 groups)")
     convert.set_defaults(run=cmd_convert)
     ebird = commands.add_parser(
-        "ebird", help="zero-fill an eBird Basic Dataset into a checklist x species CSV + sidecar")
+        "ebird", help="zero-fill an eBird Basic Dataset into a checklist x species table + "
+                      "sidecar, reading the files in chunks (a state's EBD fits in memory)")
     ebird.add_argument("--observations", required=True,
                        help="the EBD file (tab-separated, one row per species per checklist)")
     ebird.add_argument("--sampling", required=True,
                        help="its sampling-event file (one row per checklist)")
-    ebird.add_argument("--out", required=True, help="output folder for <name>.csv and <name>.json")
+    ebird.add_argument("--out", required=True,
+                       help="output folder for <name>.csv (or .parquet) and <name>.json")
+    ebird.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                       help="table format (default csv; parquet is smaller, loads faster and "
+                            "streams with train --stream)")
     ebird.add_argument("--name", default="ebird", help="file name of the table (default: ebird)")
     ebird.add_argument("--species-min", type=int, default=1,
                        help="keep species seen on at least N checklists")

@@ -247,3 +247,19 @@ def test_report_shows_the_app_at_scale(results):
               [{"page": "Predictions", "render": "first", "seconds": 2.5, "n_sites": 1_000_000,
                 "n_species": 500, "load_average": 0.7, "note": ""}])
     assert "| Predictions | first | 2.5 | 0.7 |" in report.build_report(results)
+
+
+def test_report_shows_the_ebird_zero_fill_rows_with_their_machine(results):
+    from benchmarks import ebird_scale
+
+    write_csv(results / "ebird_scale.csv", ebird_scale.COLUMNS, [
+        {"checklists": 1000, "observation_rows": 15000, "species": 30, "observations_mb": 4,
+         "sampling_mb": 1, "format": fmt, "seconds": seconds, "peak_rss_mb": peak,
+         "kept_checklists": 800, "kept_species": 29, "load_average": 0.5,
+         "note": f"{code}: how; a test box"}
+        for code, fmt, seconds, peak in (("before", "csv", 9.5, 2000), ("after", "parquet", 4.0,
+                                                                         300))])
+    section = report.build_report(results).split("### eBird zero-filling")[1].split("###")[0]
+    assert "| before | 15,000 | 4 | 800 x 29 | csv | 9.5 | 2,000 | 0.5 |" in section
+    assert "| after | 15,000 | 4 | 800 x 29 | parquet | 4 | 300 | 0.5 |" in section
+    assert "Machine: a test box." in section

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cgmvae.cli import main
@@ -94,3 +95,53 @@ def test_bad_sampling_value_names_the_upload_and_row():
     text = SAMPLING.read_text().replace("2023-05-02", "02/05/2023")
     with pytest.raises(DataError, match=r"^sed.txt: OBSERVATION DATE.*'02/05/2023' at data row 2"):
         zero_fill(OBSERVATIONS, io.StringIO(text), sampling_name="/tmp/upload123/sed.txt")
+
+
+def test_reading_in_chunks_gives_the_table_of_one_read(tmp_path):
+    """A synthetic EBD of every protocol, groups, spuhs and X counts, read 97 rows at a time
+    (groups and checklists cut across chunks) against one read of each file."""
+    from benchmarks.ebird_scale import write_synthetic_ebd
+
+    from cgmvae.formats.ebird import zero_fill_compact
+
+    observations, sampling = write_synthetic_ebd(tmp_path, n_checklists=300, n_species=40,
+                                                 per_checklist=6, seed=1)
+    whole = zero_fill_compact(observations, sampling, species_min=2, chunk_rows=10**6)
+    chunked = zero_fill_compact(observations, sampling, species_min=2, chunk_rows=97)
+    assert chunked.species == whole.species and chunked.notices == whole.notices
+    assert any("collapsed" in n for n in whole.notices) and any("kept" in n for n in whole.notices)
+    n_rows = len(whole.checklists)
+    assert 200 < n_rows < 300
+    expected = whole.rows(0, n_rows)
+    for table in (chunked.rows(0, n_rows),
+                  pd.concat([chunked.rows(a, min(a + 64, n_rows)) for a in range(0, n_rows, 64)],
+                            ignore_index=True)):
+        pd.testing.assert_frame_equal(table, expected)
+
+
+def test_a_bad_value_is_named_by_its_row_in_the_file_whichever_chunk_holds_it(tmp_path):
+    from cgmvae.formats.ebird import zero_fill_compact
+
+    lines = OBSERVATIONS.read_text().splitlines(keepends=True)
+    fields = lines[5].split("\t")
+    fields[10] = "lots"  # OBSERVATION COUNT of data row 5
+    bad = tmp_path / "observations.txt"
+    bad.write_text("".join([*lines[:5], "\t".join(fields), *lines[6:]]))
+    with pytest.raises(DataError, match=r"'lots' at data row 5 \(line 6\)"):
+        zero_fill_compact(bad, SAMPLING, chunk_rows=2)
+
+
+def test_parquet_output_holds_the_csv_table_with_uint8_species(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    assert main(["ebird", "--observations", str(OBSERVATIONS), "--sampling", str(SAMPLING),
+                 "--out", str(tmp_path), "--format", "parquet"]) == 0
+    assert "ebird.parquet and its sidecar" in capsys.readouterr().out
+    path = tmp_path / "ebird.parquet"
+    assert str(pq.read_schema(path).field("Song Sparrow").type) == "uint8"
+    from_parquet, from_csv = load_dataset(path), load_dataset(
+        write_ebird_table(OBSERVATIONS, SAMPLING, tmp_path / "csv"))
+    np.testing.assert_array_equal(from_parquet.labels, from_csv.labels)
+    np.testing.assert_array_equal(from_parquet.features, from_csv.features)
+    assert from_parquet.sample_ids == from_csv.sample_ids
+    assert json.loads(path.with_suffix(".json").read_text())["labels"][-1] == "Song Sparrow"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,35 @@ _SPECIES_CATEGORIES = {"species", "issf"}  # issf: a subspecies group, reported 
 _OPTIONAL = {"GROUP IDENTIFIER", "TAXONOMIC ORDER"}
 
 
+CHUNK_ROWS = 500_000  # rows read at a time: a state's EBD (tens of millions of rows) streams
+BLOCK_ROWS = 65_536  # checklists written at a time
+
+
+@dataclass
+class ZeroFilled:
+    """The zero-filled table in compact form: one row per kept checklist (`checklists`: id,
+    covariates), the kept species in taxonomic order, and each presence as a sorted key
+    `row << SPECIES_BITS | column`; `rows(a, b)` makes rows a..b dense."""
+
+    checklists: pd.DataFrame
+    species: list[str]
+    keys: np.ndarray  # int64, sorted, one per (checklist row, species column) seen
+    notices: list[str]
+
+    def rows(self, start: int, stop: int) -> pd.DataFrame:
+        """Rows start..stop of the table `zero_fill` returns."""
+        lo, hi = np.searchsorted(self.keys, [start << SPECIES_BITS, stop << SPECIES_BITS])
+        keys = self.keys[lo:hi]
+        presence = np.zeros((stop - start, len(self.species)), dtype=np.int8)
+        presence[(keys >> SPECIES_BITS) - start, keys & SPECIES_MASK] = 1
+        block = self.checklists.iloc[start:stop].reset_index(drop=True)
+        return pd.concat([block, pd.DataFrame(presence, columns=self.species)], axis=1)
+
+
+SPECIES_BITS = 20  # up to a million species columns; checklist rows use the other 43 bits
+SPECIES_MASK = (1 << SPECIES_BITS) - 1
+
+
 def zero_fill(observations, sampling, species_min: int = 1, *, observations_name: str | None = None,
               sampling_name: str | None = None) -> pd.DataFrame:
     """The presence/absence table of complete eBird checklists.
@@ -56,110 +86,202 @@ def zero_fill(observations, sampling, species_min: int = 1, *, observations_name
     covariates `duration_minutes`, `effort_distance_km` (0 for stationary counts),
     `number_observers`, `time_started_hours` (decimal hours), `day_of_year`, `latitude`,
     `longitude`, `protocol` (text), then one 0/1 column per species (common name, taxonomic
-    order). `attrs["notices"]` says what was dropped.
+    order). `attrs["notices"]` says what was dropped. For files of millions of rows,
+    `write_ebird_table` writes the same table block by block instead.
 
     Raises
     ------
     DataError naming the file, column and row of a missing column or a bad value.
     """
-    obs_where = source_name(observations, observations_name)
-    sed_where = source_name(sampling, sampling_name)
-    checklists, notices = _checklists(_read(sampling, sed_where, _CHECKLIST_COLUMNS), sed_where)
-    sightings = _sightings(_read(observations, obs_where, _OBSERVATION_COLUMNS), obs_where)
+    filled = zero_fill_compact(observations, sampling, species_min,
+                               observations_name=observations_name, sampling_name=sampling_name)
+    table = filled.rows(0, len(filled.checklists))
+    table.attrs["notices"] = filled.notices
+    return table
+
+
+def zero_fill_compact(observations, sampling, species_min: int = 1, *,
+                      observations_name: str | None = None, sampling_name: str | None = None,
+                      chunk_rows: int = CHUNK_ROWS) -> ZeroFilled:
+    """`zero_fill` without the dense table: both files are read `chunk_rows` rows at a time,
+    and what is kept of a sighting is one int64 key, so memory follows the number of
+    presences, not the size of the files."""
     if species_min < 1:
         raise DataError(f"species_min must be at least 1, not {species_min}")
-    sightings = sightings.assign(checklist=sightings["sampling_event"].map(checklists[ID]))
-    sightings = sightings.dropna(subset=["checklist"])  # incomplete or dropped checklists
-    checklists = checklists.drop_duplicates(ID).set_index(ID)
-    presence = pd.crosstab(sightings["checklist"], sightings["species"]).clip(upper=1)
-    presence = presence.reindex(index=checklists.index, fill_value=0)
-    order = sightings.groupby("species")["order"].min().sort_values(kind="stable")
-    presence = presence[[s for s in order.index if presence[s].sum() >= species_min]]
-    if presence.shape[1] < len(order):
-        notices.append(f"kept {presence.shape[1]} of {len(order)} species (seen on at least "
+    obs_where = source_name(observations, observations_name)
+    sed_where = source_name(sampling, sampling_name)
+    kept, notices = _checklists(pd.concat([
+        _parse_sampling(chunk, sed_where)
+        for chunk in _read_chunks(sampling, sed_where, _CHECKLIST_COLUMNS, chunk_rows)]),
+        sed_where)
+    checklists = kept.drop_duplicates(ID)[[ID, *COVARIATES]].reset_index(drop=True)
+    # kept is sorted by sampling event: a group's row is that of its first copy
+    row_of_id = pd.Series(np.arange(len(checklists), dtype=np.int64),
+                          index=checklists[ID].to_numpy())
+    row_of_event = pd.Series(row_of_id.reindex(kept[ID]).to_numpy(), index=kept.index)
+    del kept, row_of_id  # the sightings below are what grows with the files
+    codes: dict[str, int] = {}
+    orders: list[float] = []
+    keys, seen = [], 0
+    for chunk in _read_chunks(observations, obs_where, _OBSERVATION_COLUMNS, chunk_rows):
+        sightings = _sightings(chunk, obs_where, first_order=seen)
+        seen += len(sightings)
+        rows = row_of_event.reindex(sightings["sampling_event"]).to_numpy()
+        on_kept = ~np.isnan(rows)
+        sightings = sightings[on_kept]
+        names, inverse = np.unique(sightings["species"].to_numpy(dtype=object),
+                                   return_inverse=True)
+        lowest = pd.Series(sightings["order"].to_numpy()).groupby(inverse).min()
+        for i, name in enumerate(names):
+            code = codes.setdefault(name, len(codes))
+            if code == len(orders):
+                orders.append(lowest.iat[i])
+            else:
+                orders[code] = min(orders[code], lowest.iat[i])
+        code_of = np.array([codes[name] for name in names], dtype=np.int64)
+        keys.append(np.unique((rows[on_kept].astype(np.int64) << SPECIES_BITS)
+                              | code_of[inverse.reshape(-1)]))
+    keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(keys & SPECIES_MASK, minlength=len(codes))
+    by_order = sorted(codes, key=lambda name: (orders[codes[name]], name))
+    species = [name for name in by_order if counts[codes[name]] >= species_min]
+    if len(species) < len(codes):
+        notices.append(f"kept {len(species)} of {len(codes)} species (seen on at least "
                        f"{species_min} checklists)")
-    table = pd.concat([checklists[COVARIATES], presence.astype(np.int8)], axis=1)
-    table = table.rename_axis(ID).reset_index()
-    table.attrs["notices"] = notices
-    return table
+    column_of = np.full(len(codes), -1, dtype=np.int64)
+    column_of[[codes[name] for name in species]] = np.arange(len(species))
+    columns = column_of[keys & SPECIES_MASK]
+    keep = columns >= 0
+    keys = ((keys[keep] >> SPECIES_BITS) << SPECIES_BITS) | columns[keep]  # still in row order
+    return ZeroFilled(checklists, species, keys, notices)
 
 
 def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str = "ebird",
                       species_min: int = 1, observations_name: str | None = None,
-                      sampling_name: str | None = None) -> Path:
-    """Write `zero_fill(...)` as `<out_dir>/<name>.csv` with its sidecar `<name>.json`
-    (`id`, `features`, `categorical`, `labels`, `title`, `source`); returns the CSV path."""
-    table = zero_fill(observations, sampling, species_min, observations_name=observations_name,
-                      sampling_name=sampling_name)
-    labels = [c for c in table.columns if c != ID and c not in COVARIATES]
+                      sampling_name: str | None = None, file_format: str = "csv",
+                      chunk_rows: int = CHUNK_ROWS) -> Path:
+    """Write `zero_fill(...)` as `<out_dir>/<name>.csv` (or `.parquet`, species as uint8) with its
+    sidecar `<name>.json` (`id`, `features`, `categorical`, `labels`, `title`, `source`), block
+    by block; returns the table's path."""
+    if file_format not in ("csv", "parquet"):
+        raise DataError(f"file_format must be csv or parquet, not {file_format!r}")
+    filled = zero_fill_compact(observations, sampling, species_min, chunk_rows=chunk_rows,
+                               observations_name=observations_name, sampling_name=sampling_name)
+    labels = filled.species
     if not labels:
         raise DataError(f"no species left: no complete checklist reports a species on at least "
                         f"{species_min} checklists")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.csv"
-    table.to_csv(path, index=False)
+    path = out / f"{name}.{file_format}"
+    partial = path.with_name(path.name + ".partial")
+    try:
+        _write_blocks(filled, partial, file_format)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     obs = source_name(observations, observations_name)
     sed = source_name(sampling, sampling_name)
+    n_rows = len(filled.checklists)
     sidecar = {
-        "title": f"eBird: {len(table)} complete checklists x {len(labels)} species "
+        "title": f"eBird: {n_rows} complete checklists x {len(labels)} species "
                  "(presence/absence)",
         "source": f"eBird Basic Dataset {obs} + sampling events {sed}, zero-filled by "
                   "`python -m cgmvae ebird` (complete checklists only, shared ones once, "
                   "species level)",
-        "notes": "; ".join(table.attrs["notices"]),
+        "notes": "; ".join(filled.notices),
         "id": ID, "features": COVARIATES, "categorical": ["protocol"], "labels": labels,
     }
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     return path
 
 
-def _read(source, where: str, wanted: dict[str, str]) -> pd.DataFrame:
-    """Wanted columns (by EBD header, any case, `_` for spaces) of a tab-separated file, as text."""
+def _write_blocks(filled: ZeroFilled, path: Path, file_format: str) -> None:
+    n_rows = len(filled.checklists)
+    if file_format == "csv":
+        for start in range(0, n_rows, BLOCK_ROWS):
+            filled.rows(start, min(start + BLOCK_ROWS, n_rows)).to_csv(
+                path, index=False, mode="a" if start else "w", header=not start)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for start in range(0, n_rows, BLOCK_ROWS):
+            block = filled.rows(start, min(start + BLOCK_ROWS, n_rows))
+            block[filled.species] = block[filled.species].astype(np.uint8)
+            table = pa.Table.from_pandas(block, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=BLOCK_ROWS)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _read_chunks(source, where: str, wanted: dict[str, str], chunk_rows: int):
+    """Wanted columns (by EBD header, any case, `_` for spaces) of a tab-separated file, as text,
+    `chunk_rows` rows at a time; each chunk's index is its rows' place in the file."""
     if not isinstance(source, (str, Path)) and hasattr(source, "seek"):
         source.seek(0)
     try:
-        frame = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
-                            quoting=csv.QUOTE_NONE, usecols=lambda c: _header(c) in wanted)
+        reader = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                             quoting=csv.QUOTE_NONE, usecols=lambda c: _header(c) in wanted,
+                             chunksize=chunk_rows)
+        for frame in reader:
+            frame.columns = [wanted[_header(c)] for c in frame.columns]
+            absent = [h for h, c in wanted.items()
+                      if c not in frame.columns and h not in _OPTIONAL]
+            if absent:
+                raise DataError(f"{where}: no column(s) {short_list(absent)}: is it the eBird "
+                                "Basic Dataset (observations) and its sampling-event file?")
+            yield frame.apply(lambda column: column.str.strip())
     except pd.errors.EmptyDataError:
         raise DataError(f"{where} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise DataError(f"cannot read {where} as a tab-separated eBird file: {err}") from None
-    frame.columns = [wanted[_header(c)] for c in frame.columns]
-    absent = [h for h, c in wanted.items() if c not in frame.columns and h not in _OPTIONAL]
-    if absent:
-        raise DataError(f"{where}: no column(s) {short_list(absent)}: is it the eBird "
-                        "Basic Dataset (observations) and its sampling-event file?")
-    return frame.apply(lambda column: column.str.strip())
 
 
 def _header(name: str) -> str:
     return str(name).strip().upper().replace("_", " ")
 
 
-def _checklists(raw: pd.DataFrame, where: str) -> tuple[pd.DataFrame, list[str]]:
-    """Complete checklists with their covariates and `checklist_id` (copies of a shared checklist
-    share it), indexed by sampling event; and notices."""
-    raw = raw.drop_duplicates("sampling_event").reset_index(drop=True)
+def _parse_sampling(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+    """One chunk of the sampling-event file, its values read as numbers where the table needs
+    them (only on complete checklists: the others are dropped unread)."""
     complete = _numbers(raw, "complete", where, "ALL SPECIES REPORTED")
-    table = raw[complete == 1].copy()
-    incomplete = int((complete != 1).sum())
-    notices = [f"dropped {incomplete} incomplete checklist(s) (ALL SPECIES REPORTED = 0)"
-               ] if incomplete else []
-    group = table["group"] if "group" in table else pd.Series("", index=table.index)
-    table[ID] = group.where(group != "", table["sampling_event"])
-    shared = int(table.duplicated(ID).sum())
-    if shared:
-        notices.append(f"collapsed {shared} shared copies of group checklists")
+    parsed = pd.DataFrame({
+        "sampling_event": raw["sampling_event"], "protocol": raw["protocol"],
+        "group": raw.get("group", ""), "complete": complete})
+    on = (complete == 1).to_numpy()
+    rows = raw[on]
     for column, header in (("duration_minutes", "DURATION MINUTES"),
                            ("effort_distance_km", "EFFORT DISTANCE KM"),
                            ("number_observers", "NUMBER OBSERVERS"),
                            ("latitude", "LATITUDE"), ("longitude", "LONGITUDE")):
-        table[column] = _numbers(table, column, where, header)
+        parsed[column] = np.nan
+        parsed.loc[on, column] = _numbers(rows, column, where, header).astype(float)
+    parsed["time_started_hours"] = np.nan
+    parsed.loc[on, "time_started_hours"] = _hours(rows, where)
+    parsed["day_of_year"] = np.nan
+    parsed.loc[on, "day_of_year"] = _day_of_year(rows, where)
+    return parsed
+
+
+def _checklists(parsed: pd.DataFrame, where: str) -> tuple[pd.DataFrame, list[str]]:
+    """Complete checklists with their covariates and `checklist_id` (copies of a shared checklist
+    share it), indexed by sampling event in sorted order; and notices."""
+    parsed = parsed.drop_duplicates("sampling_event")
+    table = parsed[parsed["complete"] == 1].copy()
+    incomplete = int((parsed["complete"] != 1).sum())
+    notices = [f"dropped {incomplete} incomplete checklist(s) (ALL SPECIES REPORTED = 0)"
+               ] if incomplete else []
+    table[ID] = table["group"].where(table["group"] != "", table["sampling_event"])
+    shared = int(table.duplicated(ID).sum())
+    if shared:
+        notices.append(f"collapsed {shared} shared copies of group checklists")
     stationary = table["protocol"].str.lower().str.startswith("stationary")
     table.loc[stationary & table["effort_distance_km"].isna(), "effort_distance_km"] = 0.0
-    table["time_started_hours"] = _hours(table, where)
-    table["day_of_year"] = _day_of_year(table, where)
     lacking = table[COVARIATES].isna().any(axis=1) | (table["protocol"] == "")
     if lacking.any():
         notices.append(f"dropped {table.loc[lacking, ID].nunique()} checklist(s) without complete "
@@ -167,20 +289,26 @@ def _checklists(raw: pd.DataFrame, where: str) -> tuple[pd.DataFrame, list[str]]
     table = table[~lacking].sort_values("sampling_event", kind="stable")  # a group keeps its first
     if table.empty:
         raise DataError(f"{where}: no complete checklist with effort information")
+    for column in COVARIATES[:-1]:  # whole numbers (minutes, observers) written as such
+        values = table[column].to_numpy()
+        if (values == np.round(values)).all():
+            table[column] = values.astype(np.int64)
     return table.set_index("sampling_event"), notices
 
 
-def _sightings(raw: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Species-level sightings (`X` counts are presence); spuhs, slashes, hybrids dropped."""
-    raw = raw.reset_index(drop=True)
+def _sightings(raw: pd.DataFrame, where: str, first_order: int = 0) -> pd.DataFrame:
+    """Species-level sightings (`X` counts are presence); spuhs, slashes, hybrids dropped. Without
+    a TAXONOMIC ORDER column, the order is that of the file (`first_order` for the first row
+    kept)."""
     counts = raw["count"].str.upper()
     bad = np.flatnonzero(~(counts.str.fullmatch(r"\d+") | (counts == "X")).to_numpy())
     if bad.size:
+        row = int(raw.index[bad[0]])
         raise DataError(f"{where}: OBSERVATION COUNT has the value {raw['count'].iat[bad[0]]!r} "
-                        f"at data row {bad[0] + 1} (line {bad[0] + 2}); expected a count or X")
+                        f"at data row {row + 1} (line {row + 2}); expected a count or X")
     keep = raw["category"].str.lower().isin(_SPECIES_CATEGORIES) & (counts != "0")
     kept = raw[keep].copy()
-    file_order = pd.Series(np.arange(len(kept)), index=kept.index, dtype=float)
+    file_order = pd.Series(first_order + np.arange(len(kept)), index=kept.index, dtype=float)
     order = pd.to_numeric(kept["order"], errors="coerce") if "order" in kept else file_order
     kept["order"] = order.fillna(file_order)  # taxonomic order when the file has it
     return kept
