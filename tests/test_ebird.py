@@ -143,5 +143,24 @@ def test_parquet_output_holds_the_csv_table_with_uint8_species(tmp_path, capsys)
         write_ebird_table(OBSERVATIONS, SAMPLING, tmp_path / "csv"))
     np.testing.assert_array_equal(from_parquet.labels, from_csv.labels)
     np.testing.assert_array_equal(from_parquet.features, from_csv.features)
+    assert from_parquet.feature_names == from_csv.feature_names  # protocol=... one-hot in both
     assert from_parquet.sample_ids == from_csv.sample_ids
     assert json.loads(path.with_suffix(".json").read_text())["labels"][-1] == "Song Sparrow"
+
+
+def test_an_ebird_parquet_streams(tmp_path, monkeypatch):
+    """Every feature of the Parquet table is a number (protocol one-hot), so `train --stream`
+    takes it; 50-checklist row groups make the held-out groups."""
+    from benchmarks.ebird_scale import write_synthetic_ebd
+
+    from cgmvae.formats import ebird
+    from cgmvae.streaming import plan_streamed_table, training_statistics
+
+    observations, sampling = write_synthetic_ebd(tmp_path, n_checklists=300, n_species=20,
+                                                 per_checklist=5, seed=2)
+    monkeypatch.setattr(ebird, "BLOCK_ROWS", 50)
+    path = write_ebird_table(observations, sampling, tmp_path / "out", file_format="parquet")
+    table = plan_streamed_table(path)
+    assert table.feature_names[-3:] == ["longitude", "protocol=Stationary", "protocol=Traveling"]
+    assert 15 <= len(table.label_names) <= 20 and len(table.train) >= 3  # rare ones unseen
+    assert training_statistics(table).n_rows == table.rows(table.train)

@@ -176,7 +176,7 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
     path = out / f"{name}.{file_format}"
     partial = path.with_name(path.name + ".partial")
     try:
-        _write_blocks(filled, partial, file_format)
+        features = _write_blocks(filled, partial, file_format)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -190,33 +190,42 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
                   "`python -m cgmvae ebird` (complete checklists only, shared ones once, "
                   "species level)",
         "notes": "; ".join(filled.notices),
-        "id": ID, "features": COVARIATES, "categorical": ["protocol"], "labels": labels,
-    }
+        "id": ID, "features": features, "labels": labels,
+    } | ({"categorical": ["protocol"]} if "protocol" in features else {})
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     return path
 
 
-def _write_blocks(filled: ZeroFilled, path: Path, file_format: str) -> None:
+def _write_blocks(filled: ZeroFilled, path: Path, file_format: str) -> list[str]:
+    """Write the table block by block; returns its feature columns. Parquet gets the protocol
+    one-hot (`protocol=Traveling`, ..., uint8, the names loading a CSV gives), so that every
+    feature is a number and `train --stream` can read it."""
     n_rows = len(filled.checklists)
     if file_format == "csv":
         for start in range(0, n_rows, BLOCK_ROWS):
             filled.rows(start, min(start + BLOCK_ROWS, n_rows)).to_csv(
                 path, index=False, mode="a" if start else "w", header=not start)
-        return
+        return COVARIATES
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    protocols = sorted(filled.checklists["protocol"].unique())
+    one_hot = [f"protocol={value}" for value in protocols]
     writer = None
     try:
         for start in range(0, n_rows, BLOCK_ROWS):
             block = filled.rows(start, min(start + BLOCK_ROWS, n_rows))
+            for value, column in zip(protocols, one_hot, strict=True):
+                block[column] = (block["protocol"] == value).astype(np.uint8)
             block[filled.species] = block[filled.species].astype(np.uint8)
+            block = block[[ID, *COVARIATES[:-1], *one_hot, *filled.species]]
             table = pa.Table.from_pandas(block, preserve_index=False)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table, row_group_size=BLOCK_ROWS)
     finally:
         if writer is not None:
             writer.close()
+    return [*COVARIATES[:-1], *one_hot]
 
 
 def _read_chunks(source, where: str, wanted: dict[str, str], chunk_rows: int):
