@@ -375,8 +375,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_ebird(args: argparse.Namespace) -> int:
     from cgmvae.formats.ebird import write_ebird_table
 
+    started = time.perf_counter()
+
+    def progress(text: str) -> None:
+        print(f"{text} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+
     path = write_ebird_table(args.observations, args.sampling, args.out, name=args.name,
-                             species_min=args.species_min, file_format=args.format)
+                             species_min=args.species_min, file_format=args.format,
+                             progress=progress)
     meta = json.loads(path.with_suffix(".json").read_text())
     for notice in filter(None, meta["notes"].split("; ")):
         print(f"note: {notice}", file=sys.stderr)

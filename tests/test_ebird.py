@@ -76,7 +76,11 @@ def test_cli_writes_csv_and_sidecar(tmp_path, capsys):
     assert main(["ebird", "--observations", str(OBSERVATIONS), "--sampling", str(SAMPLING),
                  "--out", str(tmp_path), "--species-min", "3"]) == 0
     assert (tmp_path / "ebird.csv").read_text().splitlines()[0].endswith("protocol,Song Sparrow")
-    assert "dropped 1 incomplete checklist" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "dropped 1 incomplete checklist" in said
+    for progress in ("sampling.txt: 6 rows read", "observations.txt: 12 rows read, 5 species so "
+                     "far", "ebird.csv: 4 of 4 checklists written"):
+        assert progress in said  # a state's EBD takes minutes: each chunk is reported
 
 
 @pytest.mark.parametrize("change, message", [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,18 +103,23 @@ def zero_fill(observations, sampling, species_min: int = 1, *, observations_name
 
 def zero_fill_compact(observations, sampling, species_min: int = 1, *,
                       observations_name: str | None = None, sampling_name: str | None = None,
-                      chunk_rows: int = CHUNK_ROWS) -> ZeroFilled:
+                      chunk_rows: int = CHUNK_ROWS,
+                      progress: Callable[[str], None] | None = None) -> ZeroFilled:
     """`zero_fill` without the dense table: both files are read `chunk_rows` rows at a time,
     and what is kept of a sighting is one int64 key, so memory follows the number of
-    presences, not the size of the files."""
+    presences, not the size of the files. `progress(text)` hears after each chunk how many rows
+    of which file have been read (a state's EBD takes minutes)."""
+    tell = progress or (lambda text: None)
     if species_min < 1:
         raise DataError(f"species_min must be at least 1, not {species_min}")
     obs_where = source_name(observations, observations_name)
     sed_where = source_name(sampling, sampling_name)
-    kept, notices = _checklists(pd.concat([
-        _parse_sampling(chunk, sed_where)
-        for chunk in _read_chunks(sampling, sed_where, _CHECKLIST_COLUMNS, chunk_rows)]),
-        sed_where)
+    parsed = []
+    for chunk in _read_chunks(sampling, sed_where, _CHECKLIST_COLUMNS, chunk_rows):
+        parsed.append(_parse_sampling(chunk, sed_where))
+        tell(f"{sed_where}: {sum(map(len, parsed)):,} rows read")
+    kept, notices = _checklists(pd.concat(parsed), sed_where)
+    del parsed
     checklists = kept.drop_duplicates(ID)[[ID, *COVARIATES]].reset_index(drop=True)
     # kept is sorted by sampling event: a group's row is that of its first copy
     row_of_id = pd.Series(np.arange(len(checklists), dtype=np.int64),
@@ -122,7 +128,7 @@ def zero_fill_compact(observations, sampling, species_min: int = 1, *,
     del kept, row_of_id  # the sightings below are what grows with the files
     codes: dict[str, int] = {}
     orders: list[float] = []
-    keys, seen = [], 0
+    keys, seen, read = [], 0, 0
     for chunk in _read_chunks(observations, obs_where, _OBSERVATION_COLUMNS, chunk_rows):
         sightings = _sightings(chunk, obs_where, first_order=seen)
         seen += len(sightings)
@@ -141,6 +147,8 @@ def zero_fill_compact(observations, sampling, species_min: int = 1, *,
         code_of = np.array([codes[name] for name in names], dtype=np.int64)
         keys.append(np.unique((rows[on_kept].astype(np.int64) << SPECIES_BITS)
                               | code_of[inverse.reshape(-1)]))
+        tell(f"{obs_where}: {read + len(chunk):,} rows read, {len(codes):,} species so far")
+        read += len(chunk)
     keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
     counts = np.bincount(keys & SPECIES_MASK, minlength=len(codes))
     by_order = sorted(codes, key=lambda name: (orders[codes[name]], name))
@@ -159,13 +167,15 @@ def zero_fill_compact(observations, sampling, species_min: int = 1, *,
 def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str = "ebird",
                       species_min: int = 1, observations_name: str | None = None,
                       sampling_name: str | None = None, file_format: str = "csv",
-                      chunk_rows: int = CHUNK_ROWS) -> Path:
+                      chunk_rows: int = CHUNK_ROWS,
+                      progress: Callable[[str], None] | None = None) -> Path:
     """Write `zero_fill(...)` as `<out_dir>/<name>.csv` (or `.parquet`, species as uint8) with its
     sidecar `<name>.json` (`id`, `features`, `categorical`, `labels`, `title`, `source`), block
     by block; returns the table's path."""
     if file_format not in ("csv", "parquet"):
         raise DataError(f"file_format must be csv or parquet, not {file_format!r}")
     filled = zero_fill_compact(observations, sampling, species_min, chunk_rows=chunk_rows,
+                               progress=progress,
                                observations_name=observations_name, sampling_name=sampling_name)
     labels = filled.species
     if not labels:
@@ -176,7 +186,7 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
     path = out / f"{name}.{file_format}"
     partial = path.with_name(path.name + ".partial")
     try:
-        features = _write_blocks(filled, partial, file_format)
+        features = _write_blocks(filled, partial, file_format, progress or (lambda text: None))
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -196,15 +206,18 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
     return path
 
 
-def _write_blocks(filled: ZeroFilled, path: Path, file_format: str) -> list[str]:
+def _write_blocks(filled: ZeroFilled, path: Path, file_format: str,
+                  tell: Callable[[str], None]) -> list[str]:
     """Write the table block by block; returns its feature columns. Parquet gets the protocol
     one-hot (`protocol=Traveling`, ..., uint8, the names loading a CSV gives), so that every
     feature is a number and `train --stream` can read it."""
     n_rows = len(filled.checklists)
     if file_format == "csv":
         for start in range(0, n_rows, BLOCK_ROWS):
-            filled.rows(start, min(start + BLOCK_ROWS, n_rows)).to_csv(
-                path, index=False, mode="a" if start else "w", header=not start)
+            stop = min(start + BLOCK_ROWS, n_rows)
+            filled.rows(start, stop).to_csv(path, index=False, mode="a" if start else "w",
+                                            header=not start)
+            tell(f"{path.name.removesuffix('.partial')}: {stop:,} of {n_rows:,} checklists written")
         return COVARIATES
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -222,6 +235,8 @@ def _write_blocks(filled: ZeroFilled, path: Path, file_format: str) -> list[str]
             table = pa.Table.from_pandas(block, preserve_index=False)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table, row_group_size=BLOCK_ROWS)
+            tell(f"{path.name.removesuffix('.partial')}: {start + len(block):,} of {n_rows:,} "
+                 "checklists written")
     finally:
         if writer is not None:
             writer.close()
