@@ -228,6 +228,10 @@ def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
     assert title in texts(app, "success")
     assert data.sample_ids[0].startswith(("S", "G")) and "protocol=Traveling" in data.feature_names
     assert app.session_state[ROLES_KEY][1]["id"] == ["checklist_id"]
+    assert data.notices[:2] == ["dropped 1 incomplete checklist(s) (ALL SPECIES REPORTED = 0)",
+                                "collapsed 1 shared copies of group checklists"]
+    assert "dropped 1 incomplete checklist" in texts(app, "caption")  # said on the page
+    assert_no_python_or_temp_words(app)
 
 
 def test_ebird_errors_name_the_file():

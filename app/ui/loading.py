@@ -201,21 +201,24 @@ def load_tables(species, sites, id_column: str, *, impute: str | None = None
 
 
 def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData, Split, str]:
-    """The eBird observations + sampling-event files (paths or uploads), zero-filled, as data."""
-    from cgmvae.formats import load_frame_with_roles
-    from cgmvae.formats.ebird import COVARIATES, ID, zero_fill
+    """The eBird observations + sampling-event files (paths or uploads), zero-filled, as data:
+    written as a Parquet table in a temporary folder and read back batch by batch, the way
+    `cgmvae ebird --format parquet` and `--data` do it (a state's EBD in a minute or two)."""
+    import json
+    import tempfile
+
+    from cgmvae.formats import load_dataset
+    from cgmvae.formats.ebird import write_ebird_table
 
     observations, sampling = _checked(observations), _checked(sampling)
-    table = zero_fill(observations, sampling, species_min,
-                      observations_name=_display_name(observations),
-                      sampling_name=_display_name(sampling))
-    species = [c for c in table.columns if c != ID and c not in COVARIATES]
-    if not species:
-        raise DataError(f"no species left: no complete checklist reports a species on at least "
-                        f"{species_min} checklists")
-    data = load_frame_with_roles(table, ids=[ID], labels=species, features=COVARIATES,
-                                 categorical=["protocol"], name="ebird")
-    data = replace(data, notices=[*table.attrs.get("notices", []), *data.notices])
+    with tempfile.TemporaryDirectory(prefix="cgmvae-ebird-") as folder:
+        path = write_ebird_table(observations, sampling, folder, species_min=species_min,
+                                 file_format="parquet",
+                                 observations_name=_display_name(observations),
+                                 sampling_name=_display_name(sampling))
+        notes = json.loads(path.with_suffix(".json").read_text())["notes"]
+        data = load_dataset(path)
+    data = replace(data, notices=[*filter(None, notes.split("; ")), *data.notices])
     return (data, *choose_split(data))
 
 
