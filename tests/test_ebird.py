@@ -168,3 +168,13 @@ def test_an_ebird_parquet_streams(tmp_path, monkeypatch):
     assert table.feature_names[-3:] == ["longitude", "protocol=Stationary", "protocol=Traveling"]
     assert 15 <= len(table.label_names) <= 20 and len(table.train) >= 3  # rare ones unseen
     assert training_statistics(table).n_rows == table.rows(table.train)
+
+
+def test_gzipped_files_as_ebird_ships_them_give_the_same_table(tmp_path, table):
+    import gzip
+
+    paths = []
+    for source in (OBSERVATIONS, SAMPLING):
+        paths.append(tmp_path / f"{source.stem}.txt.gz")
+        paths[-1].write_bytes(gzip.compress(source.read_bytes()))
+    pd.testing.assert_frame_equal(zero_fill(*paths).set_index("checklist_id"), table)
