@@ -178,3 +178,7 @@ def test_gzipped_files_as_ebird_ships_them_give_the_same_table(tmp_path, table):
         paths.append(tmp_path / f"{source.stem}.txt.gz")
         paths[-1].write_bytes(gzip.compress(source.read_bytes()))
     pd.testing.assert_frame_equal(zero_fill(*paths).set_index("checklist_id"), table)
+    uploads = [io.BytesIO(path.read_bytes()) for path in paths]  # named only by the page
+    pd.testing.assert_frame_equal(zero_fill(*uploads, observations_name=paths[0].name,
+                                            sampling_name=paths[1].name
+                                            ).set_index("checklist_id"), table)

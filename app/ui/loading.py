@@ -20,7 +20,7 @@ from ui.uploads import upload_folder
 
 DATA_FILE_TYPES = ["csv", "tsv", "parquet", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
 TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]  # one table: `,` `;` or tab separated, or Parquet
-EBIRD_TYPES = ["txt", "tsv", "csv"]
+EBIRD_TYPES = ["txt", "tsv", "csv", "gz"]  # the download's .txt.gz as they are
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 

@@ -249,9 +249,11 @@ def _read_chunks(source, where: str, wanted: dict[str, str], chunk_rows: int):
     if not isinstance(source, (str, Path)) and hasattr(source, "seek"):
         source.seek(0)
     try:
+        # a path's suffix says .gz to pandas; an upload's only its display name does
+        gzipped = not isinstance(source, (str, Path)) and where.lower().endswith(".gz")
         reader = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
                              quoting=csv.QUOTE_NONE, usecols=lambda c: _header(c) in wanted,
-                             chunksize=chunk_rows)
+                             chunksize=chunk_rows, compression="gzip" if gzipped else "infer")
         for frame in reader:
             frame.columns = [wanted[_header(c)] for c in frame.columns]
             absent = [h for h, c in wanted.items()
