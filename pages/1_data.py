@@ -119,7 +119,11 @@ with tabs[3]:
                     st.error(f"Could not join the tables: {safe_message(user_message(err))}")
 with tabs[4]:
     st.write("The eBird Basic Dataset (observations) and its sampling-event file, as downloaded "
-             "from ebird.org/data/download (unzipped). Complete checklists only, zero-filled.")
+             "from ebird.org/data/download (the .txt or .txt.gz files out of the tar). Complete "
+             f"checklists only, zero-filled the way R's auk does. Uploads are capped at "
+             f"{st.get_option('server.maxUploadSize')} MB: "
+             "give a state's files by their path on the server, or run `python -m cgmvae ebird "
+             "--format parquet` and load its output.")
     left, right = st.columns(2)
     with left:
         observations = source_input("Observations file", EBIRD_TYPES, "ebd")
