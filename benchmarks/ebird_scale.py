@@ -16,6 +16,7 @@ process (`python -m cgmvae ebird`); `peak_rss_mb` is that process's peak residen
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -160,19 +161,18 @@ def main(argv=None) -> None:
     seconds, peak, said = zero_fill_in_a_fresh_process(observations, sampling, work / "out",
                                                        args.format)
     output = next((work / "out").glob(f"ebird.{args.format}"))
+    kept_species = len(json.loads(output.with_suffix(".json").read_text())["labels"])
     if args.format == "parquet":
         import pyarrow.parquet as pq
 
-        meta = pq.ParquetFile(output).metadata
-        kept_rows, kept_columns = meta.num_rows, meta.num_columns
+        kept_rows = pq.ParquetFile(output).metadata.num_rows
     else:
         kept_rows = sum(1 for _ in output.open()) - 1
-        kept_columns = len(output.open().readline().split(","))
     row = {"checklists": args.checklists, "observation_rows": n_rows, "species": args.species,
            "observations_mb": round(observations.stat().st_size / 2**20),
            "sampling_mb": round(sampling.stat().st_size / 2**20), "format": args.format,
            "seconds": round(seconds, 1), "peak_rss_mb": peak, "kept_checklists": kept_rows,
-           "kept_species": kept_columns - 9, "load_average": round(load, 2), "note": args.note}
+           "kept_species": kept_species, "load_average": round(load, 2), "note": args.note}
     print(said)
     print(row)
     RowWriter(Path(args.out), COLUMNS, append=True).write(row)
