@@ -182,3 +182,17 @@ def test_gzipped_files_as_ebird_ships_them_give_the_same_table(tmp_path, table):
     pd.testing.assert_frame_equal(zero_fill(*uploads, observations_name=paths[0].name,
                                             sampling_name=paths[1].name
                                             ).set_index("checklist_id"), table)
+
+
+def test_header_only_and_empty_files_get_a_clear_error(tmp_path):
+    header_only = {name: tmp_path / f"{name}.txt" for name in ("obs", "sed")}
+    header_only["obs"].write_text(OBSERVATIONS.read_text().splitlines()[0] + "\n")
+    header_only["sed"].write_text(SAMPLING.read_text().splitlines()[0] + "\n")
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(DataError, match=r"sed\.txt: no complete checklist with effort information"):
+        zero_fill(OBSERVATIONS, header_only["sed"])
+    with pytest.raises(DataError, match="no species left"):
+        write_ebird_table(header_only["obs"], SAMPLING, tmp_path / "out")
+    with pytest.raises(DataError, match=r"empty\.txt is empty"):
+        zero_fill(OBSERVATIONS, tmp_path / "empty.txt")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
