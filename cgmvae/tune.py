@@ -233,23 +233,20 @@ def read_config(path: str | Path) -> tuple[ModelConfig, TrainConfig]:
                          ) from err
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type`: a whole number >= `minimum`, else the usage error says so."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
 
-
-def trial_count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
+    return parse
 
 
 def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     """The tune subcommand's own options (the data options are added by cli.py)."""
-    parser.add_argument("--trials", type=trial_count, required=True,
+    parser.add_argument("--trials", type=int_at_least(0), required=True,
                         help="trials this process runs; processes sharing --storage add theirs "
                              "(0 with --storage: run none, write the shared study's best so far)")
     parser.add_argument("--storage", help="Optuna storage URL shared by every worker, e.g. "
@@ -257,8 +254,9 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
                                           "process only)")
     parser.add_argument("--study", help="study name (default: cgmvae-<data set name>)")
     parser.add_argument("--out", required=True, help="folder for best_config.json")
-    parser.add_argument("--epochs", type=positive_int, help="maximum epochs per trial")
-    parser.add_argument("--patience", type=positive_int, help="early-stopping patience per trial")
+    parser.add_argument("--epochs", type=int_at_least(1), help="maximum epochs per trial")
+    parser.add_argument("--patience", type=int_at_least(1),
+                        help="early-stopping patience per trial")
     parser.add_argument("--selection", choices=SELECTION_METRICS,
                         help=f"validation score to maximise (default "
                              f"{TrainConfig.selection_metric}: what `train` selects its epoch by)")
@@ -273,7 +271,7 @@ def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
     so that this module does not import cli.py, which imports it)."""
     if importlib.util.find_spec("optuna") is None:  # before the data loads
         raise ValueError("`tune` needs Optuna: pip install -r requirements.txt")
-    if args.trials == 0 and args.storage is None:
+    if args.trials == 0 and args.storage is None:  # before the data loads, as run_study would
         raise ValueError("--trials 0 writes the best configuration of a shared study: give its "
                          "--storage (and --study)")
     data, split = load_data(args)

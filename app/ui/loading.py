@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -201,24 +200,13 @@ def load_tables(species, sites, id_column: str, *, impute: str | None = None
 
 
 def load_ebird(observations, sampling, species_min: int) -> tuple[MultiLabelData, Split, str]:
-    """The eBird observations + sampling-event files (paths or uploads), zero-filled, as data:
-    written as a Parquet table in a temporary folder and read back batch by batch, the way
-    `cgmvae ebird --format parquet` and `--data` do it (a state's EBD in a minute or two)."""
-    import json
-    import tempfile
-
-    from cgmvae.formats import load_dataset
-    from cgmvae.formats.ebird import write_ebird_table
+    """The eBird observations + sampling-event files (paths or uploads), zero-filled, as data."""
+    from cgmvae.formats.ebird import load_ebird as zero_filled_data
 
     observations, sampling = _checked(observations), _checked(sampling)
-    with tempfile.TemporaryDirectory(prefix="cgmvae-ebird-") as folder:
-        path = write_ebird_table(observations, sampling, folder, species_min=species_min,
-                                 file_format="parquet",
-                                 observations_name=_display_name(observations),
-                                 sampling_name=_display_name(sampling))
-        notes = json.loads(path.with_suffix(".json").read_text())["notes"]
-        data = load_dataset(path)
-    data = replace(data, notices=[*filter(None, notes.split("; ")), *data.notices])
+    data = zero_filled_data(observations, sampling, species_min,
+                            observations_name=_display_name(observations),
+                            sampling_name=_display_name(sampling))
     return (data, *choose_split(data))
 
 

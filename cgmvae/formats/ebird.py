@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cgmvae.data import DataError
+from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import source_name
 
@@ -41,6 +42,12 @@ _OPTIONAL = {"GROUP IDENTIFIER", "TAXONOMIC ORDER"}
 
 CHUNK_ROWS = 500_000  # rows read at a time: a state's EBD (tens of millions of rows) streams
 BLOCK_ROWS = 65_536  # checklists written at a time
+SPECIES_BITS = 20  # up to a million species columns; checklist rows use the other 43 bits
+SPECIES_MASK = (1 << SPECIES_BITS) - 1
+
+
+def _quiet(text: str) -> None:
+    """The default `progress`: say nothing."""
 
 
 @dataclass
@@ -62,10 +69,6 @@ class ZeroFilled:
         presence[(keys >> SPECIES_BITS) - start, keys & SPECIES_MASK] = 1
         block = self.checklists.iloc[start:stop].reset_index(drop=True)
         return pd.concat([block, pd.DataFrame(presence, columns=self.species)], axis=1)
-
-
-SPECIES_BITS = 20  # up to a million species columns; checklist rows use the other 43 bits
-SPECIES_MASK = (1 << SPECIES_BITS) - 1
 
 
 def zero_fill(observations, sampling, species_min: int = 1, *, observations_name: str | None = None,
@@ -104,20 +107,20 @@ def zero_fill(observations, sampling, species_min: int = 1, *, observations_name
 def zero_fill_compact(observations, sampling, species_min: int = 1, *,
                       observations_name: str | None = None, sampling_name: str | None = None,
                       chunk_rows: int = CHUNK_ROWS,
-                      progress: Callable[[str], None] | None = None) -> ZeroFilled:
+                      progress: Callable[[str], None] = _quiet) -> ZeroFilled:
     """`zero_fill` without the dense table: both files are read `chunk_rows` rows at a time,
     and what is kept of a sighting is one int64 key, so memory follows the number of
     presences, not the size of the files. `progress(text)` hears after each chunk how many rows
     of which file have been read (a state's EBD takes minutes)."""
-    tell = progress or (lambda text: None)
     if species_min < 1:
         raise DataError(f"species_min must be at least 1, not {species_min}")
     obs_where = source_name(observations, observations_name)
     sed_where = source_name(sampling, sampling_name)
-    parsed = []
+    parsed, read = [], 0
     for chunk in _read_chunks(sampling, sed_where, _CHECKLIST_COLUMNS, chunk_rows):
         parsed.append(_parse_sampling(chunk, sed_where))
-        tell(f"{sed_where}: {sum(map(len, parsed)):,} rows read")
+        read += len(chunk)
+        progress(f"{sed_where}: {read:,} rows read")
     kept, notices = _checklists(pd.concat(parsed), sed_where)
     del parsed
     checklists = kept.drop_duplicates(ID)[[ID, *COVARIATES]].reset_index(drop=True)
@@ -128,7 +131,7 @@ def zero_fill_compact(observations, sampling, species_min: int = 1, *,
     del kept, row_of_id  # the sightings below are what grows with the files
     codes: dict[str, int] = {}
     orders: list[float] = []
-    keys, seen, read = [], 0, 0
+    keys, seen, read = [], 0, 0  # seen: species-level sightings, read: rows of the file
     for chunk in _read_chunks(observations, obs_where, _OBSERVATION_COLUMNS, chunk_rows):
         sightings = _sightings(chunk, obs_where, first_order=seen)
         seen += len(sightings)
@@ -147,8 +150,8 @@ def zero_fill_compact(observations, sampling, species_min: int = 1, *,
         code_of = np.array([codes[name] for name in names], dtype=np.int64)
         keys.append(np.unique((rows[on_kept].astype(np.int64) << SPECIES_BITS)
                               | code_of[inverse.reshape(-1)]))
-        tell(f"{obs_where}: {read + len(chunk):,} rows read, {len(codes):,} species so far")
         read += len(chunk)
+        progress(f"{obs_where}: {read:,} rows read, {len(codes):,} species so far")
     keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
     counts = np.bincount(keys & SPECIES_MASK, minlength=len(codes))
     by_order = sorted(codes, key=lambda name: (orders[codes[name]], name))
@@ -168,7 +171,7 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
                       species_min: int = 1, observations_name: str | None = None,
                       sampling_name: str | None = None, file_format: str = "csv",
                       chunk_rows: int = CHUNK_ROWS,
-                      progress: Callable[[str], None] | None = None) -> Path:
+                      progress: Callable[[str], None] = _quiet) -> Path:
     """Write `zero_fill(...)` as `<out_dir>/<name>.csv` (or `.parquet`, species as uint8) with its
     sidecar `<name>.json` (`id`, `features`, `categorical`, `labels`, `title`, `source`), block
     by block; returns the table's path."""
@@ -177,28 +180,48 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
     filled = zero_fill_compact(observations, sampling, species_min, chunk_rows=chunk_rows,
                                progress=progress,
                                observations_name=observations_name, sampling_name=sampling_name)
+    obs = source_name(observations, observations_name)
+    sed = source_name(sampling, sampling_name)
+    return _write_table(filled, Path(out_dir) / f"{name}.{file_format}", progress,
+                        source=f"eBird Basic Dataset {obs} + sampling events {sed}",
+                        species_min=species_min)
+
+
+def load_ebird(observations, sampling, species_min: int = 1, *,
+               observations_name: str | None = None,
+               sampling_name: str | None = None) -> MultiLabelData:
+    """The zero-filled checklists as a data set (ids `checklist_id`, the protocol one-hot, what
+    was dropped in `notices`): written as Parquet in a temporary folder and read back batch by
+    batch, as `cgmvae ebird --format parquet` then `--data` would, never as a text table."""
+    from cgmvae.formats import load_dataset
+
+    filled = zero_fill_compact(observations, sampling, species_min,
+                               observations_name=observations_name, sampling_name=sampling_name)
+    with tempfile.TemporaryDirectory(prefix="cgmvae-ebird-") as folder:
+        data = load_dataset(_write_table(filled, Path(folder) / "ebird.parquet", _quiet,
+                                         source="eBird", species_min=species_min))
+    return replace(data, notices=[*filled.notices, *data.notices])
+
+
+def _write_table(filled: ZeroFilled, path: Path, progress: Callable[[str], None], *,
+                 source: str, species_min: int) -> Path:
+    """`filled` as the table at `path` (.csv or .parquet, whole or not at all) and its sidecar."""
     labels = filled.species
     if not labels:
         raise DataError(f"no species left: no complete checklist reports a species on at least "
                         f"{species_min} checklists")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.{file_format}"
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
-        features = _write_blocks(filled, partial, file_format, progress or (lambda text: None))
+        features = _write_blocks(filled, partial, path.suffix[1:], progress, path.name)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    obs = source_name(observations, observations_name)
-    sed = source_name(sampling, sampling_name)
-    n_rows = len(filled.checklists)
     sidecar = {
-        "title": f"eBird: {n_rows} complete checklists x {len(labels)} species "
+        "title": f"eBird: {len(filled.checklists)} complete checklists x {len(labels)} species "
                  "(presence/absence)",
-        "source": f"eBird Basic Dataset {obs} + sampling events {sed}, zero-filled by "
-                  "`python -m cgmvae ebird` (complete checklists only, shared ones once, "
-                  "species level)",
+        "source": f"{source}, zero-filled by `python -m cgmvae ebird` (complete checklists only, "
+                  "shared ones once, species level)",
         "notes": "; ".join(filled.notices),
         "id": ID, "features": features, "labels": labels,
     } | ({"categorical": ["protocol"]} if "protocol" in features else {})
@@ -207,7 +230,7 @@ def write_ebird_table(observations, sampling, out_dir: str | Path, *, name: str 
 
 
 def _write_blocks(filled: ZeroFilled, path: Path, file_format: str,
-                  tell: Callable[[str], None]) -> list[str]:
+                  progress: Callable[[str], None], shown: str) -> list[str]:
     """Write the table block by block; returns its feature columns. Parquet gets the protocol
     one-hot (`protocol=Traveling`, ..., uint8, the names loading a CSV gives), so that every
     feature is a number and `train --stream` can read it."""
@@ -217,7 +240,7 @@ def _write_blocks(filled: ZeroFilled, path: Path, file_format: str,
             stop = min(start + BLOCK_ROWS, n_rows)
             filled.rows(start, stop).to_csv(path, index=False, mode="a" if start else "w",
                                             header=not start)
-            tell(f"{path.name.removesuffix('.partial')}: {stop:,} of {n_rows:,} checklists written")
+            progress(f"{shown}: {stop:,} of {n_rows:,} checklists written")
         return COVARIATES
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -235,8 +258,7 @@ def _write_blocks(filled: ZeroFilled, path: Path, file_format: str,
             table = pa.Table.from_pandas(block, preserve_index=False)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table, row_group_size=BLOCK_ROWS)
-            tell(f"{path.name.removesuffix('.partial')}: {start + len(block):,} of {n_rows:,} "
-                 "checklists written")
+            progress(f"{shown}: {start + len(block):,} of {n_rows:,} checklists written")
     finally:
         if writer is not None:
             writer.close()
