@@ -213,6 +213,20 @@ def test_an_uploaded_csv_with_or_without_its_sidecar(tmp_path):
     assert uploaded_table([table, Upload(b"", "x.arff")]) is None  # left to the other readers
 
 
+def test_two_tables_in_the_upload_box_say_to_load_one_or_join_them(tmp_path):
+    from ui.loading import load_uploaded_data, user_message
+
+    from cgmvae.data import DataError
+
+    path = write_checklists(tmp_path, n_sites=30, seed=2)
+    uploads = [Upload(path.read_bytes(), "first.csv"), Upload(path.read_bytes(), "second.csv")]
+    with pytest.raises(DataError) as caught:
+        load_uploaded_data(uploads)
+    said = user_message(caught.value)
+    assert said.startswith("2 tables among the uploads (first.csv, second.csv): load one table")
+    assert "Two tables tab" in said and "cgmvae-upload" not in said
+
+
 def test_ebird_files_are_zero_filled_and_loaded_with_the_checklist_id():
     app = run_page("1_data.py")
     widget(app.text_input, "...or the path of the observations file on the server").input(

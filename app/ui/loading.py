@@ -44,6 +44,11 @@ def load_uploaded_data(files) -> tuple[MultiLabelData, Split, str]:
 def main_data_file(folder: Path) -> Path:
     """Which of the files in `folder` to load: the one CSV or ARFF, else the folder itself."""
     names = sorted(p for p in folder.iterdir() if p.is_file())
+    tables = [p.name for p in names if p.suffix.lower() in TABLE_SUFFIXES]
+    if len(tables) > 1:
+        raise DataError(f"{len(tables)} tables among the uploads ({', '.join(tables)}): load one "
+                        "table at a time (remove the others from the box), or join a species "
+                        "table and a site table on the Two tables tab")
     csvs = [p for p in names if p.suffix.lower() == ".csv"]
     arffs = [p for p in names if ".arff" in p.name.lower()]
     if len(csvs) == 1 and not arffs:
