@@ -4,7 +4,7 @@ predictions written chunk by chunk (`predict`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,15 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, Standardizer, float32_features
 from cgmvae.distributed import SINGLE, Context
-from cgmvae.formats.big_table import choose_columns, label_presence
-from cgmvae.formats.columns import coded_numbers, id_columns
+from cgmvae.formats.big_table import choose_columns, label_presence, text_column
+from cgmvae.formats.columns import (
+    EncodedColumn,
+    class_numbers,
+    encode_column,
+    encoding_notices,
+    id_columns,
+    prefixed_numbers,
+)
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.parquet import (
@@ -40,6 +47,26 @@ from cgmvae.train import (
 )
 
 
+@dataclass(frozen=True)
+class TextColumn:
+    """How a text (or sidecar `categorical` / `ordinal`) feature column becomes model inputs,
+    decided once on the whole column as a loaded table decides it (`encode_column`), then applied
+    a row group at a time: `one_hot` (a `column=value` input per category, in `categories`),
+    `codes` (class codes read as their numbers; `categories` holds the code's letter), `ordinal`
+    (the number in each value) or `numbers` (text that holds plain numbers)."""
+
+    kind: str
+    categories: tuple[str, ...] = ()
+
+
+def input_names(columns: Sequence[str], text: dict[str, TextColumn]) -> list[str]:
+    """The model's feature names for these feature columns, in a loaded table's order: the
+    columns read as numbers, then each one-hot block."""
+    one_hot = {c for c, encoding in text.items() if encoding.kind == "one_hot"}
+    return [c for c in columns if c not in one_hot] + [
+        f"{c}={value}" for c in columns if c in one_hot for value in text[c].categories]
+
+
 class ParquetBatches(IterableDataset):
     """Mini-batches `(features (B, D) float32, labels (B, L) float32)` read from a Parquet
     table's row groups, never the whole table.
@@ -50,6 +77,9 @@ class ParquetBatches(IterableDataset):
     distributed training) and DataLoader workers each take every n-th row group of that
     order, so they never share a row; ranks get equal row counts only when the row groups
     are equal in size. Labels stay uint8 in the buffer and become float32 batch by batch.
+
+    `feature_names` are the feature columns read; `text` says how those that are not numbers
+    become model inputs (`plan_streamed_table` decides it), so batches carry `input_names`.
 
     Use with `DataLoader(dataset, batch_size=None)` and call `set_epoch(epoch)` before each
     epoch, as with a DistributedSampler.
@@ -69,6 +99,7 @@ class ParquetBatches(IterableDataset):
         world_size: int = 1,
         row_groups: Sequence[int] | None = None,
         standardizer: Standardizer | None = None,
+        text: dict[str, TextColumn] | None = None,
     ):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in 0..{world_size - 1}, got {rank}")
@@ -77,6 +108,8 @@ class ParquetBatches(IterableDataset):
         self.batch_size, self.shuffle, self.buffer_rows, self.seed = (batch_size, shuffle,
                                                                       buffer_rows, seed)
         self.rank, self.world_size, self.standardizer = rank, world_size, standardizer
+        self.text = dict(text or {})
+        self.input_names = input_names(self.feature_names, self.text)
         metadata = pq.ParquetFile(self.path).metadata
         sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
         self.group_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]  # each group's first row
@@ -102,7 +135,7 @@ class ParquetBatches(IterableDataset):
         worker = get_worker_info()
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker.id if worker else 0])
         parquet = pq.ParquetFile(self.path)
-        features = np.empty((0, len(self.feature_names)), dtype=np.float32)
+        features = np.empty((0, len(self.input_names)), dtype=np.float32)
         labels = np.empty((0, len(self.label_names)), dtype=np.uint8)
         for group in self.shard():
             x, y = self.read_row_group(parquet, group)
@@ -126,24 +159,69 @@ class ParquetBatches(IterableDataset):
             yield torch.from_numpy(x), torch.from_numpy(labels[take].astype(np.float32))
 
     def read_row_group(self, parquet: pq.ParquetFile, group: int) -> tuple[np.ndarray, np.ndarray]:
-        """(features (n, D) float32, labels (n, L) uint8) of one row group; DataError naming the
-        column and table row of a missing or non-numeric feature and of a bad label."""
+        """(features (n, D) float32 in `input_names` order, labels (n, L) uint8) of one row
+        group; DataError naming the column and table row of a missing or non-numeric feature
+        and of a bad label."""
         where, first_row = self.path.name, int(self.group_starts[group])
         batch = parquet.read_row_group(group, columns=self.feature_names + self.label_names)
-        features = np.empty((batch.num_rows, len(self.feature_names)), dtype=np.float32)
-        for j, name in enumerate(self.feature_names):
-            numbers, bad = column_numbers(batch.column(name))
-            if bad.size:
-                text = column_text(batch.column(name))
-                message = non_numeric(text, name, bad, first_row=first_row, where=where)
-                raise DataError(f"{where}: {message}")
-            if np.isnan(numbers).any():
-                row = first_row + int(np.flatnonzero(np.isnan(numbers))[0])
-                raise DataError(f"{where}: missing value in column '{name}' at "
-                                f"{describe_row(row, where)}: streamed tables must be complete")
-            features[:, j] = numbers
+        numeric, blocks = [], []
+        for name in self.feature_names:
+            encoding = self.text.get(name, TextColumn("numbers"))
+            if encoding.kind == "one_hot":
+                blocks.append(_one_hot_block(batch.column(name), name, encoding.categories,
+                                             where, first_row))
+            else:
+                numeric.append(_column_numbers(batch.column(name), name, encoding, where,
+                                               first_row))
+        features = np.empty((batch.num_rows, len(self.input_names)), dtype=np.float32)
+        for j, column in enumerate(numeric):
+            features[:, j] = column
+        if blocks:
+            features[:, len(numeric):] = np.hstack(blocks)
         labels, _ = label_presence(batch, self.label_names, where, first_row)
         return features, labels
+
+
+def _column_numbers(cells: pa.ChunkedArray, name: str, encoding: TextColumn, where: str,
+                    first_row: int) -> np.ndarray:
+    """One feature column of a row group as numbers: plain, class codes or ordinal values."""
+    if encoding.kind == "numbers":
+        numbers, bad = column_numbers(cells)
+        if bad.size:
+            message = non_numeric(column_text(cells), name, bad, first_row=first_row, where=where)
+            raise DataError(f"{where}: {message}")
+    else:
+        text = column_text(cells)
+        letter = encoding.categories[0] if encoding.kind == "codes" else None
+        numbers, bad = class_numbers(text, letter=letter)
+        if bad.size:
+            kind = f"class codes like {letter}0600" if letter else "ordinal values with a number"
+            raise DataError(f"{where}: column '{name}' holds {kind}, but has {text.iat[bad[0]]!r} "
+                            f"at {describe_row(first_row + int(bad[0]), where)}")
+    _refuse_missing(np.isnan(numbers), name, where, first_row)
+    return numbers
+
+
+def _one_hot_block(cells: pa.ChunkedArray, name: str, categories: tuple[str, ...], where: str,
+                   first_row: int) -> np.ndarray:
+    """(n, k) 0/1 columns of one text column, one per category, as `encode_column` makes them."""
+    text = column_text(cells)
+    _refuse_missing(is_missing(text), name, where, first_row)
+    values = text.str.strip().to_numpy()
+    block = values[:, None] == np.array(categories, dtype=object)
+    unseen = np.flatnonzero(~block.any(axis=1))
+    if unseen.size:  # the table changed since its categories were read
+        raise DataError(f"{where}: column '{name}' has the value {values[unseen[0]]!r} at "
+                        f"{describe_row(first_row + int(unseen[0]), where)} that the first pass "
+                        f"over the table did not see (known: {short_list(list(categories))})")
+    return block.astype(np.float32)
+
+
+def _refuse_missing(missing: np.ndarray, name: str, where: str, first_row: int) -> None:
+    if missing.any():
+        row = first_row + int(np.flatnonzero(missing)[0])
+        raise DataError(f"{where}: missing value in column '{name}' at "
+                        f"{describe_row(row, where)}: streamed tables must be complete")
 
 
 # ---------------------------------------------------------------------------- training
@@ -165,16 +243,22 @@ class StreamedTable:
     loaded table: options, else the sidecar) and its row groups by part (`plan_streamed_table`)."""
 
     path: Path
-    feature_names: list[str]
+    columns: list[str]  # the feature columns read
     label_names: list[str]
     train: list[int]
     val: list[int]
     test: list[int]
     notices: list[str]
+    text: dict[str, TextColumn] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The model's inputs: `columns`, each one-hot column as its `column=value` block."""
+        return input_names(self.columns, self.text)
 
     def reader(self, **options) -> ParquetBatches:
-        return ParquetBatches(self.path, feature_names=self.feature_names,
-                              label_names=self.label_names, **options)
+        return ParquetBatches(self.path, feature_names=self.columns,
+                              label_names=self.label_names, text=self.text, **options)
 
     def rows(self, groups: Sequence[int]) -> int:
         metadata = pq.ParquetFile(self.path).metadata
@@ -185,21 +269,18 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
                         label_prefix: str | None = None, ids: Sequence[str] | None = None,
                         seed: int = 0) -> StreamedTable:
     """The columns and the train/val/test row groups of a Parquet table, from its header and
-    metadata alone: the row groups in an order seeded by `seed`, the first HELDOUT_SHARE of them
-    (at least one) for validation, the next as many for test, the rest for training. DataError
-    for a CSV, for text features (streaming reads numbers only) and for fewer than 3 row groups."""
+    metadata (and its text feature columns, if any): the row groups in an order seeded by
+    `seed`, the first HELDOUT_SHARE of them (at least one) for validation, the next as many for
+    test, the rest for training. DataError for a CSV and for fewer than 3 row groups. Text
+    feature columns (a category, class codes, an ordinal) are encoded as a loaded table encodes
+    them (`text_columns`), so a model trained streamed has the inputs it would have had trained
+    in memory."""
     path = Path(path)
     if not is_parquet(path):
         raise DataError(f"--stream reads Parquet row groups: convert {path.name} first "
                         f"(python -m cgmvae convert --input {path} --output "
                         f"{path.with_suffix('.parquet')})")
     columns, notices = choose_columns(path, labels, label_prefix, ids)
-    meta = read_sidecar(path)
-    text = [c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
-            if c in columns.features]
-    if text:
-        raise DataError(f"{path.name}: --stream needs numeric features, but the sidecar marks "
-                        f"{short_list(text)} as categorical or ordinal: train without --stream")
     metadata = pq.ParquetFile(path).metadata
     n_groups = metadata.num_row_groups
     held = max(1, round(HELDOUT_SHARE * n_groups))
@@ -212,9 +293,45 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
     rows = [metadata.row_group(int(g)).num_rows for g in order]
     val = _held_out(rows, 0, held)
     test = _held_out(rows, val, held)
+    text, text_notices = text_columns(path, columns.features)
     return StreamedTable(path, columns.features, columns.labels,
                          train=sorted(order[val + test:]), val=sorted(order[:val]),
-                         test=sorted(order[val:val + test]), notices=notices)
+                         test=sorted(order[val:val + test]), notices=notices + text_notices,
+                         text=text)
+
+
+def text_columns(path: Path, features: Sequence[str]) -> tuple[dict[str, TextColumn], list[str]]:
+    """How each feature column that Parquet does not store as numbers (or that the sidecar names
+    `categorical` or `ordinal`) becomes model inputs, decided as a loaded table decides it, and
+    the notices a loaded table gives. Each such column is read whole, alone (a column of text,
+    not the table); missing values are left to the row-group reader, which refuses them."""
+    meta, schema = read_sidecar(path), pq.read_schema(path)
+    declared = {*meta.get("categorical", []), *meta.get("ordinal", [])}
+    text, encoded = {}, []
+    for name in features:
+        kind = schema.field(name).type
+        if name not in declared and (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                                     or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+            continue
+        column = text_column(path, name)
+        if is_missing(column).all():
+            raise DataError(f"{path.name}: feature column '{name}' is empty")
+        # impute only lets a one-hot column with gaps be read; the row-group reader refuses gaps
+        encoding = encode_column(column, name, meta, "median", path.name)
+        encoded.append(encoding)
+        text[name] = _text_encoding(encoding, column, name, meta)
+    return text, encoding_notices(encoded)
+
+
+def _text_encoding(encoding: EncodedColumn, column: pd.Series, name: str,
+                   meta: dict) -> TextColumn:
+    if encoding.one_hot:
+        return TextColumn("one_hot", tuple(n[len(name) + 1:] for n in encoding.names))
+    if name in set(meta.get("ordinal", [])):
+        return TextColumn("ordinal")
+    if encoding.note:  # class codes: one shared letter
+        return TextColumn("codes", (column[~is_missing(column)].str.strip().iat[0][0],))
+    return TextColumn("numbers")
 
 
 def _held_out(rows: list[int], start: int, groups: int) -> int:
@@ -436,7 +553,7 @@ def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int
     for source, value in plan.values():
         if value is None:
             numbers, bad = column_numbers(batch.column(source))
-            codes = coded_numbers(column_text(batch.column(source))) if bad.size else None
+            codes = prefixed_numbers(column_text(batch.column(source))) if bad.size else None
             if bad.size and codes is None:
                 problems.append(non_numeric(column_text(batch.column(source)), source, bad,
                                             first_row=first_row, where=where))

@@ -262,3 +262,75 @@ def test_held_out_parts_stop_growing_with_the_table(table, monkeypatch):
     monkeypatch.setattr(streaming, "HELDOUT_ROWS", 1)
     plan = plan_streamed_table(table, labels=["owl", "jay"], seed=4)
     assert len(plan.val) == len(plan.test) == 1  # one group at least
+
+
+# ---------------------------------------------------------------------------- text covariates
+@pytest.fixture()
+def survey_with_text(tmp_path):
+    """A survey whose covariates are a habitat category, an altitude class code (A0600), a
+    sidecar-ordinal disturbance class (`cls_2`) and a number: what an ecologist's export holds."""
+    n = 120
+    rng = np.random.default_rng(3)
+    habitat = rng.choice(["forest", "meadow", "wetland"], n)
+    altitude = rng.choice([600, 900, 1500], n)
+    frame = pd.DataFrame({
+        "site": [f"S{i}" for i in range(n)],
+        "temp": rng.normal(10, 3, n),
+        "habitat": habitat,
+        "altitude": [f"A{a:04d}" for a in altitude],
+        "disturbance": [f"cls_{k}" for k in rng.integers(0, 4, n)],
+        "heron": (habitat == "wetland").astype(np.uint8),
+        "owl": (habitat == "forest").astype(np.uint8),
+        "lark": ((habitat == "meadow") & (altitude < 1000)).astype(np.uint8),
+    })
+    path = tmp_path / "survey.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=12)
+    (tmp_path / "survey.json").write_text(
+        '{"id": "site", "labels": ["heron", "owl", "lark"], "ordinal": ["disturbance"]}')
+    return path, frame
+
+
+def test_text_covariates_stream_as_a_loaded_table_encodes_them(survey_with_text):
+    from cgmvae.formats.big_table import load_table
+
+    path, _ = survey_with_text
+    plan = plan_streamed_table(path)
+    loaded = load_table(path)
+    assert plan.feature_names == loaded.feature_names == [
+        "temp", "altitude", "disturbance", "habitat=forest", "habitat=meadow", "habitat=wetland"]
+    features, labels = read_rows(plan, range(10))  # every row group, in file order
+    np.testing.assert_array_equal(features, loaded.features)
+    np.testing.assert_array_equal(labels, loaded.labels)
+    assert any("one-hot encoded text column(s) habitat (3 values)" in n for n in plan.notices)
+    assert any(re.search(r"class-code column\(s\) altitude \(A\d+ -> \d+\)", n)
+               for n in plan.notices)
+
+
+def test_a_model_trained_streamed_on_text_covariates_predicts_from_the_raw_columns(
+        survey_with_text, tmp_path):
+    path, frame = survey_with_text
+    model = fit_streamed(plan_streamed_table(path), model_config=TINY,
+                         train_config=TrainConfig(max_epochs=3, patience=50, device="cpu"))
+    assert model.feature_names[-3:] == ["habitat=forest", "habitat=meadow", "habitat=wetland"]
+    out = tmp_path / "predicted.csv"
+    assert predict_in_chunks(model, path, out, chunk_rows=50) == len(frame)
+    assert pd.read_csv(out)["site"].tolist() == frame["site"].tolist()
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("habitat", None, "missing value in column 'habitat' at data row 38: streamed tables must"),
+    ("altitude", "B0900", "column 'altitude' holds class codes like A0600, but has 'B0900' at "
+                          "data row 38"),
+    ("disturbance", "often", "ordinal column 'disturbance' has the value 'often' without a "
+                             "number at data row 38"),
+])
+def test_a_bad_text_covariate_is_named_by_column_and_table_row(survey_with_text, column, value,
+                                                              message):
+    path, frame = survey_with_text
+    frame.loc[37, column] = value
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=12)
+    if column == "altitude":  # two letters: the whole column reads as categories, not codes
+        assert "altitude=B0900" in plan_streamed_table(path).feature_names
+        return
+    with pytest.raises(DataError, match=re.escape(message)):  # when planned or when read
+        read_rows(plan_streamed_table(path), range(10))

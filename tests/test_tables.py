@@ -214,6 +214,15 @@ def test_prediction_input_reads_class_codes_too():
     np.testing.assert_array_equal(features, [[900]])
 
 
+def test_prediction_input_reads_the_ordinal_classes_a_model_was_trained_on(tmp_path):
+    """A sidecar-ordinal `cls` (c1, c3) trains as the number 1, 3: a table written the same way
+    must predict, and a column whose rows do not share one prefix is still refused."""
+    features = read_feature_table(io.StringIO("cls,other\nc1,x\nc3,y\n"), ["cls"])
+    np.testing.assert_array_equal(features, [[1], [3]])
+    with pytest.raises(DataError, match=r"column 'cls' has the non-numeric value 'c1'.*2 such"):
+        read_feature_table(io.StringIO("cls\nc1\nd2\n"), ["cls"])
+
+
 def test_in_a_presence_absence_table_a_small_whole_number_column_is_a_covariate():
     """wood_fungi's AVERDP (decay stage 0-6) was guessed as a species beside 0/1 species."""
     frame = pd.DataFrame({"log_id": ["a", "b", "c", "d"], "decay_stage": ["0", "3", "6", "2"],

@@ -177,7 +177,7 @@ def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, imp
         if name not in columns.text:
             encoded.append(EncodedColumn(values=None, names=[name], one_hot=False, note=None))
             continue
-        column = _text_column(path, name, batch_rows)
+        column = text_column(path, name, batch_rows)
         encoded.append(encode_column(column, name, meta, impute, path.name))
         if not encoded[-1].one_hot:
             features[:, j] = encoded[-1].values
@@ -186,7 +186,9 @@ def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, imp
     return finish_features(numeric, encoded, impute, path.name)
 
 
-def _text_column(path: Path, name: str, batch_rows: int) -> pd.Series:
+def text_column(path: Path, name: str, batch_rows: int = BATCH_ROWS) -> pd.Series:
+    """One column of a CSV or Parquet table as text, read batch by batch (the other columns never
+    in memory)."""
     parts = [column_text(batch.column(name))
              for batch in iter_batches(path, [name], batch_rows=batch_rows)]
     return pd.concat(parts, ignore_index=True)

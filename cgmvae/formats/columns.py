@@ -19,6 +19,8 @@ from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_
 _CODED = re.compile(r"^([A-Za-z])(\d{3,})$")
 # An ordinal value forced by the sidecar: an optional text prefix then a number (A0600, cls_3, 7).
 _ORDINAL = re.compile(r"^[A-Za-z_ .-]*?([-+]?\d+(?:\.\d+)?)$")
+# A model's numeric input written with a prefix shared by every row: A0600, cls_3.
+_PREFIXED = re.compile(r"^([A-Za-z_ .-]*?)([-+]?\d+(?:\.\d+)?)$")
 ID_SEPARATOR = "|"  # joins the values of several id columns into one sample id
 
 
@@ -53,6 +55,38 @@ def coded_numbers(column: pd.Series) -> np.ndarray | None:
     numbers = np.full(len(column), np.nan)
     numbers[~is_missing(column)] = parts[1].astype(float).to_numpy()
     return numbers
+
+
+def prefixed_numbers(column: pd.Series) -> np.ndarray | None:
+    """The numbers of a column whose values are one shared text prefix then a number (class codes
+    `A0600`, sidecar-ordinal classes `cls_3`), NaN where missing; None for any other column. How a
+    model's numeric input is read from a table coded as its training table was."""
+    present = column[~is_missing(column)]
+    if present.empty:
+        return None
+    parts = present.str.strip().str.extract(_PREFIXED)
+    if parts[1].isna().any() or parts[0].nunique() != 1:
+        return None
+    numbers = np.full(len(column), np.nan)
+    numbers[~is_missing(column)] = parts[1].astype(float).to_numpy()
+    return numbers
+
+
+def class_numbers(column: pd.Series, *, letter: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers of a class-code column whose codes start with `letter` (`A0600`), or, with
+    `letter` None, of an ordinal column (`cls_3`, `7`): NaN where missing, and the rows that hold
+    something else. What a column decided on as a whole reads, a row group at a time."""
+    missing = is_missing(column)
+    text = column.str.strip()
+    if letter is None:
+        digits = text.str.extract(_ORDINAL)[0]
+    else:
+        parts = text.str.extract(_CODED)
+        digits = parts[1].where(parts[0] == letter)
+    numbers = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numbers) & ~missing)
+    numbers[missing] = np.nan
+    return numbers, bad
 
 
 def ordinal_numbers(column: pd.Series, name: str, where: str) -> np.ndarray:
@@ -106,7 +140,17 @@ def finish_features(matrix: np.ndarray, columns: Sequence[EncodedColumn], impute
     numeric_names = [c.names[0] for c in columns if not c.one_hot]
     note = fill_missing(matrix, numeric_names, impute=impute,
                         describe_row=partial(describe_row, where=where), where=where)
-    notices = [note] if note else []
+    notices = ([note] if note else []) + encoding_notices(columns)
+    blocks = [c.values for c in columns if c.one_hot]
+    features = np.hstack([matrix, *blocks]) if blocks else matrix
+    names = numeric_names + [n for c in columns if c.one_hot for n in c.names]
+    return features.astype(np.float32, copy=False), names, notices
+
+
+def encoding_notices(columns: Sequence[EncodedColumn]) -> list[str]:
+    """What a user is told about the class-code columns read as numbers and the text columns
+    one-hot encoded."""
+    notices = []
     coded = [c.note for c in columns if c.note and not c.one_hot]
     encoded = [c.note for c in columns if c.one_hot]
     if coded:
@@ -115,10 +159,7 @@ def finish_features(matrix: np.ndarray, columns: Sequence[EncodedColumn], impute
     if encoded:
         notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
                        "columns after the numeric ones")
-    blocks = [c.values for c in columns if c.one_hot]
-    features = np.hstack([matrix, *blocks]) if blocks else matrix
-    names = numeric_names + [n for c in columns if c.one_hot for n in c.names]
-    return features.astype(np.float32, copy=False), names, notices
+    return notices
 
 
 def _numbers(column, name, ordinal, where) -> tuple[np.ndarray | None, str | None]:

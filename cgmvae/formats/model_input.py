@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cgmvae.data import DataError
-from cgmvae.formats.columns import coded_numbers
+from cgmvae.formats.columns import prefixed_numbers
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.tables import read_id_columns
 from cgmvae.formats.text_table import (
@@ -122,9 +122,10 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
 
 
 def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A model input column's numbers (class codes `A0600` as 600) and its non-numeric rows."""
+    """A model input column's numbers (class codes `A0600` as 600, ordinal classes `cls_3` as 3)
+    and its non-numeric rows."""
     values, bad = to_number(column)
-    codes = coded_numbers(column) if bad.size else None
+    codes = prefixed_numbers(column) if bad.size else None
     return (codes, bad[:0]) if codes is not None else (values, bad)
 
 
