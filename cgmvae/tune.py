@@ -51,6 +51,23 @@ def apply_params(params: dict, model_config: ModelConfig, train_config: TrainCon
     return model_config, train_config
 
 
+def starting_params(model_config: ModelConfig, train_config: TrainConfig,
+                    space: dict) -> dict | None:
+    """The configuration a study starts from (the defaults, or `train --config`'s), as trial
+    parameters; None when a value lies outside `space` (then only sampled trials run)."""
+    params = {"learning_rate": train_config.learning_rate, "dropout": model_config.dropout,
+              "embedding_dim": model_config.embedding_dim, "kl_weight": train_config.loss.kl}
+    if set(params) != set(space):
+        return None
+    for name, value in params.items():
+        spec = space[name]
+        inside = (value in spec["choices"] if "choices" in spec
+                  else spec["low"] <= value <= spec["high"])
+        if not inside:
+            return None
+    return params
+
+
 def sample_params(trial: optuna.Trial, space: dict) -> dict:
     """One value per entry of `space`: `choices` is categorical, `low`/`high` a float range."""
     return {name: (trial.suggest_categorical(name, spec["choices"]) if "choices" in spec else
@@ -175,7 +192,10 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     `trials=0` only opens an existing shared study, to read its best configuration so far.
 
     Each trial trains on `split.train` and is scored by `train_config.selection_metric` on
-    `split.val`: the score `fit` selects its epoch by. `split.test` is never read. A trial whose
+    `split.val`: the score `fit` selects its epoch by. `split.test` is never read. The
+    configuration given (`model_config`, `train_config`) is the study's first trial when the
+    search space holds it (once per study, however many processes share it), so the best
+    configuration found is never below it on validation (same training seed). A trial whose
     training diverges before its first epoch is recorded as failed (with why), and the study goes
     on: a learning rate too high for the data is an answer, not an error.
     """
@@ -188,8 +208,11 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     study = open_study(storage, study_name or f"cgmvae-{data.name}", data_fingerprint(data, split),
                        sampler_seed=sampler_seed, pruner=pruner, create=trials > 0)
     if trials:
-        study.optimize(make_objective(data, split, model_config, train_config,
-                                      space or SEARCH_SPACE),
+        space = space or SEARCH_SPACE
+        start = starting_params(model_config, train_config, space)
+        if start is not None:  # trial 0 is where one starts: tuning never ends below it
+            study.enqueue_trial(start, skip_if_exists=True)
+        study.optimize(make_objective(data, split, model_config, train_config, space),
                        n_trials=trials, catch=(TrainingDiverged,))
     return study
 

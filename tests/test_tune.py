@@ -236,3 +236,23 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(monkeypat
     result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
     assert result["budget"]["trials_in_study"] == {"complete": 2, "pruned": 0, "fail": 1,
                                                    "running": 0}
+
+
+def test_the_first_trial_is_the_configuration_one_starts_from_once_per_study(tmp_path):
+    """Tuning starts from the defaults (or --config), so its best is never below them on
+    validation; a second process on the same study does not run them again."""
+    data = toy_data()
+    split = toy_split(data)
+    start = replace(SMALL_MODEL, embedding_dim=32)
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    run = dict(model_config=start, train_config=TrainConfig(max_epochs=2, device="cpu"),
+               space=SMALL_SPACE, storage=storage, study_name="s")
+    study = tune.run_study(data, split, trials=2, sampler_seed=0, **run)
+    expected = {"learning_rate": 0.002, "dropout": 0.5, "embedding_dim": 32, "kl_weight": 6.0}
+    assert study.trials[0].params == expected
+    assert study.best_value >= study.trials[0].value
+    study = tune.run_study(data, split, trials=1, sampler_seed=1, **run)
+    assert [t.params == expected for t in study.trials] == [True, False, False]
+    # a start outside the search space (E 64 is not a choice) is not a trial
+    assert tune.starting_params(replace(start, embedding_dim=64), TrainConfig(),
+                                SMALL_SPACE) is None
