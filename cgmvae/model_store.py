@@ -69,8 +69,10 @@ def describe(model: TrainedModel) -> dict:
 
 
 def save(model: TrainedModel, name_hint: str, *, data_source: str = "",
-         test_metrics: dict | None = None, folder: Path | None = None) -> tuple[str, dict]:
-    """Keep `model` under a new name made from `name_hint`; returns the name and its info."""
+         test_metrics: dict | None = None, folder: Path | None = None,
+         data_recipe: dict | None = None) -> tuple[str, dict]:
+    """Keep `model` under a new name made from `name_hint`; returns the name and its info.
+    `data_recipe`: how the app can load the model's data again (JSON; kept as given)."""
     folder = folder or model_dir()
     base = safe_name(name_hint)
     name, copy = base, 1
@@ -80,6 +82,8 @@ def save(model: TrainedModel, name_hint: str, *, data_source: str = "",
     info = {**describe(model), "name": name, "data_source": data_source,
             "date": datetime.now().isoformat(timespec="seconds"),
             "test_metrics": test_metrics or {}}
+    if data_recipe:
+        info["data_recipe"] = data_recipe
     target = folder / name
     target.mkdir(parents=True)
     model.save(target / CHECKPOINT)

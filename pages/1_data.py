@@ -10,14 +10,17 @@ from ui.loading import (
     EBIRD_TYPES,
     TABLE_TYPES,
     USER_ERRORS,
+    ebird_recipe,
     ebird_roles,
     load_data_path,
     load_ebird,
     load_tables,
     load_uploaded_data,
+    path_recipe,
     read_table,
     table_at,
     table_columns,
+    two_tables_recipe,
     uploaded_table,
     user_message,
 )
@@ -67,10 +70,11 @@ with tabs[1]:
         try:
             table = table_at(path)
             if table is not None:
-                open_table(read_table(table), table.name, read_sidecar(table), path, split_path)
+                open_table(read_table(table), table.name, read_sidecar(table), path, split_path,
+                           server_path=path)
             else:
                 data, split, how = load_data_path(path, split_path)
-                use_data(data, split, f"{path}, {how}")
+                use_data(data, split, f"{path}, {how}", path_recipe(path, split_path))
         except USER_ERRORS as err:
             st.error(f"Could not load {plain(path)}: {safe_message(user_message(err))}")
 with tabs[2]:
@@ -114,7 +118,8 @@ with tabs[3]:
                     data, split, how = load_tables(species, sites, id_column)
                     use_table(data, split, f"{shown_name(species)} + {shown_name(sites)}, {how}",
                               {"id": [id_column], "labels": data.label_names,
-                               "features": data.feature_names}, sidecar=False)
+                               "features": data.feature_names}, sidecar=False,
+                              recipe=two_tables_recipe(species, sites, id_column))
                 except USER_ERRORS as err:
                     st.error(f"Could not join the tables: {safe_message(user_message(err))}")
 with tabs[4]:
@@ -135,7 +140,8 @@ with tabs[4]:
                  disabled=observations is None or sampling is None):
         try:
             data, split, how = load_ebird(observations, sampling, int(species_min))
-            use_table(data, split, f"eBird {shown_name(observations)}, {how}", ebird_roles(data))
+            use_table(data, split, f"eBird {shown_name(observations)}, {how}", ebird_roles(data),
+                      recipe=ebird_recipe(observations, sampling, int(species_min)))
             st.success(f"{data.n_samples:,} complete checklists x {data.n_labels:,} species.")
         except USER_ERRORS as err:
             st.error(f"Could not read the eBird files: {safe_message(user_message(err))}")

@@ -274,3 +274,72 @@ def test_a_kept_model_is_named_in_the_address_and_forgotten_with_it(tiny):
     app.session_state["forget"] = True
     app.run()
     assert "model" not in app.query_params
+
+
+def write_tiny_table(folder, choice, *, sidecar: bool, suffix: str = ".csv") -> str:
+    """The tiny data set as a CSV or Parquet file on the server (with its sidecar, or without:
+    roles to pick)."""
+    data = choice.data
+    frame = pd.DataFrame(data.features, columns=data.feature_names)
+    frame[data.label_names] = data.labels.astype(int)
+    frame.insert(0, "site", [f"S{i}" for i in range(data.n_samples)])
+    folder.mkdir(exist_ok=True)
+    path = folder / f"tiny{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path, index=False)
+    if sidecar:
+        (folder / "tiny.json").write_text(json.dumps(
+            {"id": "site", "features": data.feature_names, "labels": data.label_names}))
+    return str(path)
+
+
+def load_on_the_data_page(path: str, *, pick_roles: bool = False) -> AppTest:
+    app = run_page("1_data.py")
+    by_label(app.text_input, "Data path on the server").set_value(path)
+    app.button(key="load_path").click().run()
+    if pick_roles:
+        by_label(app.button, "Use these columns").click().run()
+    assert_clean(app)
+    return app
+
+
+@pytest.mark.parametrize(("suffix", "sidecar", "kind"), [
+    (".csv", True, "table"), (".csv", False, "table"), (".parquet", True, "path")])
+def test_a_reload_reopens_the_kept_models_data_set_read_from_the_server(tiny, tmp_path, suffix,
+                                                                        sidecar, kind):
+    """After a reload the kept model came back but its data set did not: every model page said
+    to pick it on the Data page again. A data set read from server files now comes back too."""
+    model, choice = tiny
+    path = write_tiny_table(tmp_path / "survey", choice, sidecar=sidecar, suffix=suffix)
+    loaded = load_on_the_data_page(path, pick_roles=not sidecar).session_state[DATA_KEY]
+    assert loaded.recipe["kind"] == kind and loaded.recipe["path"] == path
+    name, _ = model_store.save(model, "survey run", data_recipe=loaded.recipe)
+    app = home()  # a reload: a new session, the address names the kept model
+    app.query_params["model"] = name
+    app.run()
+    assert_clean(app)
+    workspace = app.session_state[MODEL_KEY]
+    assert workspace.data is not None and workspace.data.data.name == "tiny"
+    np.testing.assert_array_equal(workspace.data.data.features, loaded.data.features)
+    assert app.session_state[DATA_KEY].key == workspace.data.key  # the Data page shows it too
+
+
+def test_a_kept_models_data_that_moved_is_a_warning_and_the_model_still_opens(tiny, tmp_path):
+    model, _ = tiny
+    gone = {"kind": "path", "path": str(tmp_path / "moved.csv"), "split": ""}
+    name, _ = model_store.save(model, "moved", data_recipe=gone)
+    other, _ = model_store.save(model, "odd", data_recipe={"kind": "path"})
+    for kept, says in ((name, "Could not load the model's data set again"),
+                       (other, "record of where the data came from is unreadable")):
+        app = home()
+        app.query_params["model"] = kept
+        app.run()
+        assert not app.exception and not texts(app, "error")
+        assert says in " ".join(texts(app, "warning"))
+        assert app.session_state[MODEL_KEY].info["name"] == kept
+
+
+def test_uploads_keep_no_recipe_for_they_are_gone_once_read(tiny):
+    from ui.loading import two_tables_recipe
+
+    assert two_tables_recipe("species.csv", "sites.csv", "site")["kind"] == "two_tables"
+    assert two_tables_recipe(object(), "sites.csv", "site") is None

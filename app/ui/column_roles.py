@@ -19,25 +19,37 @@ ROLE_WIDGETS = {"id": "Id column(s)", "labels": "Species (label) columns",
 
 
 def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str,
-               split_path: str = "") -> None:
+               split_path: str = "", *, server_path: str | None = None) -> None:
     """Load a table whose sidecar names its species at once; otherwise ask for the column roles,
-    pre-filled by `guess_roles`."""
+    pre-filled by `guess_roles`. `server_path`: the path it was read from (None: an upload), so
+    that a kept model can load it again."""
     from cgmvae.formats import guess_roles
 
     if meta.get("labels"):
         st.session_state.pop(PENDING_KEY, None)
         roles = roles_from_sidecar(meta, list(frame.columns))
         data, split, how = load_with_roles(frame, roles, name, split_path=split_path)
-        use_table(data, split, f"{source}, {how}", roles)
+        use_table(data, split, f"{source}, {how}", roles,
+                  recipe=table_recipe(server_path, split_path, roles, None))
         return
     st.session_state[PENDING_KEY] = {"frame": frame, "name": name, "source": source,
                                      "split_path": split_path, "roles": guess_roles(frame),
-                                     "token": uuid.uuid4().hex[:8]}
+                                     "server_path": server_path, "token": uuid.uuid4().hex[:8]}
 
 
-def use_table(data, split, source: str, roles: dict, *, sidecar: bool = True) -> DataChoice:
+def table_recipe(server_path: str | None, split_path: str, roles: dict,
+                 impute: str | None) -> dict | None:
+    """How to load a table read from the server again with the same roles; None for an upload."""
+    if server_path is None:
+        return None
+    return {"kind": "table", "path": server_path, "split": split_path, "roles": roles,
+            "impute": impute}
+
+
+def use_table(data, split, source: str, roles: dict, *, sidecar: bool = True,
+              recipe: dict | None = None) -> DataChoice:
     """Make `data` the session's data set and remember its column roles for the page."""
-    choice = use_data(data, split, source)
+    choice = use_data(data, split, source, recipe)
     st.session_state[ROLES_KEY] = (choice.key, roles, sidecar)
     return choice
 
@@ -75,7 +87,9 @@ def role_editor() -> None:
         except USER_ERRORS as err:
             st.error(f"Could not load {name} with these columns: {user_message(err)}")
             return
-        use_table(data, split, f"{pending['source']}, {how}", roles)
+        use_table(data, split, f"{pending['source']}, {how}", roles,
+                  recipe=table_recipe(pending["server_path"], pending["split_path"], roles,
+                                      "median" if impute else None))
         st.session_state.pop(PENDING_KEY, None)
         st.rerun()  # redraw without the editor
 

@@ -236,3 +236,58 @@ def _checked(source):
 def _display_name(source) -> str | None:
     """An upload's own file name (a path names itself)."""
     return None if isinstance(source, (str, Path)) else getattr(source, "name", None)
+
+
+# ---------------------------------------------------------------------------- loading again
+# A data set read from files on the server carries a recipe (`DataChoice.recipe`): a kept model
+# saves it, and reopening the model after a reload loads its data again from it. Uploads have
+# none: their files are deleted once read.
+def path_recipe(path: str, split_path: str) -> dict:
+    return {"kind": "path", "path": path, "split": split_path}
+
+
+def two_tables_recipe(species, sites, id_column: str) -> dict | None:
+    if not (isinstance(species, str) and isinstance(sites, str)):
+        return None
+    return {"kind": "two_tables", "species": species, "sites": sites, "id": id_column}
+
+
+def ebird_recipe(observations, sampling, species_min: int) -> dict | None:
+    if not (isinstance(observations, str) and isinstance(sampling, str)):
+        return None
+    return {"kind": "ebird", "observations": observations, "sampling": sampling,
+            "species_min": int(species_min)}
+
+
+def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
+    """(data, split, where it came from, its column roles or None) loaded again from `recipe`:
+    the same server files, roles and split, through the same checks as the Data page (paths only
+    inside the allowed data folders). ValueError for a recipe that is not one."""
+    try:
+        kind = recipe["kind"]
+        if kind == "path":
+            data, split, how = load_data_path(recipe["path"], recipe["split"])
+            return data, split, f"{recipe['path']}, {how}", None
+        if kind == "table":
+            table = table_at(recipe["path"])
+            if table is None:
+                raise DataError(f"{recipe['path']} is not a table any more")
+            roles = {key: list(value) for key, value in recipe["roles"].items()}
+            data, split, how = load_with_roles(read_table(table), roles, table.name,
+                                               impute=recipe["impute"], split_path=recipe["split"])
+            return data, split, f"{recipe['path']}, {how}", roles
+        if kind == "two_tables":
+            data, split, how = load_tables(recipe["species"], recipe["sites"], recipe["id"])
+            roles = {"id": [recipe["id"]], "labels": data.label_names,
+                     "features": data.feature_names}
+            return data, split, f"{recipe['species']} + {recipe['sites']}, {how}", roles
+        if kind == "ebird":
+            data, split, how = load_ebird(recipe["observations"], recipe["sampling"],
+                                          int(recipe["species_min"]))
+            return data, split, f"eBird {recipe['observations']}, {how}", ebird_roles(data)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"{_UNREADABLE_RECIPE} ({err!r})") from None
+    raise ValueError(f"{_UNREADABLE_RECIPE} (kind {kind!r})")
+
+
+_UNREADABLE_RECIPE = "its record of where the data came from is unreadable"

@@ -8,8 +8,17 @@ import streamlit as st
 
 from cgmvae import metrics, model_store
 from cgmvae.predictor import TrainedModel
-from ui.loading import USER_ERRORS
-from ui.state import DataChoice, Workspace, compatible_data, current_workspace, use_model
+from ui.loading import USER_ERRORS, reload_data, user_message
+from ui.state import (
+    DataChoice,
+    Workspace,
+    compatible_data,
+    current_workspace,
+    fits,
+    use_data,
+    use_model,
+)
+from ui.text import plain
 
 LINK_KEY = "linked_model"  # the ?model= value already opened, so that it is opened once
 SHOWN_METRICS = ("micro_f1", "macro_f1", "mean_species_auc")
@@ -33,7 +42,8 @@ def keep_model(model: TrainedModel, source: str, choice: DataChoice | None,
     choice = choice if choice is not None else compatible_data(model)
     try:
         _, info = model_store.save(model, name_hint, data_source=choice.source if choice else "",
-                                   test_metrics=test_scores(model, choice))
+                                   test_metrics=test_scores(model, choice),
+                                   data_recipe=choice.recipe if choice else None)
     except OSError as err:
         st.warning(f"Could not keep the model in {model_store.model_dir()}: {err}")
         info = None
@@ -43,10 +53,40 @@ def keep_model(model: TrainedModel, source: str, choice: DataChoice | None,
 
 
 def open_kept(name: str) -> Workspace:
-    """Make the kept model `name` the session's model (errors as USER_ERRORS)."""
+    """Make the kept model `name` the session's model (errors as USER_ERRORS), with its data set
+    loaded again when it came from files on the server and none at hand fits it (a warning,
+    not an error, when that fails: the model is open either way)."""
     model, info = model_store.load(name)
     link_to(name)
-    return use_model(model, f"kept model {name}", info=info)
+    workspace = use_model(model, f"kept model {name}", info=info)
+    recipe = info.get("data_recipe")
+    if workspace.data is None and isinstance(recipe, dict):
+        choice = reopen_data(model, recipe)
+        if choice is not None:
+            workspace = use_model(model, workspace.source, choice, info)
+    return workspace
+
+
+def reopen_data(model: TrainedModel, recipe: dict) -> DataChoice | None:
+    """The model's data set loaded again from its recipe and made the session's data set; None,
+    with a warning saying why, when it cannot be loaded or no longer fits the model."""
+    from ui.column_roles import use_table
+
+    try:
+        with st.spinner("Loading the model's data set again..."):
+            data, split, source, roles = reload_data(recipe)
+    except USER_ERRORS as err:
+        st.warning(f"Could not load the model's data set again: {user_message(err)}. Pick it on "
+                   "the **Data** page.")
+        return None
+    if not fits(model, data):
+        st.warning(f"{plain(source)} no longer has the model's features and species: pick its data "
+                   "set on the **Data** page.")
+        return None
+    if roles is None:
+        return use_data(data, split, source, recipe)
+    return use_table(data, split, source, roles, recipe=recipe,
+                     sidecar=recipe["kind"] != "two_tables")
 
 
 def keep_model_in_address() -> None:

@@ -42,6 +42,7 @@ class DataChoice:
     source: str
     key: str  # this pick in the session (what the page remembers per data set)
     fingerprint: str = ""  # its content, what caches are keyed on; computed when not given
+    recipe: dict | None = None  # how to load it again (`ui.loading.reload_data`); None: upload
 
     def __post_init__(self):
         if not self.fingerprint:
@@ -124,9 +125,11 @@ def current_data() -> DataChoice:
     return choice if choice is not None else default_data()
 
 
-def use_data(data: MultiLabelData, split: Split, source: str) -> DataChoice:
-    """Make `data` this session's data set (for the Data and Train pages)."""
-    choice = DataChoice(data, split, source, f"data-{uuid.uuid4().hex}")
+def use_data(data: MultiLabelData, split: Split, source: str,
+             recipe: dict | None = None) -> DataChoice:
+    """Make `data` this session's data set (for the Data and Train pages); `recipe` says how to
+    load it again, when its files are on the server (a kept model reopens it)."""
+    choice = DataChoice(data, split, source, f"data-{uuid.uuid4().hex}", recipe=recipe)
     st.session_state[DATA_KEY] = choice
     return choice
 
@@ -143,12 +146,12 @@ def use_model(model: TrainedModel, source: str, data: DataChoice | None = None,
 def compatible_data(model: TrainedModel) -> DataChoice | None:
     """The session's or the built-in data set if it has the model's features and labels."""
     for choice in (st.session_state.get(DATA_KEY), default_data()):
-        if choice is not None and _fits(model, choice.data):
+        if choice is not None and fits(model, choice.data):
             return choice
     return None
 
 
-def _fits(model: TrainedModel, data: MultiLabelData) -> bool:
+def fits(model: TrainedModel, data: MultiLabelData) -> bool:
     return (list(model.feature_names) == list(data.feature_names)
             and list(model.label_names) == list(data.label_names))
 
