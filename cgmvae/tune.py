@@ -53,8 +53,8 @@ def apply_params(params: dict, model_config: ModelConfig, train_config: TrainCon
 
 def starting_params(model_config: ModelConfig, train_config: TrainConfig,
                     space: dict) -> dict | None:
-    """The configuration a study starts from (the defaults, or `train --config`'s), as trial
-    parameters; None when a value lies outside `space` (then only sampled trials run)."""
+    """The configuration a study starts from (the one passed in; the CLI's: the defaults), as
+    trial parameters; None when a value lies outside `space` (then only sampled trials run)."""
     params = {"learning_rate": train_config.learning_rate, "dropout": model_config.dropout,
               "embedding_dim": model_config.embedding_dim, "kl_weight": train_config.loss.kl}
     if set(params) != set(space):
@@ -271,7 +271,8 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     """The tune subcommand's own options (the data options are added by cli.py)."""
     parser.add_argument("--trials", type=int_at_least(0), required=True,
                         help="trials this process runs; processes sharing --storage add theirs "
-                             "(0 with --storage: run none, write the shared study's best so far)")
+                             "(0 with --storage: run none, write the shared study's best so far); "
+                             "a study's first trial is the default configuration")
     parser.add_argument("--storage", help="Optuna storage URL shared by every worker, e.g. "
                                           "sqlite:///tune.db (default: in memory, this "
                                           "process only)")
