@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ui.loading import IMPUTE_LABEL, USER_ERRORS, load_with_roles, roles_from_sidecar, user_message
+from ui.loading import (
+    IMPUTE_LABEL,
+    USER_ERRORS,
+    load_with_roles,
+    roles_from_sidecar,
+    table_recipe,
+    user_message,
+)
 from ui.state import DataChoice, use_data
 
 PENDING_KEY = "pending_table"  # a table read, waiting for the user's column roles
@@ -35,15 +42,6 @@ def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str,
     st.session_state[PENDING_KEY] = {"frame": frame, "name": name, "source": source,
                                      "split_path": split_path, "roles": guess_roles(frame),
                                      "server_path": server_path, "token": uuid.uuid4().hex[:8]}
-
-
-def table_recipe(server_path: str | None, split_path: str, roles: dict,
-                 impute: str | None) -> dict | None:
-    """How to load a table read from the server again with the same roles; None for an upload."""
-    if server_path is None:
-        return None
-    return {"kind": "table", "path": server_path, "split": split_path, "roles": roles,
-            "impute": impute}
 
 
 def use_table(data, split, source: str, roles: dict, *, sidecar: bool = True,

@@ -246,6 +246,15 @@ def path_recipe(path: str, split_path: str) -> dict:
     return {"kind": "path", "path": path, "split": split_path}
 
 
+def table_recipe(server_path: str | None, split_path: str, roles: dict,
+                 impute: str | None) -> dict | None:
+    """How to load a table read from the server again with the same roles; None for an upload."""
+    if server_path is None:
+        return None
+    return {"kind": "table", "path": server_path, "split": split_path, "roles": roles,
+            "impute": impute}
+
+
 def two_tables_recipe(species, sites, id_column: str) -> dict | None:
     if not (isinstance(species, str) and isinstance(sites, str)):
         return None

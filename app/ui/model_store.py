@@ -58,13 +58,10 @@ def open_kept(name: str) -> Workspace:
     not an error, when that fails: the model is open either way)."""
     model, info = model_store.load(name)
     link_to(name)
-    workspace = use_model(model, f"kept model {name}", info=info)
-    recipe = info.get("data_recipe")
-    if workspace.data is None and isinstance(recipe, dict):
+    choice, recipe = compatible_data(model), info.get("data_recipe")
+    if choice is None and isinstance(recipe, dict):
         choice = reopen_data(model, recipe)
-        if choice is not None:
-            workspace = use_model(model, workspace.source, choice, info)
-    return workspace
+    return use_model(model, f"kept model {name}", choice, info)
 
 
 def reopen_data(model: TrainedModel, recipe: dict) -> DataChoice | None:

@@ -17,9 +17,8 @@ from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_
 # A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
 # Short codes (region R1, R2) are categories, so they stay text and are one-hot encoded.
 _CODED = re.compile(r"^([A-Za-z])(\d{3,})$")
-# An ordinal value forced by the sidecar: an optional text prefix then a number (A0600, cls_3, 7).
-_ORDINAL = re.compile(r"^[A-Za-z_ .-]*?([-+]?\d+(?:\.\d+)?)$")
-# A model's numeric input written with a prefix shared by every row: A0600, cls_3.
+# An optional text prefix then a number: a sidecar-ordinal value (A0600, cls_3, 7), or a model's
+# numeric input written with a prefix shared by every row (prefixed_numbers).
 _PREFIXED = re.compile(r"^([A-Za-z_ .-]*?)([-+]?\d+(?:\.\d+)?)$")
 ID_SEPARATOR = "|"  # joins the values of several id columns into one sample id
 
@@ -46,44 +45,43 @@ def sample_ids(body: pd.DataFrame, ids: Sequence[str]) -> list[str] | None:
 def coded_numbers(column: pd.Series) -> np.ndarray | None:
     """The numbers of a class-code column (`A0600`, `A1500`: one shared letter then 3+ digits),
     NaN where missing; None when the column is not such a code."""
-    present = column[~is_missing(column)]
-    if present.empty:
-        return None
-    parts = present.str.extract(_CODED)
-    if parts[0].isna().any() or parts[0].nunique() != 1:
-        return None
-    numbers = np.full(len(column), np.nan)
-    numbers[~is_missing(column)] = parts[1].astype(float).to_numpy()
-    return numbers
+    return _shared_prefix_numbers(column, _CODED, column)
 
 
 def prefixed_numbers(column: pd.Series) -> np.ndarray | None:
     """The numbers of a column whose values are one shared text prefix then a number (class codes
     `A0600`, sidecar-ordinal classes `cls_3`), NaN where missing; None for any other column. How a
     model's numeric input is read from a table coded as its training table was."""
-    present = column[~is_missing(column)]
-    if present.empty:
+    return _shared_prefix_numbers(column, _PREFIXED, column.str.strip())
+
+
+def _shared_prefix_numbers(column: pd.Series, pattern: re.Pattern,
+                           text: pd.Series) -> np.ndarray | None:
+    """`pattern`'s second group as numbers when every present value of `text` (the column, maybe
+    stripped) matches it with one and the same first group; None otherwise."""
+    missing = is_missing(column)
+    if missing.all():
         return None
-    parts = present.str.strip().str.extract(_PREFIXED)
+    parts = text[~missing].str.extract(pattern)
     if parts[1].isna().any() or parts[0].nunique() != 1:
         return None
     numbers = np.full(len(column), np.nan)
-    numbers[~is_missing(column)] = parts[1].astype(float).to_numpy()
+    numbers[~missing] = parts[1].astype(float).to_numpy()
     return numbers
 
 
 def class_numbers(column: pd.Series, *, letter: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The numbers of a class-code column whose codes start with `letter` (`A0600`), or, with
     `letter` None, of an ordinal column (`cls_3`, `7`): NaN where missing, and the rows that hold
-    something else. What a column decided on as a whole reads, a row group at a time."""
+    something else. Read as `coded_numbers` and `ordinal_numbers` read a whole column, so a
+    column decided on as a whole reads the same a row group at a time."""
     missing = is_missing(column)
-    text = column.str.strip()
     if letter is None:
-        digits = text.str.extract(_ORDINAL)[0]
+        digits = column.str.extract(_PREFIXED)[1]
     else:
-        parts = text.str.extract(_CODED)
+        parts = column.str.extract(_CODED)
         digits = parts[1].where(parts[0] == letter)
-    numbers = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     bad = np.flatnonzero(np.isnan(numbers) & ~missing)
     numbers[missing] = np.nan
     return numbers, bad
@@ -92,14 +90,10 @@ def class_numbers(column: pd.Series, *, letter: str | None) -> tuple[np.ndarray,
 def ordinal_numbers(column: pd.Series, name: str, where: str) -> np.ndarray:
     """The number in each value of a column the sidecar calls `ordinal`; DataError naming the row
     of a value without one."""
-    missing = is_missing(column)
-    parts = column.str.extract(_ORDINAL)[0]
-    bad = np.flatnonzero(parts.isna().to_numpy() & ~missing)
+    numbers, bad = class_numbers(column, letter=None)
     if bad.size:
         raise DataError(f"{where}: ordinal column '{name}' has the value {column.iat[bad[0]]!r} "
                         f"without a number at {describe_row(bad[0], where)}")
-    numbers = pd.to_numeric(parts, errors="coerce").to_numpy(dtype=np.float64)
-    numbers[missing] = np.nan
     return numbers
 
 
