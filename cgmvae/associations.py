@@ -130,6 +130,14 @@ def _scale_to_correlation(covariance: np.ndarray, variance: np.ndarray) -> np.nd
     return out
 
 
+def curved_columns(features: np.ndarray) -> np.ndarray:
+    """Which covariates get a squared term: the non-binary ones, none for text-like data (more
+    than MAX_CURVED_FEATURES covariates)."""
+    if features.shape[1] > MAX_CURVED_FEATURES:
+        return np.zeros(features.shape[1], dtype=bool)
+    return np.array([np.unique(column).size > 2 for column in features.T], dtype=bool)
+
+
 class CovariateModel:
     """Per-species logistic regression on the covariates and the squares of the non-binary ones
     (curved responses), all standardised on the fitted rows: the fixed-effect part of a JSDM."""
@@ -143,9 +151,7 @@ class CovariateModel:
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> CovariateModel:
         features = np.asarray(features, dtype=np.float64)
-        self.curved = np.array([np.unique(c).size > 2 for c in features.T], dtype=bool)
-        if features.shape[1] > MAX_CURVED_FEATURES:  # text-like data: linear terms only
-            self.curved[:] = False
+        self.curved = curved_columns(features)
         design = self._design(features)
         self.mean, self.scale = design.mean(axis=0), design.std(axis=0)
         self.scale[self.scale == 0] = 1.0
@@ -157,26 +163,97 @@ class CovariateModel:
         return _sigmoid(np.column_stack([design, np.ones(len(design))]) @ self.weights)
 
 
-def fit_logistic(design: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray:
-    """(D + 1, L) weights of one L2-penalised logistic regression per label, fitted jointly
-    (the loss is a sum over labels) by L-BFGS; the last row is the unpenalised intercept."""
-    from scipy.optimize import minimize
+NEWTON_MAX_INPUTS = 160  # covariate models this wide or less are fitted by Newton, wider by L-BFGS
 
+
+def fit_logistic(design: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """(D + 1, L) weights of one L2-penalised logistic regression per label; the last row is the
+    unpenalised intercept. Newton's method per label when D + 1 <= NEWTON_MAX_INPUTS (each
+    label's (D + 1)^2 Hessian is cheap there, and 10-15 steps reach the optimum where L-BFGS took
+    300-500: wood_fungi's 5 cross-fits in 2.6 s instead of 18 s), else L-BFGS on all labels."""
     x = np.column_stack([design, np.ones(len(design))])
     y = np.asarray(labels, dtype=np.float64)
-    n_in, n_out = x.shape[1], y.shape[1]
     prevalence = np.clip(y.mean(axis=0), 1e-3, 1 - 1e-3)
-    start = np.zeros((n_in, n_out))
+    start = np.zeros((x.shape[1], y.shape[1]))
     start[-1] = np.log(prevalence / (1 - prevalence))
-    penalty = np.full((n_in, 1), l2)
+    penalty = np.full(x.shape[1], float(l2))
     penalty[-1] = 0.0
+    solve = _newton_logistic if x.shape[1] <= NEWTON_MAX_INPUTS else _lbfgs_logistic
+    return solve(x, y, penalty, start)
+
+
+def _logistic_losses(x, y, penalty, weights):
+    """Each column's penalised negative log-likelihood, and the occurrence probabilities (both
+    from one exp(-|logit|))."""
+    logits = x @ weights
+    shrunk = np.exp(-np.abs(logits))
+    softplus = np.maximum(logits, 0.0) + np.log1p(shrunk)
+    losses = (softplus.sum(axis=0) - (y * logits).sum(axis=0)
+              + 0.5 * (penalty[:, None] * weights**2).sum(axis=0))
+    return losses, np.where(logits >= 0.0, 1.0, shrunk) / (1.0 + shrunk)
+
+
+def _newton_logistic(x, y, penalty, weights, *, max_steps: int = 50, tolerance: float = 1e-6):
+    """Damped Newton per column, iterating only on the columns not yet converged (Newton
+    decrement above `tolerance`, in nats); a step is halved until it lowers the loss enough."""
+    weights = weights.copy()
+    active = np.arange(y.shape[1])
+    losses, probability = _logistic_losses(x, y, penalty, weights)
+    for _ in range(max_steps):
+        current, targets = weights[:, active], y[:, active]
+        gradient = x.T @ (probability - targets) + penalty[:, None] * current
+        hessians = _weighted_grams(x, probability * (1 - probability)) + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessians, gradient.T[..., None])[..., 0].T
+        decrement = (gradient * step).sum(axis=0)
+        new = current - step
+        new_losses, new_probability = _logistic_losses(x, targets, penalty, new)
+        short = ~(new_losses <= losses - 1e-4 * decrement)
+        size = 1.0
+        while short.any() and size > 1e-9:
+            size /= 2
+            cols = np.flatnonzero(short)
+            trial = current[:, cols] - size * step[:, cols]
+            trial_losses, trial_probability = _logistic_losses(x, targets[:, cols], penalty,
+                                                               trial)
+            better = trial_losses <= losses[cols] - 1e-4 * size * decrement[cols]
+            done = cols[better]
+            new[:, done], new_losses[done], new_probability[:, done] = (
+                trial[:, better], trial_losses[better], trial_probability[:, better])
+            short[done] = False
+        weights[:, active] = np.where(short, current, new)
+        going = (decrement > tolerance) & ~short
+        if not going.any():
+            break
+        active, losses, probability = active[going], new_losses[going], new_probability[:, going]
+    return weights
+
+
+def _weighted_grams(x: np.ndarray, weights: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """(L, D, D) sums over rows of weights[n, l] * outer(x[n], x[n]): the upper triangles in one
+    float32 product per chunk of rows (Newton needs only a good direction, not exact curvature)."""
+    upper, lower = np.triu_indices(x.shape[1])
+    x32, w32 = x.astype(np.float32), weights.astype(np.float32)
+    sums = np.zeros((weights.shape[1], upper.size), dtype=np.float32)
+    for first in range(0, len(x), chunk):
+        rows = x32[first:first + chunk]
+        sums += w32[first:first + chunk].T @ (rows[:, upper] * rows[:, lower])
+    grams = np.empty((weights.shape[1], x.shape[1], x.shape[1]))
+    grams[:, upper, lower] = sums
+    grams[:, lower, upper] = sums
+    return grams
+
+
+def _lbfgs_logistic(x, y, penalty, start):
+    """All columns at once by L-BFGS (the loss is a sum over them): for wide covariates."""
+    from scipy.optimize import minimize
+
+    n_in, n_out = start.shape
 
     def loss_and_gradient(flat):
-        w = flat.reshape(n_in, n_out)
-        logits = x @ w
-        loss = np.logaddexp(0.0, logits).sum() - (y * logits).sum() + 0.5 * (penalty * w**2).sum()
-        gradient = x.T @ (_sigmoid(logits) - y) + penalty * w
-        return loss, gradient.ravel()
+        weights = flat.reshape(n_in, n_out)
+        losses, probability = _logistic_losses(x, y, penalty, weights)
+        gradient = x.T @ (probability - y) + penalty[:, None] * weights
+        return losses.sum(), gradient.ravel()
 
     result = minimize(loss_and_gradient, start.ravel(), jac=True, method="L-BFGS-B",
                       options={"maxiter": 500})
@@ -207,9 +284,9 @@ def cooccurrence_pvalues(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hypergeometric (N sites, n_i sites with species i, n_j draws): R cooccur's p_lt and p_gt."""
     from scipy.stats import hypergeom
 
-    y = (np.asarray(labels) > 0.5).astype(np.int64)
+    y = (np.asarray(labels) > 0.5).astype(np.float64)
     n_sites = len(y)
-    together = y.T @ y
+    together = np.rint(y.T @ y)  # counts, exact in float64 (an int64 product has no BLAS)
     counts = np.diag(together)
     n_i, n_j = np.meshgrid(counts, counts, indexing="ij")
     p_lower = hypergeom.cdf(together, n_sites, n_i, n_j)
@@ -221,12 +298,24 @@ def cooccurrence_pvalues(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def directional_pvalue(labels: np.ndarray) -> np.ndarray:
     """One p per pair: p_gt where the pair co-occurs at least as often as expected, else p_lt
-    (how R's cooccur classifies pairs as positive, negative or random)."""
+    (how R's cooccur classifies pairs as positive, negative or random). Only that tail, once per
+    pair: the hypergeometric tails are the costly part at hundreds of species."""
+    from scipy.stats import hypergeom
+
     y = (np.asarray(labels) > 0.5).astype(np.float64)
-    p_lower, p_upper = cooccurrence_pvalues(y)
-    counts = y.sum(axis=0)
-    expected = np.outer(counts, counts) / max(len(y), 1)
-    return np.where(y.T @ y >= expected, p_upper, p_lower)
+    n_sites = len(y)
+    together = np.rint(y.T @ y)  # counts, exact in float64
+    counts = np.diag(together).copy()
+    first, second = np.triu_indices(len(counts), k=1)
+    joint, n_first, n_second = together[first, second], counts[first], counts[second]
+    above = joint >= n_first * n_second / max(n_sites, 1)
+    pair_p = np.empty(joint.size)
+    pair_p[above] = hypergeom.sf(joint[above] - 1, n_sites, n_first[above], n_second[above])
+    below = ~above
+    pair_p[below] = hypergeom.cdf(joint[below], n_sites, n_first[below], n_second[below])
+    pvalues = np.ones_like(together)
+    pvalues[first, second] = pvalues[second, first] = np.clip(pair_p, 0.0, 1.0)
+    return pvalues
 
 
 def bootstrap_sd(statistic, rows: np.ndarray, *, n_boot: int = 50, seed: int = 0) -> np.ndarray:
@@ -343,8 +432,7 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
     logits = np.mean([lg / t for lg, t in zip(model_logits, temperatures, strict=True)], axis=0)
     rows = np.arange(len(features))
     n_labels = labels.shape[1]
-    n_boot = int(np.clip(BOOTSTRAP_FLOPS / (min(len(rows), BOOTSTRAP_ROWS) * n_labels**2), 10,
-                         n_boot))
+    n_boot = bootstrap_draws(len(rows), n_labels, n_boot)
     learned_boot = bootstrap_sd(lambda r: implied_cooccurrence(_sigmoid(logits[r])), rows,
                                 n_boot=n_boot, seed=seed)
     env_boot = bootstrap_sd(lambda r: column_correlation(logits[r]), rows, n_boot=n_boot, seed=seed)
@@ -359,6 +447,38 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
         cooccurrence=column_correlation(labels),
         cooccurrence_p=directional_pvalue(labels), n_models=len(models), n_sites=len(features),
         train_counts=labels.sum(axis=0))
+
+
+def bootstrap_draws(n_sites: int, n_species: int, n_boot: int = 50) -> int:
+    """How many bootstrap draws `compute_associations` makes: `n_boot`, fewer (>= 10) when one
+    draw's (L, L) products cost more than BOOTSTRAP_FLOPS / n_boot."""
+    return int(np.clip(BOOTSTRAP_FLOPS / (min(n_sites, BOOTSTRAP_ROWS) * n_species**2), 10,
+                       n_boot))
+
+
+# Seconds per unit of work of `compute_associations`, fitted (non-negative least squares) to its
+# timings alone on one core of the 2-core AMD vm, 2026-12-06: wood_fungi, swiss_birds,
+# uk_butterflies, ontario_birds and simulated 2,000-20,000 sites x 100-500 species (Newton), and
+# scene and enron (L-BFGS); every estimate within 35% of its timing.
+SECONDS_PER_SITE_SPECIES = 1.3e-6  # the covariate model's probabilities and losses
+SECONDS_PER_NEWTON_GRAM = 1.2e-9  # per site x species x design width^2 (its Hessians)
+SECONDS_PER_LBFGS_INPUT = 5e-7  # per site x species x design width (about 500 L-BFGS steps)
+SECONDS_PER_PAIR = 3e-6  # co-occurrence p-values
+SECONDS_PER_BOOTSTRAP_PRODUCT = 1.1e-10  # per draw x site x species^2
+
+
+def expected_seconds(features: np.ndarray, n_species: int) -> float:
+    """About how long `compute_associations` takes on these training `features` with
+    `n_species` labels and one model, on one core of a 2-core machine with nothing else running
+    (model logits not included)."""
+    n_sites = len(features)
+    width = features.shape[1] + int(curved_columns(np.asarray(features)).sum()) + 1
+    covariates = n_sites * n_species * (
+        SECONDS_PER_SITE_SPECIES + SECONDS_PER_NEWTON_GRAM * width**2
+        if width <= NEWTON_MAX_INPUTS else SECONDS_PER_LBFGS_INPUT * width)
+    draws = bootstrap_draws(n_sites, n_species)
+    return (covariates + SECONDS_PER_PAIR * n_species**2
+            + SECONDS_PER_BOOTSTRAP_PRODUCT * draws * min(n_sites, BOOTSTRAP_ROWS) * n_species**2)
 
 
 def stability(maps: list[np.ndarray], keep: np.ndarray | None = None) -> float | None:

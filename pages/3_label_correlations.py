@@ -54,9 +54,10 @@ if not with_layers:
                 "recorded co-occurrence layers, and how sure each pair is.")
     else:
         n_rows = cached.association_rows(data).size
-        minutes = cached.association_seconds(data) / 60
+        seconds = cached.association_seconds(data)
+        took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
         st.info(f"Shown: the layers stored in the model. The residual and recorded "
-                f"co-occurrence layers, and how sure each pair is, take about {minutes:.0f} min "
+                f"co-occurrence layers, and how sure each pair is, take about {took} "
                 f"on 2 cores here ({n_rows:,} training sites x {len(names):,} species).")
         if st.button("Compute the data layers", key="compute_associations"):
             st.session_state[asked_key] = True

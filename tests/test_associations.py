@@ -121,6 +121,68 @@ def test_fit_logistic_recovers_a_known_slope():
     assert weights[1, 0] == pytest.approx(-0.5, abs=0.1)
 
 
+def logistic_problem(n=600, width=12, n_labels=9, seed=0):
+    """Standardised inputs with an intercept column, labels from known weights: rare, common,
+    a species at every site, one at none, and one a single input separates perfectly."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.normal(size=(n, width)), np.ones(n)])
+    logits = x @ (rng.normal(size=(width + 1, n_labels)) * 0.7)
+    y = (rng.random(logits.shape) < 1 / (1 + np.exp(-logits))).astype(float)
+    y[:, 0], y[:, 1], y[:, 2] = 1.0, 0.0, (x[:, 0] > 0)
+    penalty = np.ones(width + 1)
+    penalty[-1] = 0.0
+    start = np.zeros((width + 1, n_labels))
+    return x, y, penalty, start
+
+
+def test_newton_and_lbfgs_reach_the_same_penalised_optimum():
+    x, y, penalty, start = logistic_problem()
+    newton = assoc._newton_logistic(x, y, penalty, start)
+    lbfgs = assoc._lbfgs_logistic(x, y, penalty, start)
+    newton_loss = assoc._logistic_losses(x, y, penalty, newton)[0]
+    lbfgs_loss = assoc._logistic_losses(x, y, penalty, lbfgs)[0]
+    assert np.all(np.isfinite(newton)) and np.all(newton_loss <= lbfgs_loss + 1e-6)
+    assert np.allclose(assoc._sigmoid(x @ newton), assoc._sigmoid(x @ lbfgs), atol=2e-3)
+
+
+def test_newton_gradient_vanishes_for_every_species_even_separable_ones():
+    x, y, penalty, start = logistic_problem(seed=1)
+    weights = assoc._newton_logistic(x, y, penalty, start)
+    gradient = x.T @ (assoc._sigmoid(x @ weights) - y) + penalty[:, None] * weights
+    # the intercept of a species at every site (or none) keeps growing; its gradient is tiny
+    assert np.abs(gradient).max() < 1e-3
+
+
+def test_fit_logistic_uses_lbfgs_above_the_newton_width(monkeypatch):
+    used = []
+    monkeypatch.setattr(assoc, "_lbfgs_logistic", lambda *a: used.append("lbfgs") or a[3])
+    monkeypatch.setattr(assoc, "_newton_logistic", lambda *a: used.append("newton") or a[3])
+    y = np.zeros((20, 2))
+    assoc.fit_logistic(np.ones((20, assoc.NEWTON_MAX_INPUTS - 1)), y)
+    assoc.fit_logistic(np.ones((20, assoc.NEWTON_MAX_INPUTS)), y)
+    assert used == ["newton", "lbfgs"]
+
+
+def test_directional_pvalue_takes_the_tail_of_each_pairs_direction():
+    rng = np.random.default_rng(3)
+    y = (rng.random((300, 12)) < rng.random(12) * 0.5).astype(float)
+    y[:, 5], y[:, 6] = 0.0, 1.0  # a species at no site and one at every site
+    p_lower, p_upper = assoc.cooccurrence_pvalues(y)
+    counts = y.sum(axis=0)
+    expected = np.where(y.T @ y >= np.outer(counts, counts) / len(y), p_upper, p_lower)
+    np.fill_diagonal(expected, 1.0)
+    assert np.allclose(assoc.directional_pvalue(y), expected)
+
+
+def test_expected_seconds_grows_with_sites_species_and_width():
+    rng = np.random.default_rng(0)
+    narrow = rng.normal(size=(2000, 6))
+    assert (assoc.expected_seconds(narrow, 50) < assoc.expected_seconds(narrow, 200)
+            < assoc.expected_seconds(np.tile(narrow, (4, 1)), 200))
+    wide = rng.normal(size=(2000, 300))  # text-like: linear terms, L-BFGS
+    assert assoc.expected_seconds(wide, 50) > assoc.expected_seconds(narrow, 50)
+
+
 def test_residual_layer_finds_the_hidden_factor_pair_and_not_the_shared_habitat_pair():
     x, y, _logits = hidden_factor_sites()
     model = FixedModel(np.array([[2, 2, 0, 0, 0], [0, 0, 0.5, -0.5, 0], [0, 0, 0, 0, 0.3]]),

@@ -27,9 +27,6 @@ def similarity(workspace: Workspace) -> np.ndarray:
 
 
 ASSOCIATION_ROWS = 20_000  # training sites the layers are computed on, at most (seeded sample)
-# Layers cost about this many seconds per training row and label (the covariate model of each
-# species): 553 s for 40,000 rows x 500 species on the shared 2-core machine (app_scale.py).
-ASSOCIATION_S_PER_CELL = 2.8e-5
 AUTOMATIC_ASSOCIATION_S = 30.0  # computed on opening the page when expected faster than this
 
 
@@ -39,9 +36,12 @@ def association_rows(choice: DataChoice) -> np.ndarray:
     return train[explore.subsample(train.size, ASSOCIATION_ROWS)]
 
 
+@st.cache_data(**CACHE)
 def association_seconds(choice: DataChoice) -> float:
     """About how long `associations` takes on a 2-core machine."""
-    return ASSOCIATION_S_PER_CELL * association_rows(choice).size * choice.data.n_labels
+    from cgmvae.associations import expected_seconds
+
+    return expected_seconds(choice.data.features[association_rows(choice)], choice.data.n_labels)
 
 
 @st.cache_data(**CACHE)
