@@ -299,7 +299,7 @@ def ratio_section(ratio: pd.DataFrame) -> str:
 
 
 APP_SCALE_COMMAND = ("`flock /tmp/cgmvae-bench.lock python -m benchmarks.app_scale "
-                     "--sites 1000000 --species 500 --fit-rows 20000 --no-layers --runs 3`: each "
+                     "--sites 1000000 --species 500 --fit-rows 20000 --runs 3`: each "
                      "page of the app opened through Streamlit's AppTest on a simulated "
                      "1,000,000-site x 500-species data set with a one-epoch model (20,000 "
                      "sites); *first*: its first render in a session, *second*: a rerun; then a "
