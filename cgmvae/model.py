@@ -192,14 +192,23 @@ class CGMVAE(nn.Module):
     def label_path_latent(self, labels: LabelGaussians, y: torch.Tensor,
                           prior_mean: torch.Tensor | None,
                           prior_logvar: torch.Tensor | None) -> torch.Tensor:
-        """A sample of the label-side latent: mean of the positive labels' samples
-        (authors' code)."""
+        """A sample of the label-side latent: mean of the positive labels' samples (authors'
+        code). A label-less sample draws from its prior N(0, I) (`losses.mixture_log_prior`).
+
+        Not z = 0: the decoder then learned "z = 0 means no label", and z = 0 is where a
+        collapsed posterior puts every test row (ontario_birds, 38% label-less checklists:
+        validation micro-F1 0.40 after one epoch, 0.00 after twelve)."""
         if prior_mean is not None:
             return reparameterize(prior_mean, prior_logvar, generator=self.generator)[0]
         per_label = reparameterize(labels.mean, labels.logvar,
                                    generator=self.generator)[0]  # (L, d)
-        counts = y.sum(dim=1, keepdim=True).clamp(min=1.0)  # a label-less sample decodes z = 0
-        return (y @ per_label) / counts
+        counts = y.sum(dim=1, keepdim=True)
+        latent = (y @ per_label) / counts.clamp(min=1.0)
+        if not bool((counts == 0).any()):  # (no draw: the random stream stays as it was)
+            return latent
+        noise = torch.randn(latent.shape, generator=self.generator, device=latent.device,
+                            dtype=latent.dtype)
+        return torch.where(counts > 0, latent, noise)
 
     @torch.no_grad()
     def posterior_mean(self, x: torch.Tensor) -> torch.Tensor:

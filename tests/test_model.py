@@ -161,3 +161,32 @@ def test_decoder_on_features_and_latent_is_the_layer_on_their_concatenation():
     concatenated = network.decoder(torch.cat([x.expand(3, 7, 10), z], dim=-1))
     torch.testing.assert_close(network.decode(z, x), concatenated, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(network.decode(z[0], x), concatenated[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_label_less_sample_decodes_a_draw_from_its_prior_not_zero():
+    """Decoding z = 0 for every label-less row taught the decoder that z = 0 means "no label",
+    where a collapsed posterior puts every test row (ontario_birds)."""
+    network = CGMVAE(replace(TINY, latent_dim=64), generator=torch.Generator().manual_seed(0))
+    labels = network.label_gaussians()
+    y = torch.zeros(200, 4)
+    y[:100, 1] = 1.0
+    network.use_generator(torch.Generator().manual_seed(5))
+    latent = network.label_path_latent(labels, y, None, None)
+    network.use_generator(torch.Generator().manual_seed(5))
+    per_label = reparameterize(labels.mean, labels.logvar, generator=network.generator)[0]
+    assert torch.equal(latent[:100], per_label[1].expand(100, 64))  # labelled rows: unchanged
+    empty = latent[100:]
+    assert empty.mean().abs() < 0.05 and (empty.std() - 1.0).abs() < 0.05  # N(0, I) draws
+    assert empty.std(dim=0).min() > 0.5  # a different draw for every row
+
+
+def test_without_label_less_samples_the_label_path_draws_nothing_more():
+    network = CGMVAE(TINY, generator=torch.Generator().manual_seed(0))
+    y = torch.eye(4)
+    network.use_generator(torch.Generator().manual_seed(5))
+    network.label_path_latent(network.label_gaussians(), y, None, None)
+    after = torch.rand(1, generator=network.generator)
+    network.use_generator(torch.Generator().manual_seed(5))
+    reparameterize(network.label_gaussians().mean, network.label_gaussians().logvar,
+                   generator=network.generator)
+    assert torch.equal(after, torch.rand(1, generator=network.generator))
