@@ -205,27 +205,35 @@ def _newton_logistic(x, y, penalty, weights, *, max_steps: int = 50, tolerance: 
         hessians = _weighted_grams(x, probability * (1 - probability)) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hessians, gradient.T[..., None])[..., 0].T
         decrement = (gradient * step).sum(axis=0)
-        new = current - step
-        new_losses, new_probability = _logistic_losses(x, targets, penalty, new)
-        short = ~(new_losses <= losses - 1e-4 * decrement)
-        size = 1.0
-        while short.any() and size > 1e-9:
-            size /= 2
-            cols = np.flatnonzero(short)
-            trial = current[:, cols] - size * step[:, cols]
-            trial_losses, trial_probability = _logistic_losses(x, targets[:, cols], penalty,
-                                                               trial)
-            better = trial_losses <= losses[cols] - 1e-4 * size * decrement[cols]
-            done = cols[better]
-            new[:, done], new_losses[done], new_probability[:, done] = (
-                trial[:, better], trial_losses[better], trial_probability[:, better])
-            short[done] = False
+        new, new_losses, new_probability, short = _halving_steps(x, targets, penalty, current,
+                                                                 step, losses, decrement)
         weights[:, active] = np.where(short, current, new)
         going = (decrement > tolerance) & ~short
         if not going.any():
             break
         active, losses, probability = active[going], new_losses[going], new_probability[:, going]
     return weights
+
+
+def _halving_steps(x, targets, penalty, current, step, losses, decrement):
+    """Each column's Newton step, halved until it lowers the loss by at least 1e-4 of the
+    decrement it promises: the new weights, losses and probabilities, and the columns where no
+    step did (`short`, which keep their `current` weights)."""
+    new = current - step
+    new_losses, new_probability = _logistic_losses(x, targets, penalty, new)
+    short = ~(new_losses <= losses - 1e-4 * decrement)
+    size = 1.0
+    while short.any() and size > 1e-9:
+        size /= 2
+        cols = np.flatnonzero(short)
+        trial = current[:, cols] - size * step[:, cols]
+        trial_losses, trial_probability = _logistic_losses(x, targets[:, cols], penalty, trial)
+        better = trial_losses <= losses[cols] - 1e-4 * size * decrement[cols]
+        done = cols[better]
+        new[:, done], new_losses[done], new_probability[:, done] = (
+            trial[:, better], trial_losses[better], trial_probability[:, better])
+        short[done] = False
+    return new, new_losses, new_probability, short
 
 
 def _weighted_grams(x: np.ndarray, weights: np.ndarray, chunk: int = 2048) -> np.ndarray:
@@ -279,15 +287,20 @@ def crossfit_covariate_probabilities(features: np.ndarray, labels: np.ndarray, *
     return proba
 
 
+def _pair_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(L, L) sites where both species of a pair were recorded, (L,) sites of each, and the
+    number of sites; counted in float64 (exact; an int64 product gets no BLAS)."""
+    y = (np.asarray(labels) > 0.5).astype(np.float64)
+    together = np.rint(y.T @ y)
+    return together, np.diag(together).copy(), len(y)
+
+
 def cooccurrence_pvalues(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Veech (2013): P(K <= observed) and P(K >= observed) joint sites of every pair, where K is
     hypergeometric (N sites, n_i sites with species i, n_j draws): R cooccur's p_lt and p_gt."""
     from scipy.stats import hypergeom
 
-    y = (np.asarray(labels) > 0.5).astype(np.float64)
-    n_sites = len(y)
-    together = np.rint(y.T @ y)  # counts, exact in float64 (an int64 product has no BLAS)
-    counts = np.diag(together)
+    together, counts, n_sites = _pair_counts(labels)
     n_i, n_j = np.meshgrid(counts, counts, indexing="ij")
     p_lower = hypergeom.cdf(together, n_sites, n_i, n_j)
     p_upper = hypergeom.sf(together - 1, n_sites, n_i, n_j)
@@ -302,10 +315,7 @@ def directional_pvalue(labels: np.ndarray) -> np.ndarray:
     pair: the hypergeometric tails are the costly part at hundreds of species."""
     from scipy.stats import hypergeom
 
-    y = (np.asarray(labels) > 0.5).astype(np.float64)
-    n_sites = len(y)
-    together = np.rint(y.T @ y)  # counts, exact in float64
-    counts = np.diag(together).copy()
+    together, counts, n_sites = _pair_counts(labels)
     first, second = np.triu_indices(len(counts), k=1)
     joint, n_first, n_second = together[first, second], counts[first], counts[second]
     above = joint >= n_first * n_second / max(n_sites, 1)

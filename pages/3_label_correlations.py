@@ -8,6 +8,7 @@ from ui.widgets import csv_download, group_count_slider, group_zoom
 from cgmvae import explore
 from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
+from cgmvae.timing import duration
 
 MAX_PAIRS_SHOWN = 500  # a longer table only slows the page; the CSV has every pair
 
@@ -54,10 +55,9 @@ if not with_layers:
                 "recorded co-occurrence layers, and how sure each pair is.")
     else:
         n_rows = cached.association_rows(data).size
-        seconds = cached.association_seconds(data)
-        took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
         st.info(f"Shown: the layers stored in the model. The residual and recorded "
-                f"co-occurrence layers, and how sure each pair is, take about {took} "
+                f"co-occurrence layers, and how sure each pair is, take about "
+                f"{duration(cached.association_seconds(data))} "
                 f"on 2 cores here ({n_rows:,} training sites x {len(names):,} species).")
         if st.button("Compute the data layers", key="compute_associations"):
             st.session_state[asked_key] = True
@@ -67,7 +67,7 @@ else:
     n_rows = cached.association_rows(data).size
     with st.spinner(f"Computing the layers on {n_rows:,} training sites: a covariate model "
                     "fitted on 5 folds and a bootstrap of the sites (once per model and data "
-                    f"set; about {cached.association_seconds(data):.0f} s)..."):
+                    f"set; about {duration(cached.association_seconds(data))})..."):
         result = cached.associations(workspace, data)
     matrix = result.layer(layer)
     many_pairs = st.toggle("Correct for testing many pairs (Benjamini-Hochberg)", value=True,
