@@ -24,10 +24,9 @@ from cgmvae.formats.columns import (
     class_numbers,
     encode_column,
     encoding_notices,
-    id_columns,
     prefixed_numbers,
 )
-from cgmvae.formats.csv_table import is_id_name, read_sidecar
+from cgmvae.formats.csv_table import read_sidecar
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.parquet import (
     BATCH_ROWS,
@@ -37,6 +36,7 @@ from cgmvae.formats.parquet import (
     iter_batches,
     table_header,
 )
+from cgmvae.formats.tables import id_column_names
 from cgmvae.formats.text_table import describe_row, is_missing, non_numeric
 from cgmvae.train import (
     TrainingSummary,
@@ -474,7 +474,7 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     input_path, output_path = Path(input_path), Path(output_path)
     header = table_header(input_path)
     plan = _feature_plan(model.feature_names, header, input_path.name)
-    id_names = _id_names(input_path, header, ids)
+    id_names = id_column_names(header, ids, input_path.name, sidecar_of=input_path)
     partial = output_path.with_name(output_path.name + ".partial")
     try:
         rows = _write(partial, _predictions(model, input_path, plan, id_names, chunk_rows),
@@ -532,19 +532,6 @@ def _feature_plan(features: Sequence[str], header: list[str],
         raise DataError(f"{where} does not match the model's features: missing column(s) "
                         f"{short_list(missing, 20)}")
     return plan
-
-
-def _id_names(path: Path, header: list[str], ids: Sequence[str] | None) -> list[str]:
-    """As `read_id_columns`: the given id columns, else the sidecar's, else id-named ones."""
-    if not ids:
-        meta = read_sidecar(path)
-        ids = [c for c in id_columns(meta.get("id")) if c in header] or [
-            h for h in header if is_id_name(h) and h]
-    absent = [c for c in ids if c not in header]
-    if absent:
-        raise DataError(f"{path.name} has no id column {short_list(absent)}; its columns are "
-                        f"{short_list(header, 12)}")
-    return list(ids)
 
 
 def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int) -> np.ndarray:

@@ -55,15 +55,25 @@ def read_id_columns(source, ids: Sequence[str] | None = None, *,
     """
     where = source_name(source, name)
     header, body = read_cells(source, where)
+    ids = id_column_names(header, ids, where,
+                          sidecar_of=Path(source) if isinstance(source, (str, Path)) else None)
+    return body[ids].copy() if ids else None
+
+
+def id_column_names(header: list[str], ids: Sequence[str] | None, where: str, *,
+                    sidecar_of: Path | None = None) -> list[str]:
+    """The given id columns, else the `id` ones of the sidecar of the table `sidecar_of` that are
+    in `header`, else every column named like an id; DataError naming `where` when a given one
+    is not in `header`."""
     if not ids:
-        meta = read_sidecar(source) if isinstance(source, (str, Path)) else {}
-        ids = [c for c in id_columns(meta.get("id")) if c in header] or [
+        sidecar = read_sidecar(sidecar_of) if sidecar_of is not None else {}
+        ids = [c for c in id_columns(sidecar.get("id")) if c in header] or [
             h for h in header if is_id_name(h) and h]
     absent = [c for c in ids if c not in header]
     if absent:
         raise DataError(f"{where} has no id column {short_list(absent)}; its columns are "
                         f"{short_list(header, 12)}")
-    return body[list(ids)].copy() if ids else None
+    return list(ids)
 
 
 def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
