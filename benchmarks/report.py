@@ -27,8 +27,8 @@ PROTOCOL = """\
 `../shared/data/splits/<name>.json` (Norberg birds: its own train/test files, validation = a
 seeded 10% of train; a set without a split file: seeded 80/10/10) and scored once on `test`.
 Features are standardised with training statistics. Everything that is tuned is tuned on the
-validation rows only: C-GMVAE's epoch (best validation micro-F1) and the baselines' main knob
-(BR/CC: C of the logistic regressions; ML-kNN: k; MLP: L2 penalty), and, for every method, the
+validation rows only: C-GMVAE's epoch (the best validation mean per-label ROC-AUC,
+`TrainConfig.selection_metric`) and the baselines' main knob (BR/CC: C of the logistic regressions; ML-kNN: k; MLP: L2 penalty), and, for every method, the
 decision threshold of each metric (the global threshold that maximises that metric on
 validation; for C-GMVAE's macro-F1, per-label thresholds tuned on validation when a 2-fold
 cross-fit on the validation rows shows they beat the global one). Test rows are never used to
