@@ -1,5 +1,6 @@
-"""Command line: train, evaluate, predict, info, simulate, correlations, associations
-(`python -m cgmvae ...`)."""
+"""Command line (`python -m cgmvae COMMAND --help` for each): train or tune a model, evaluate it,
+predict from a table, describe or export what it learned, and prepare data (simulate, convert,
+ebird)."""
 
 from __future__ import annotations
 
