@@ -14,7 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from cgmvae.metrics import METRICS, best_thresholds, evaluate, threshold_curves
+from cgmvae.metrics import METRICS, evaluate, threshold_curves, validation_thresholds
 
 LOGISTIC_MAX_ITER = 1000  # lbfgs converges well within this on standardised features
 
@@ -27,7 +27,8 @@ def val_micro_f1(y_val, proba) -> float:
 def score_with_val_thresholds(model, X_test, Y_test) -> dict[str, float]:
     """Each metric of `METRICS` on test data at the threshold tuned for it on validation.
 
-    `model` is a fitted baseline (its ``thresholds_`` come from validation data only).
+    `model` is a fitted baseline (its ``thresholds_`` come from validation data only; macro-F1's
+    are per label where cross-fitting on validation says so, as for C-GMVAE).
     """
     proba = model.predict_proba(X_test)
     return {name: evaluate(Y_test, proba, model.thresholds_[name])[name] for name in METRICS}
@@ -68,7 +69,7 @@ class _ValidationTuned(BaseEstimator):
             if score > best_score:
                 best_score, best_val_proba = score, val_proba
                 self.model_, self.best_param_ = model, value
-        self.thresholds_ = best_thresholds(Y_val, best_val_proba)
+        self.thresholds_ = validation_thresholds(Y_val, best_val_proba)
         return self
 
     def predict_proba(self, X) -> np.ndarray:

@@ -16,20 +16,6 @@ from cgmvae.data import MultiLabelData, Standardizer, float32_features
 from cgmvae.model import CGMVAE
 
 
-def per_label_thresholds_help(val_labels: np.ndarray, proba: np.ndarray, seed: int = 0) -> bool:
-    """Whether per-label thresholds beat one global threshold for macro-F1, judged honestly by
-    2-fold cross-fitting on the validation rows (tune on one half, score on the other)."""
-    order = np.random.default_rng(seed).permutation(len(val_labels))
-    halves = np.array_split(order, 2)
-    gain = 0.0
-    for tune, score in (halves, halves[::-1]):
-        overall = metrics.best_thresholds(val_labels[tune], proba[tune])["macro_f1"]
-        per_label = metrics.best_label_thresholds(val_labels[tune], proba[tune], fallback=overall)
-        gain += (metrics.evaluate(val_labels[score], proba[score], per_label)["macro_f1"]
-                 - metrics.evaluate(val_labels[score], proba[score], overall)["macro_f1"])
-    return gain > 0.0
-
-
 @dataclass
 class TrainedModel:
     """Everything needed to predict from raw features and to explore what the model learned."""
@@ -158,7 +144,7 @@ class TrainedModel:
         self.label_thresholds = np.asarray(
             metrics.best_label_thresholds(val_labels, proba, fallback=self.threshold),
             dtype=np.float32)
-        self.macro_per_label = per_label_thresholds_help(val_labels, proba)
+        self.macro_per_label = metrics.per_label_thresholds_help(val_labels, proba)
 
     def evaluate(self, features: np.ndarray, labels: np.ndarray, *,
                  proba: np.ndarray | None = None) -> dict[str, dict[str, float]]:

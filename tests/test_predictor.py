@@ -6,7 +6,7 @@ from toy import toy_data, toy_split
 
 from cgmvae import metrics
 from cgmvae.config import ModelConfig, TrainConfig
-from cgmvae.predictor import per_label_thresholds_help
+from cgmvae.metrics import per_label_thresholds_help
 from cgmvae.train import fit
 
 
@@ -22,6 +22,22 @@ def scores_on_two_scales(n=400, seed=0):
 def test_per_label_thresholds_are_chosen_when_label_scales_differ():
     y, proba = scores_on_two_scales()
     assert per_label_thresholds_help(y, proba)
+
+
+def test_validation_thresholds_use_per_label_ones_for_macro_f1_only_where_they_help():
+    """The rule every benchmark method follows (baselines through `validation_thresholds`)."""
+    y, proba = scores_on_two_scales()
+    chosen = metrics.validation_thresholds(y, proba)
+    global_best = metrics.best_thresholds(y, proba)
+    np.testing.assert_array_equal(chosen["macro_f1"], metrics.best_label_thresholds(
+        y, proba, fallback=global_best["micro_f1"]))
+    assert {k: v for k, v in chosen.items() if k != "macro_f1"} == {
+        k: v for k, v in global_best.items() if k != "macro_f1"}
+    assert (metrics.evaluate(y, proba, chosen["macro_f1"])["macro_f1"]
+            > metrics.evaluate(y, proba, global_best["macro_f1"])["macro_f1"])
+    noise_y = (np.random.default_rng(1).random((300, 5)) < 0.5).astype(float)
+    assert metrics.validation_thresholds(noise_y, np.full((300, 5), 0.5)) == \
+        metrics.best_thresholds(noise_y, np.full((300, 5), 0.5))
 
 
 def test_per_label_thresholds_are_not_chosen_for_pure_noise():
