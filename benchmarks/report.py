@@ -32,9 +32,8 @@ validation rows only: C-GMVAE's epoch (the best validation mean per-label ROC-AU
 ML-kNN: k; MLP: L2 penalty), and, for every method, the decision threshold of each metric (the
 global threshold that maximises that metric on validation; for macro-F1, per-label thresholds
 tuned on validation where a 2-fold cross-fit on the validation rows shows they beat the global
-one: `cgmvae.metrics.validation_thresholds`, the same rule for C-GMVAE and the baselines;
-baseline rows recorded before 2026-12-06 used the global macro-F1 threshold). Test
-rows are never used to choose anything. LRAP and macro ROC-AUC need no threshold (labels with one
+one: `cgmvae.metrics.validation_thresholds`, the same rule for C-GMVAE and the baselines).
+Test rows are never used to choose anything. LRAP and macro ROC-AUC need no threshold (labels with one
 class in test are left out of the AUC). C-GMVAE runs with the current defaults of
 `cgmvae.model.ModelConfig` / `cgmvae.train.TrainConfig`, {seeds} seed(s) (mean ± std over seeds);
 the baselines are deterministic and run once. Fewer-data rows train on a seeded subset of the
