@@ -33,8 +33,8 @@ ML-kNN: k; MLP: L2 penalty), and, for every method, the decision threshold of ea
 global threshold that maximises that metric on validation; for macro-F1, per-label thresholds
 tuned on validation where a 2-fold cross-fit on the validation rows shows they beat the global
 one: `cgmvae.metrics.validation_thresholds`, the same rule for C-GMVAE and the baselines).
-Test rows are never used to choose anything. LRAP and macro ROC-AUC need no threshold (labels with one
-class in test are left out of the AUC). C-GMVAE runs with the current defaults of
+Test rows are never used to choose anything. LRAP and macro ROC-AUC need no threshold (labels
+with one class in test are left out of the AUC). C-GMVAE runs with the current defaults of
 `cgmvae.model.ModelConfig` / `cgmvae.train.TrainConfig`, {seeds} seed(s) (mean ± std over seeds);
 the baselines are deterministic and run once. Fewer-data rows train on a seeded subset of the
 training rows (10%, 50%; nested, the same rows for every method and seed) with validation and
