@@ -57,3 +57,22 @@ def test_the_count_over_all_sets_puts_the_tuned_rows_in_for_the_tuned_sets_only(
            "(quality.csv alone: 1 of 2)" in micro
     # macro: the tuned a (0.29) loses to br (0.30), where quality.csv's (0.35) had won
     assert "beats every baseline on 1 of 2 (quality.csv alone: 2 of 2)" in macro
+
+
+def test_rewriting_the_section_into_a_report_that_is_not_there_yet_creates_it(monkeypatch,
+                                                                              tmp_path):
+    """A study can run for hours: writing its report must not fail on a new --report path."""
+    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
+        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
+    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
+              "params": json.dumps({"learning_rate": 0.001})}
+    pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30),
+                  row("a", tuned.METHOD, 0, 0.63, 0.29, **budget)]).to_csv(
+        tmp_path / "tuned.csv", index=False)
+    pd.DataFrame([row("a", "br", 0, 0.60, 0.30)]).to_csv(tmp_path / "quality.csv", index=False)
+    report = tmp_path / "new" / "RESULTS.md"
+    report.parent.mkdir()
+    tuned.main(["--out", str(tmp_path / "tuned.csv"), "--quality", str(tmp_path / "quality.csv"),
+                "--report", str(report)])
+    assert report.read_text().startswith("## Tuning")
+    assert (tmp_path / "tuning.md").read_text().strip() in report.read_text()
