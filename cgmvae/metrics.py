@@ -226,15 +226,30 @@ def per_label_thresholds_help(val_labels: np.ndarray, proba: np.ndarray, seed: i
     return gain > 0.0
 
 
+def validation_threshold_parts(val_labels, proba) -> tuple[dict[str, float], np.ndarray, bool]:
+    """What validation rows decide about thresholds: the global best of each metric, per-label
+    thresholds (labels with no positive fall back to the micro-F1 one), and whether macro-F1
+    should use the per-label ones (`per_label_thresholds_help`)."""
+    overall = best_thresholds(val_labels, proba)
+    per_label = best_label_thresholds(val_labels, proba, fallback=overall["micro_f1"])
+    return overall, per_label, per_label_thresholds_help(val_labels, proba)
+
+
+def metric_thresholds(overall: dict[str, float], per_label: np.ndarray | None,
+                      macro_per_label: bool) -> dict[str, float | np.ndarray]:
+    """The threshold each metric is scored at: its global one, but per label for macro-F1 when
+    `macro_per_label` (and per-label thresholds exist)."""
+    thresholds: dict[str, float | np.ndarray] = dict(overall)
+    if macro_per_label and per_label is not None:
+        thresholds["macro_f1"] = per_label
+    return thresholds
+
+
 def validation_thresholds(val_labels, proba) -> dict[str, float | np.ndarray]:
     """The threshold of each metric, chosen on validation rows: the global best for each, and for
     macro-F1 per-label thresholds where `per_label_thresholds_help` says they beat it (the rule
     `TrainedModel.tune_thresholds` follows, so that every method of a benchmark gets it)."""
-    thresholds: dict[str, float | np.ndarray] = dict(best_thresholds(val_labels, proba))
-    if per_label_thresholds_help(val_labels, proba):
-        thresholds["macro_f1"] = best_label_thresholds(val_labels, proba,
-                                                       fallback=thresholds["micro_f1"])
-    return thresholds
+    return metric_thresholds(*validation_threshold_parts(val_labels, proba))
 
 
 def label_ranking_average_precision(y_true, proba) -> float:

@@ -138,13 +138,11 @@ class TrainedModel:
     def tune_thresholds(self, val_features: np.ndarray, val_labels: np.ndarray) -> None:
         """Choose every threshold on the validation rows (never on test)."""
         proba = self.predict_proba(val_features)
-        best = metrics.best_thresholds(val_labels, proba)
+        best, per_label, self.macro_per_label = metrics.validation_threshold_parts(val_labels,
+                                                                                   proba)
         self.metric_thresholds = {k: float(v) for k, v in best.items()}
         self.threshold = self.metric_thresholds["micro_f1"]
-        self.label_thresholds = np.asarray(
-            metrics.best_label_thresholds(val_labels, proba, fallback=self.threshold),
-            dtype=np.float32)
-        self.macro_per_label = metrics.per_label_thresholds_help(val_labels, proba)
+        self.label_thresholds = np.asarray(per_label, dtype=np.float32)
 
     def evaluate(self, features: np.ndarray, labels: np.ndarray, *,
                  proba: np.ndarray | None = None) -> dict[str, dict[str, float]]:
@@ -152,10 +150,9 @@ class TrainedModel:
         and `deployed` (all at the single deployed threshold). `proba`: this model's
         `predict_proba(features)`, when the caller has it already."""
         proba = self.predict_proba(features) if proba is None else proba
-        thresholds = {name: self.metric_thresholds.get(name, self.threshold)
-                      for name in metrics.METRICS}
-        if self.macro_per_label and self.label_thresholds is not None:
-            thresholds["macro_f1"] = self.label_thresholds
+        thresholds = metrics.metric_thresholds(
+            {name: self.metric_thresholds.get(name, self.threshold) for name in metrics.METRICS},
+            self.label_thresholds, self.macro_per_label)
         scores = {}  # metrics.evaluate once per distinct threshold (a per-label one: per metric)
 
         def scored_at(threshold, name: str) -> dict[str, float]:
