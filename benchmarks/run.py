@@ -169,7 +169,12 @@ def parse_args(argv=None):
     parser.add_argument("--speed-budget", type=float, help="seconds for the speed part")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--resume", action="store_true", help="keep rows already in the CSVs")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.no_quality and args.speed_devices == []:
+        # it would only rewrite --report from --out-dir: from an empty folder, an empty report
+        parser.error("nothing to run: --no-quality with no --speed-devices. To rewrite the report "
+                     "from its results, run python -m benchmarks.report")
+    return args
 
 
 def main(argv=None) -> None:

@@ -22,6 +22,7 @@ import pandas as pd
 from benchmarks import datasets, quality, report
 
 METHOD = "cgmvae-tuned"
+NOTES_FILE = "tuning_notes.md"  # beside the --out CSV: how each run went, written by hand
 COLUMNS = (*quality.COLUMNS, "trials", "pruned", "max_epochs_per_trial", "tune_seconds",
            "best_val", "params", "failed")
 
@@ -82,9 +83,10 @@ def _progress(row: dict) -> None:
           flush=True)
 
 
-def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
+def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, notes: str = "") -> str:
     """The report's "Tuning" section: per data set and metric, the baselines' best, quality.csv's
-    C-GMVAE, today's defaults and the tuned configuration, and the counts of sets won."""
+    C-GMVAE, today's defaults and the tuned configuration, and the counts of sets won; then
+    `notes`, the hand-written account of how each run went (results/tuning_notes.md)."""
     names = list(dict.fromkeys(tuned.dataset))
     val_rows = {name: datasets.load(name)[1].val.size for name in names}
     baselines = earlier[earlier.dataset.isin(names) & earlier.method.isin(quality.BASELINE_METHODS)
@@ -104,7 +106,7 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame) -> str:
               "`benchmarks.report` includes (with no --datasets it rewrites it from "
               "results/tuned.csv).")
     lines = ["## Tuning (cgmvae-tuned, a subset of the data sets)", "", f"`{command}`", "", subset,
-             "", _budget_note(tuned_rows), ""]
+             "", _budget_note(tuned_rows), ""] + ([notes.strip(), ""] if notes.strip() else [])
     for metric in ("micro_f1", "macro_f1"):
         lines += [f"**{report.TITLES[metric]}** (test; C-GMVAE mean ± std over seeds)", "",
                   "| data set | validation rows | best baseline | " + " | ".join(sources) + " |",
@@ -163,35 +165,7 @@ def _budget_note(rows: pd.DataFrame) -> str:
             f"F1s the tables count); the best "
             f"configuration is then trained with each seed and scored once on test. Test rows "
             f"choose nothing. Tuning wall time: {per_set}. \"defaults today\" is `cgmvae` with "
-            "today's defaults trained in the same run; \"quality.csv cgmvae\" are the rows of the "
-            "full run, whose C-GMVAE rows were trained again with the same defaults on "
-            "2026-12-06 (AMD EPYC vm; delicious' again after the label-less fix, so its "
-            "\"defaults today\" rows, from before it, differ by that fix): the same "
-            "configuration in two runs, so where the two "
-            "columns differ by more than their seed sd (uk_butterflies macro-F1, whose tuning "
-            "ran on an Intel vm), that is run-to-run variation (machine, float rounding, another "
-            "training path) that the seed sd does not capture. Baselines from quality.csv, same "
-            "split. Wall times (tuning and training seconds) are not speed "
-            "measurements: the runs shared a 2-core machine with other work (flags, foodtruck, "
-            "cal500: one process, Intel vm; bibtex, uk_butterflies, tmc2007: two tuning "
-            "processes side by side on an Intel vm; the others but delicious: the same on an "
-            "AMD EPYC vm; paused while timing benchmarks ran; delicious: one process on the AMD "
-            "vm while the other core re-ran quality.csv's C-GMVAE rows, its 3 final seeds then "
-            "in 3 processes at once outside the study's process (the same calls), and its "
-            "\"defaults today\" rows are those of that re-run: same code, machine and calls; "
-            "ontario_birds, re-run after the label-less fix: one process on the AMD vm while "
-            "two baseline re-runs shared its 2 cores). "
-            "genbase, bibtex, uk_butterflies, tmc2007, delicious and ontario_birds ran after epoch "
-            "selection "
-            "began to break equal scores by validation loss (genbase's mean AUC sits at 1.0 "
-            "from epoch 10); the others before, where that changes no kept epoch (seed 0). "
-            "uk_butterflies, tmc2007, delicious and ontario_birds ran after a NaN training loss "
-            "began to "
-            "end a trial (failed, when before its first epoch) instead of the study. Every set "
-            "but ontario_birds ran before a study's first trial became the configuration it "
-            "starts from (the defaults): all their trials were sampled, so a tuned configuration "
-            "could score below the defaults on validation; ontario_birds' trial 0 is the "
-            "defaults.")
+            "today's defaults trained in the same run. Baselines from quality.csv, same split.")
 
 
 def replace_section(text: str, section: str) -> str:
@@ -223,7 +197,8 @@ def main(argv=None) -> None:
         print(rows[["dataset", "method", "seed", "micro_f1", "macro_f1", "train_seconds"]]
               .to_string(index=False), flush=True)
     report_path = Path(args.report)
-    section = tuning_section(pd.concat(frames), pd.read_csv(args.quality))
+    section = tuning_section(pd.concat(frames), pd.read_csv(args.quality),
+                             report._read_text(out.with_name(NOTES_FILE)))
     out.with_name("tuning.md").write_text(section)  # benchmarks.report includes it
     old_report = report_path.read_text() if report_path.is_file() else ""
     report_path.write_text(replace_section(old_report, section))

@@ -263,3 +263,13 @@ def test_report_shows_the_ebird_zero_fill_rows_with_their_machine(results):
     assert "| before | 15,000 | 4 | 800 x 29 | csv | 9.5 | 2,000 | 0.5 |" in section
     assert "| after | 15,000 | 4 | 800 x 29 | parquet | 4 | 300 | 0.5 |" in section
     assert "Machine: a test box." in section
+
+
+def test_a_run_with_nothing_to_run_stops_instead_of_rewriting_the_report(tmp_path, capsys):
+    report_path = tmp_path / "RESULTS.md"
+    report_path.write_text("measured numbers\n")
+    with pytest.raises(SystemExit):
+        run.main(["--no-quality", "--speed-devices", "--out-dir", str(tmp_path / "empty"),
+                  "--report", str(report_path)])
+    assert "nothing to run" in capsys.readouterr().err
+    assert report_path.read_text() == "measured numbers\n"

@@ -76,3 +76,21 @@ def test_rewriting_the_section_into_a_report_that_is_not_there_yet_creates_it(mo
                 "--report", str(report)])
     assert report.read_text().startswith("## Tuning")
     assert (tmp_path / "tuning.md").read_text().strip() in report.read_text()
+
+
+def test_the_hand_written_run_notes_beside_the_csv_go_into_the_section(monkeypatch, tmp_path):
+    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
+        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
+    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
+              "params": json.dumps({"learning_rate": 0.001})}
+    pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30),
+                  row("a", tuned.METHOD, 0, 0.63, 0.29, **budget)]).to_csv(
+        tmp_path / "tuned.csv", index=False)
+    pd.DataFrame([row("a", "br", 0, 0.60, 0.30)]).to_csv(tmp_path / "quality.csv", index=False)
+    (tmp_path / tuned.NOTES_FILE).write_text("- a: ran beside two other studies.\n")
+    tuned.main(["--out", str(tmp_path / "tuned.csv"), "--quality", str(tmp_path / "quality.csv"),
+                "--report", str(tmp_path / "RESULTS.md")])
+    section = (tmp_path / "tuning.md").read_text()
+    assert "Baselines from quality.csv, same split.\n\n- a: ran beside two other studies." \
+        in section
+    assert section.index("ran beside") < section.index("**Micro-F1**")
