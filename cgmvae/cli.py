@@ -1,6 +1,6 @@
 """Command line (`python -m cgmvae COMMAND --help` for each): train or tune a model, evaluate it,
 predict from a table, describe or export what it learned, and prepare data (simulate, convert,
-ebird)."""
+ebird, records)."""
 
 from __future__ import annotations
 
@@ -391,6 +391,20 @@ def cmd_ebird(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_records(args: argparse.Namespace) -> int:
+    from cgmvae.formats.records import write_records_table
+
+    path = write_records_table(args.records, args.out, sites=args.site, species=args.species,
+                               count=args.count, covariates=args.covariates,
+                               species_min=args.species_min, name=args.name)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    for notice in filter(None, meta["notes"].split("; ")):
+        print(f"note: {notice}", file=sys.stderr)
+    print(f"wrote {path} and its sidecar {path.with_suffix('.json')}: {meta['title']}; "
+          f"covariates: {', '.join(meta['features']) or 'none'}")
+    return 0
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True,
                         help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar); "
@@ -505,6 +519,30 @@ def build_parser() -> argparse.ArgumentParser:
     ebird.add_argument("--species-min", type=int, default=1,
                        help="keep species seen on at least N checklists")
     ebird.set_defaults(run=cmd_ebird)
+    records = commands.add_parser(
+        "records", help="zero-fill occurrence records (one row per species found at a site: "
+                        "captures, point counts, GBIF/Darwin Core) into a site x species table + "
+                        "sidecar",
+        description="Every site with a record is taken as surveyed for every species: a species "
+                    "with no record there is absent (0), as R's auk zero-fills complete eBird "
+                    "checklists. Covariates: by default the columns with one value per site.")
+    records.add_argument("--records", required=True,
+                         help="the records table (CSV separated by , ; or tabs, or Parquet)")
+    records.add_argument("--site", required=True, nargs="+",
+                         help="the column(s) that together name a site or visit, e.g. plot_id "
+                              "year month (then the id is a new `site` column and year, month "
+                              "are covariates)")
+    records.add_argument("--species", required=True, help="the column naming the species")
+    records.add_argument("--count", help="optional count column: > 0 or X is presence, 0 or "
+                                         "'absent' a recorded absence")
+    records.add_argument("--covariates", nargs="*",
+                         help="site covariates (default: every column with one value per site, "
+                              "except id-like names and text with a value per site)")
+    records.add_argument("--species-min", type=int, default=1,
+                         help="keep species present at N sites or more")
+    records.add_argument("--out", required=True, help="output folder for <name>.csv and .json")
+    records.add_argument("--name", default="sites", help="file name of the table (default: sites)")
+    records.set_defaults(run=cmd_records)
     associations = commands.add_parser(
         "associations", help="species associations: learned, environmental, residual and "
                              "co-occurrence, with spread, significance and held-out agreement")
