@@ -1,4 +1,5 @@
-"""Data: pick a data set (built-in, a path, uploads, two tables or eBird) and look at its labels."""
+"""Data: pick a data set (built-in, a path, uploads, two tables, eBird or occurrence records) and
+look at its labels."""
 
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from ui.loading import (
     ebird_roles,
     load_data_path,
     load_ebird,
+    load_records_data,
     load_tables,
     load_uploaded_data,
     path_recipe,
     read_table,
+    records_recipe,
     table_at,
     table_columns,
     two_tables_recipe,
@@ -30,6 +33,7 @@ from ui.widgets import group_zoom
 
 from cgmvae import explore
 from cgmvae.formats import read_sidecar
+from cgmvae.formats.records import guess_record_columns
 
 
 def source_input(label: str, types: list[str], key: str):
@@ -50,7 +54,7 @@ SERVER_PATH_HELP = ("A path on the machine that runs this app (not on your compu
 
 
 st.title("Data")
-tabs = st.tabs(["Built-in", "Path on the server", "Upload", "Two tables", "eBird"])
+tabs = st.tabs(["Built-in", "Path on the server", "Upload", "Two tables", "eBird", "Records"])
 with tabs[0]:
     st.write("Simulated eBird-style checklists: land cover, elevation, month and effort at each "
              "site; bird species in habitat guilds.")
@@ -145,6 +149,54 @@ with tabs[4]:
             st.success(f"{data.n_samples:,} complete checklists x {data.n_labels:,} species.")
         except USER_ERRORS as err:
             st.error(f"Could not read the eBird files: {safe_message(user_message(err))}")
+
+with tabs[5]:
+    st.write("Occurrence records: one row per species found at a site (capture records, point "
+             "counts, a GBIF or Darwin Core download). Each site with a record is taken as "
+             "surveyed for every species, so a species with no record there is absent (0), as "
+             "R's auk zero-fills complete eBird checklists. For opportunistic records absence "
+             "only means 'not reported'.")
+    records = source_input("Records table", TABLE_TYPES, "records")
+    columns = None
+    if records is not None:
+        try:
+            columns = table_columns(records)
+        except USER_ERRORS as err:
+            st.error(f"Could not read {plain(shown_name(records))}: "
+                     f"{safe_message(user_message(err))}")
+    if columns:
+        guess = guess_record_columns(columns)
+        left, middle, right = st.columns(3)
+        site_columns = left.multiselect(
+            "Site column(s)", columns, default=guess["sites"], key="records_sites",
+            help="Together they name one site or visit: e.g. plot, year and month. With several, "
+                 "the site id is a new `site` column, and those not named like an id (year, "
+                 "month) are covariates.")
+        species_column = middle.selectbox(
+            "Species column", columns, key="records_species",
+            index=columns.index(guess["species"]) if guess["species"] else 0)
+        count_options = ["(none: every record is a presence)", *columns]
+        count_column = right.selectbox(
+            "Count column (optional)", count_options, key="records_count",
+            index=count_options.index(guess["count"]) if guess["count"] else 0,
+            help="A number > 0 or X is a presence; 0 or 'absent' a recorded absence.")
+        count_column = None if count_column == count_options[0] else count_column
+        records_min = st.number_input("Keep species present at this many sites or more",
+                                      min_value=1, value=1, step=1, key="records_min")
+        st.caption("Covariates: every other column with one value per site (habitat, plot "
+                   "type); columns that vary within a site (a catch's weight or sex) describe "
+                   "records and are left out. The note under the table names both.")
+        if st.button("Zero-fill and load", key="load_records", disabled=not site_columns):
+            try:
+                data, split, how, roles = load_records_data(
+                    records, site_columns, species_column, count_column, int(records_min))
+                use_table(data, split, f"records {shown_name(records)}, {how}", roles,
+                          sidecar=False, recipe=records_recipe(
+                              records, site_columns, species_column, count_column,
+                              int(records_min)))
+                st.success(f"{data.n_samples:,} sites x {data.n_labels:,} species.")
+            except USER_ERRORS as err:
+                st.error(f"Could not zero-fill the records: {safe_message(user_message(err))}")
 
 role_editor()
 choice = current_data()

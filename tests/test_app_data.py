@@ -408,3 +408,65 @@ def test_predict_page_reads_a_parquet_of_new_sites(habitat_model, tmp_path):
     pd.testing.assert_frame_equal(  # the ids: object from Parquet, pandas' str dtype from CSV
         from_upload, predict_csv(habitat_model.model, csv_path, ids=["plot"]), check_dtype=False)
     assert from_upload["plot"].tolist() == ["007", "P2"]
+
+
+RECORDS = """record_id;plot_id;year;month;species_id;weight;plot_type
+1;2;1977;7;NL;32,5;Control
+2;2;1977;7;DM;40,0;Control
+3;3;1977;7;DM;41,0;Rodent Exclosure
+4;3;1977;8;;;Rodent Exclosure
+5;4;1977;7;PP;18,0;Control
+6;4;1977;8;DM;38,0;Control
+"""
+
+
+def records_page(path) -> AppTest:
+    app = run_page("1_data.py")
+    widget(app.text_input, "...or the path of the records table on the server").input(str(path))
+    return app.run()
+
+
+def test_occurrence_records_are_zero_filled_with_the_guessed_columns_and_come_back(tmp_path):
+    from ui.loading import reload_data
+
+    path = tmp_path / "captures.csv"
+    path.write_text(RECORDS)
+    app = records_page(path)
+    assert app.multiselect(key="records_sites").value == ["plot_id", "year", "month"]
+    assert app.selectbox(key="records_species").value == "species_id"
+    app.button(key="load_records").click()
+    app.run()
+    assert not app.error and not app.exception
+    choice = app.session_state[DATA_KEY]
+    assert "5 sites x 3 species" in texts(app, "success")
+    assert list(choice.data.sample_ids) == ["2_1977_7", "3_1977_7", "3_1977_8", "4_1977_7",
+                                            "4_1977_8"]
+    assert choice.data.labels[:, choice.data.label_names.index("DM")].tolist() == [1, 1, 0, 0, 1]
+    assert "year" in choice.data.feature_names and "weight" not in choice.data.feature_names
+    assert app.session_state[ROLES_KEY][1]["id"] == ["site"]
+    captions = texts(app, "caption")
+    assert "zero-filled 6 records into 5 sites x 3 species" in captions
+    assert "vary within a site (they describe records, not sites): record_id, weight" in captions
+    assert choice.recipe["kind"] == "records"
+    data, _, source, roles = reload_data(choice.recipe)  # a kept model's data after a reload
+    np.testing.assert_array_equal(data.labels, choice.data.labels)
+    assert source.startswith("records ") and roles["id"] == ["site"]
+    assert_no_python_or_temp_words(app)
+
+
+def test_records_errors_name_the_file_column_and_site(tmp_path):
+    path = tmp_path / "captures.csv"
+    path.write_text(RECORDS)
+    app = records_page(path)
+    app.multiselect(key="records_sites").set_value(["plot_id"])
+    app.button(key="load_records").click()
+    app.run()
+    assert not app.exception and not app.error
+    assert app.session_state[DATA_KEY].data.n_samples == 3  # one site per plot: year and month
+    assert "vary within a site (they describe records, not sites): record_id, month" in \
+        texts(app, "caption")  # now vary within a site and are left out
+    app.selectbox(key="records_count").set_value("plot_type")
+    app.button(key="load_records").click()
+    app.run()
+    assert "captures.csv: count column 'plot_type' has 'Control' at data row 1 (line 2)" in \
+        texts(app, "error")

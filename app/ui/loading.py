@@ -223,6 +223,20 @@ def ebird_roles(data: MultiLabelData) -> dict:
             "categorical": ["protocol"]}
 
 
+def load_records_data(records, sites: list[str], species: str, count: str | None,
+                      species_min: int) -> tuple[MultiLabelData, Split, str, dict]:
+    """Occurrence records (a path or upload), zero-filled into sites x species, as data, with
+    the zero-filled table's column roles."""
+    from cgmvae.formats.records import load_records, site_id_column
+
+    records = _checked(records)
+    data = load_records(records, sites=sites, species=species, count=count,
+                        species_min=species_min, name=_display_name(records))
+    roles = {"id": [site_id_column(sites, table_columns(records))],
+             "labels": list(data.label_names), "features": list(data.feature_names)}
+    return (data, *choose_split(data), roles)
+
+
 def _allowed_split(split_path: str) -> Path | None:
     """A typed split file path, checked against the allowed data folders; None when blank."""
     return allowed_path(split_path) if split_path else None
@@ -268,6 +282,14 @@ def ebird_recipe(observations, sampling, species_min: int) -> dict | None:
             "species_min": int(species_min)}
 
 
+def records_recipe(records, sites: list[str], species: str, count: str | None,
+                   species_min: int) -> dict | None:
+    if not isinstance(records, str):
+        return None
+    return {"kind": "records", "records": records, "sites": list(sites), "species": species,
+            "count": count, "species_min": int(species_min)}
+
+
 def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
     """(data, split, where it came from, its column roles or None) loaded again from `recipe`:
     the same server files, roles and split, through the same checks as the Data page (paths only
@@ -294,6 +316,11 @@ def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
             data, split, how = load_ebird(recipe["observations"], recipe["sampling"],
                                           int(recipe["species_min"]))
             return data, split, f"eBird {recipe['observations']}, {how}", ebird_roles(data)
+        if kind == "records":
+            data, split, how, roles = load_records_data(
+                recipe["records"], list(recipe["sites"]), recipe["species"], recipe["count"],
+                int(recipe["species_min"]))
+            return data, split, f"records {recipe['records']}, {how}", roles
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"{_UNREADABLE_RECIPE} ({err!r})") from None
     raise ValueError(f"{_UNREADABLE_RECIPE} (kind {kind!r})")

@@ -68,6 +68,29 @@ def site_id_column(sites: Sequence[str], columns: Sequence[str]) -> str:
                 if name not in columns)
 
 
+SPECIES_NAMES = ("species", "scientificname", "species_id", "species_name", "taxon", "taxon_name",
+                 "common_name", "common name", "verbatimscientificname", "code")
+COUNT_NAMES = ("count", "individualcount", "individual_count", "abundance", "number",
+               "observation count", "n")
+SITE_NAMES = ("eventid", "event_id", "site", "site_id", "plot", "plot_id", "station", "locality",
+              "locationid", "quadrat", "transect", "checklist_id")
+VISIT_NAMES = ("year", "month", "date", "eventdate", "visit", "survey", "period")
+
+
+def guess_record_columns(columns: Sequence[str]) -> dict:
+    """From the header alone, a first guess at {"sites": [...], "species": name or None,
+    "count": name or None} (Darwin Core, eBird and common survey names, any case): the site is
+    the first site-like column, with the visit columns (year, month, date...) that follow it."""
+    lower = {c.strip().lower(): c for c in columns}
+    species = next((lower[n] for n in SPECIES_NAMES if n in lower), None) or next(
+        (c for c in columns if "species" in c.lower()), None)
+    count = next((lower[n] for n in COUNT_NAMES if n in lower), None)
+    site = next((lower[n] for n in SITE_NAMES if n in lower), None)
+    visit = [] if site is None or site.lower().startswith("event") else [
+        lower[n] for n in VISIT_NAMES if n in lower]
+    return {"sites": [site, *visit] if site else [], "species": species, "count": count}
+
+
 def read_records(source, name: str | None = None) -> pd.DataFrame:
     """A records table (CSV separated by `,` `;` or tabs, or Parquet; path or upload) as text
     cells, one column per header name."""
