@@ -9,6 +9,9 @@ way they come out of a spreadsheet or a database:
 - `quadrats_species.csv` + `quadrats_habitat.csv`: species and covariates in two tables that
   share the `site` column (the way R's JSDM packages take Y and X);
 - the eBird fixture of the tests (`tests/fixtures/ebird/`: observations + sampling events);
+- `mhb_records.csv`: the same survey as occurrence records, one row per species detected at a
+  quadrat with its detection count, the quadrat's covariates repeated on each row (as a database
+  export or a GBIF download gives them);
 - `new_quadrats.csv`: covariates of sites to predict, with their ids.
 Then it drives `streamlit run app/Home.py` with Chromium through each path: load, pick the
 columns, train, look at the species associations, predict for the new sites. It fails loudly
@@ -44,11 +47,16 @@ def write_user_files(data_dir: Path, folder: Path) -> dict[str, Path]:
     files = {"one_table": folder / "alpine_birds.csv",
              "species": folder / "quadrats_species.csv",
              "habitat": folder / "quadrats_habitat.csv",
+             "records": folder / "mhb_records.csv",
              "new_sites": folder / "new_quadrats.csv"}
     known.to_csv(files["one_table"], sep=";", decimal=",", index=False)
     known[["site", *species]].to_csv(files["species"], index=False)
     known[["site", *covariates]].to_csv(files["habitat"], index=False)
     new[["site", *covariates]].to_csv(files["new_sites"], index=False)
+    records = known.melt(id_vars=["site", *covariates], value_vars=species, var_name="species",
+                         value_name="detections")
+    records = records[records.detections > 0].sort_values(["site", "species"])
+    records[["site", "species", "detections", *covariates]].to_csv(files["records"], index=False)
     return files
 
 
@@ -96,6 +104,18 @@ def walk(page, files: dict[str, Path], epochs: int | None) -> None:
     page.get_by_text("complete checklists x").first.wait_for(timeout=120_000)
     wait_idle(page)
     shoot(page, "03_ebird")
+
+    print("occurrence records, zero-filled")
+    page.get_by_role("tab", name="Records").click()
+    wait_idle(page)
+    tab = page.get_by_role("tabpanel", name="Records")
+    tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        str(files["records"]))
+    wait_idle(page)
+    tab.get_by_role("button", name="Zero-fill and load").click()
+    page.get_by_text("sites x").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    shoot(page, "03b_records")
 
     print("one ;-separated table with decimal commas and no sidecar")
     page.get_by_role("tab", name="Upload").click()

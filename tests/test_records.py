@@ -189,3 +189,16 @@ def test_a_real_survey_melted_into_records_zero_fills_back_to_its_table(shared_d
     assert len(seen) == int((wide.labels.sum(axis=0) > 0).sum())  # never-detected ones: no record
     np.testing.assert_array_equal(data.labels[order], wide.labels[:, seen])
     np.testing.assert_allclose(data.features[order], wide.features)
+
+
+def test_the_columns_are_guessed_from_darwin_core_and_survey_names():
+    from cgmvae.formats.records import guess_record_columns
+
+    portal = ["record_id", "month", "day", "year", "plot_id", "species_id", "sex", "weight",
+              "genus", "species", "plot_type"]  # `species` is the epithet: the code is the species
+    assert guess_record_columns(portal) == {"sites": ["plot_id", "year", "month"],
+                                            "species": "species_id", "count": None}
+    gbif = ["gbifID", "eventID", "eventDate", "scientificName", "individualCount"]
+    assert guess_record_columns(gbif) == {"sites": ["eventID"], "species": "scientificName",
+                                          "count": "individualCount"}  # an event is one visit
+    assert guess_record_columns(["a", "b"]) == {"sites": [], "species": None, "count": None}

@@ -68,8 +68,11 @@ def site_id_column(sites: Sequence[str], columns: Sequence[str]) -> str:
                 if name not in columns)
 
 
-SPECIES_NAMES = ("species", "scientificname", "species_id", "species_name", "taxon", "taxon_name",
-                 "common_name", "common name", "verbatimscientificname", "code")
+# Most specific first: in many exports `species` is the epithet alone (merriami), beside a code or
+# a full name that tells species of different genera apart.
+SPECIES_NAMES = ("scientificname", "species_id", "species_code", "species_name", "taxon",
+                 "taxon_name", "verbatimscientificname", "common_name", "common name", "species",
+                 "code")
 COUNT_NAMES = ("count", "individualcount", "individual_count", "abundance", "number",
                "observation count", "n")
 SITE_NAMES = ("eventid", "event_id", "site", "site_id", "plot", "plot_id", "station", "locality",
