@@ -202,3 +202,9 @@ def test_the_columns_are_guessed_from_darwin_core_and_survey_names():
     assert guess_record_columns(gbif) == {"sites": ["eventID"], "species": "scientificName",
                                           "count": "individualCount"}  # an event is one visit
     assert guess_record_columns(["a", "b"]) == {"sites": [], "species": None, "count": None}
+
+
+def test_site_ids_stay_apart_when_the_values_hold_the_joining_underscore():
+    records = pd.DataFrame({"plot": ["a_b", "a"], "visit": ["c", "b_c"], "species": ["s", "s"]})
+    table = zero_fill_records(records, sites=["plot", "visit"], species="species")
+    assert list(table.frame.site) == ["a_b | c", "a | b_c"]

@@ -184,6 +184,8 @@ def zero_fill_records(
         _check_site_columns(records, covariates, site_of, sites, where)
     at_first = records.iloc[first].reset_index(drop=True)
     ids = at_first[sites].astype(str).agg("_".join, axis=1)
+    if ids.duplicated().any():  # values holding `_` themselves: a_b + c and a + b_c
+        ids = at_first[sites].astype(str).agg(" | ".join, axis=1)
     frame = pd.concat([ids.rename(id_column).to_frame(), at_first[covariates],
                        pd.DataFrame(presence, columns=labels)], axis=1)
     empty = int((presence.sum(axis=1) == 0).sum())
