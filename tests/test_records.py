@@ -136,11 +136,11 @@ def test_rare_species_are_left_out_and_named():
 def test_text_with_a_value_per_site_is_not_a_covariate():
     n = 80
     records = pd.DataFrame({"event": [f"e{i}" for i in range(n)], "species": ["s", "t"] * 40,
-                            "date": [f"2020-01-{i:02d}" for i in range(n)],
+                            "remark": [f"cloudy, walk {i}" for i in range(n)],
                             "habitat": ["wood", "meadow"] * 40})
     table = zero_fill_records(records, sites=["event"], species="species")
     assert table.covariates == ["habitat"]
-    assert "value for nearly every site (an id or a date?): date" in " ".join(table.notices)
+    assert "value for nearly every site (an id or a date?): remark" in " ".join(table.notices)
 
 
 def test_the_command_writes_a_table_and_sidecar_that_load_dataset_reads(captures, tmp_path,
@@ -208,3 +208,21 @@ def test_site_ids_stay_apart_when_the_values_hold_the_joining_underscore():
     records = pd.DataFrame({"plot": ["a_b", "a"], "visit": ["c", "b_c"], "species": ["s", "s"]})
     table = zero_fill_records(records, sites=["plot", "visit"], species="species")
     assert list(table.frame.site) == ["a_b | c", "a | b_c"]
+
+
+def test_iso_dates_become_year_and_day_of_year_covariates():
+    """Darwin Core's eventDate (a day, a time or an interval) is the season and the trend; as text
+    with a value per visit it would be left out."""
+    records = pd.DataFrame({
+        "eventID": ["e1", "e1", "e2", "e3"], "scientificName": ["a", "b", "a", "b"],
+        "eventDate": ["2019-05-03", "2019-05-03", "2020-01-02T06:30", "2019-12-31/2020-01-01"],
+        "decimalLatitude": ["46.5", "46.5", "47", "45.25"]})
+    table = zero_fill_records(records, sites=["eventID"], species="scientificName")
+    assert table.covariates == ["eventDate_year", "eventDate_day_of_year", "decimalLatitude"]
+    assert table.frame.eventDate_year.tolist() == ["2019", "2020", "2019"]
+    assert table.frame.eventDate_day_of_year.tolist() == ["123", "2", "365"]
+    assert "dates in 'eventDate' read as eventDate_year and eventDate_day_of_year" in table.notices
+    records.loc[3, "eventDate"] = "2019-02-30"
+    with pytest.raises(DataError, match="column 'eventDate' holds the date '2019-02-30', which "
+                                        "does not exist"):
+        zero_fill_records(records, sites=["eventID"], species="scientificName", where="r.csv")

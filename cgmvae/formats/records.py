@@ -10,8 +10,9 @@ species found was recorded); for opportunistic records, absence means "not repor
 
 Site covariates are the columns whose value is the same on every record of a site (habitat, plot
 type, year); columns that vary within a site describe records (a catch's weight, sex or id), not
-sites, and are left out, as are text columns with a value per site (ids, dates): each is named in
-a notice.
+sites, and are left out, as are text columns with a value per site (ids): each is named in a
+notice. A column of ISO dates (Darwin Core's eventDate) becomes `<name>_year` and
+`<name>_day_of_year`.
 """
 
 from __future__ import annotations
@@ -186,7 +187,9 @@ def zero_fill_records(
     ids = at_first[sites].astype(str).agg("_".join, axis=1)
     if ids.duplicated().any():  # values holding `_` themselves: a_b + c and a + b_c
         ids = at_first[sites].astype(str).agg(" | ".join, axis=1)
-    frame = pd.concat([ids.rename(id_column).to_frame(), at_first[covariates],
+    site_covariates, covariates, read_dates = _dates_as_numbers(at_first[covariates], where)
+    notices += read_dates
+    frame = pd.concat([ids.rename(id_column).to_frame(), site_covariates,
                        pd.DataFrame(presence, columns=labels)], axis=1)
     empty = int((presence.sum(axis=1) == 0).sum())
     notices.insert(0, f"zero-filled {len(records):,} records into {n_sites:,} sites x "
@@ -302,7 +305,7 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
     id_like = [c for c in candidates if c not in varying and is_id_name(c)]
     many_words = []
     for column in candidates:
-        if column in varying or column in id_like:
+        if column in varying or column in id_like or _is_date(records[column]):
             continue
         cells = records[column]
         _, bad = to_number(cells)
@@ -320,6 +323,38 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
         notices.append(f"left out, as text with a value for nearly every site (an id or a "
                        f"date?): {short_list(many_words)}")
     return [c for c in candidates if c not in {*varying, *id_like, *many_words}], notices
+
+
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"  # 2019-05-03, 2019-05-03T06:30, 2019-05-03/2019-05-05 (its start)
+
+
+def _is_date(column: pd.Series) -> bool:
+    present = column[~is_missing(column)]
+    return not present.empty and bool(present.str.match(ISO_DATE).all())
+
+
+def _dates_as_numbers(frame: pd.DataFrame, where: str
+                      ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The site covariates with each column of ISO dates (Darwin Core's eventDate) replaced by
+    `<name>_year` and `<name>_day_of_year`, the numbers a model can use (season and trend), as
+    the eBird reader gives `day_of_year`; (frame, its columns, notices)."""
+    columns, notices = {}, []
+    for name in frame.columns:
+        cells = frame[name]
+        if not _is_date(cells):
+            columns[name] = cells
+            continue
+        missing = is_missing(cells)
+        dates = pd.to_datetime(cells.str.slice(0, 10).where(~missing), format="%Y-%m-%d",
+                               errors="coerce")
+        wrong = np.flatnonzero(dates.isna().to_numpy() & ~missing)
+        if wrong.size:
+            raise DataError(f"{where}: column '{name}' holds the date {cells.iat[wrong[0]]!r}, "
+                            "which does not exist")
+        for part, numbers in (("year", dates.dt.year), ("day_of_year", dates.dt.day_of_year)):
+            columns[f"{name}_{part}"] = numbers.map(lambda v: "" if pd.isna(v) else str(int(v)))
+        notices.append(f"dates in '{name}' read as {name}_year and {name}_day_of_year")
+    return pd.DataFrame(columns, index=frame.index), list(columns), notices
 
 
 def _check_site_columns(records: pd.DataFrame, covariates: list[str], site_of: np.ndarray,
