@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cgmvae.data import MultiLabelData
+from cgmvae.whole_file import whole_file
 
 DEFAULT_NAME = "sim_birds"
 DEFAULT_SITES = 4000
@@ -315,12 +316,8 @@ def write_checklists(out: str | Path, *, n_sites: int = DEFAULT_SITES, seed: int
     frames = (checklist_frame(MultiLabelData(features, present, world.features, world.species),
                               first_site=start)
               for start, features, present in iter_blocks(n_sites, seed=seed, world=world))
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with whole_file(path) as partial:
         (_write_parquet if path.suffix.lower() == ".parquet" else _write_csv)(partial, frames)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     meta = sidecar(world, n_sites, seed=seed)
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     return path

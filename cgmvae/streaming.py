@@ -45,6 +45,7 @@ from cgmvae.train import (
     new_network,
     resolve_device,
 )
+from cgmvae.whole_file import whole_file
 
 
 @dataclass(frozen=True)
@@ -475,13 +476,9 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     header = table_header(input_path)
     plan = _feature_plan(model.feature_names, header, input_path.name)
     id_names = id_column_names(header, ids, input_path.name, sidecar_of=input_path)
-    partial = output_path.with_name(output_path.name + ".partial")
-    try:
+    with whole_file(output_path) as partial:
         rows = _write(partial, _predictions(model, input_path, plan, id_names, chunk_rows),
                       parquet=is_parquet(output_path))
-        partial.replace(output_path)
-    finally:
-        partial.unlink(missing_ok=True)
     return rows
 
 

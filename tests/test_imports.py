@@ -127,7 +127,8 @@ def test_a_stack_has_no_cycle():
 
 
 LAYERS = {  # docs/ARCHITECTURE.md, from the bottom; a module imports only from its layer or below
-    0: ("config", "data", "metrics", "associations", "distributed", "progress", "run_folder"),
+    0: ("config", "data", "metrics", "associations", "distributed", "progress", "run_folder",
+        "whole_file"),
     1: ("formats", "simulate"),
     2: ("model", "variants", "config_choices"),
     3: ("losses", "optim"),

@@ -21,6 +21,7 @@ import pandas as pd
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import source_name
+from cgmvae.whole_file import whole_file
 
 ID = "checklist_id"
 COVARIATES = ["duration_minutes", "effort_distance_km", "number_observers", "time_started_hours",
@@ -211,12 +212,8 @@ def _write_table(filled: ZeroFilled, path: Path, progress: Callable[[str], None]
         raise DataError(f"no species left: no complete checklist reports a species on at least "
                         f"{species_min} checklists")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with whole_file(path) as partial:
         features = _write_blocks(filled, partial, path.suffix[1:], progress, path.name)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     sidecar = {
         "title": f"eBird: {len(filled.checklists)} complete checklists x {len(labels)} species "
                  "(presence/absence)",

@@ -18,6 +18,7 @@ from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
+from cgmvae.whole_file import whole_file
 
 BATCH_ROWS = 65_536  # rows per Parquet batch: a few MB per column group, flat memory
 ROW_GROUP_ROWS = 65_536  # rows per written row group: the unit of streaming and shuffling
@@ -185,16 +186,11 @@ def convert_csv(source: str | Path, target: str | Path, *,
     kinds = {name: seen[name].kind() for name in header}
     types = {"uint8": pa.uint8(), "float64": pa.float64(), "text": pa.string()}
     schema = pa.schema([(name, types[kinds[name]]) for name in header])
-    partial = target.with_name(target.name + ".partial")
-    try:
-        with pq.ParquetWriter(partial, schema) as writer:
-            for batch in iter_batches(source, header):
-                arrays = [_typed(batch.column(name), kinds[name]) for name in header]
-                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema),
-                                   row_group_size=row_group_rows)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    with whole_file(target) as partial, pq.ParquetWriter(partial, schema) as writer:
+        for batch in iter_batches(source, header):
+            arrays = [_typed(batch.column(name), kinds[name]) for name in header]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema),
+                               row_group_size=row_group_rows)
     sidecar, copied = source.with_suffix(".json"), target.with_suffix(".json")
     if sidecar.is_file() and sidecar.resolve() != copied.resolve():
         shutil.copyfile(sidecar, copied)

@@ -35,6 +35,7 @@ from cgmvae.formats.text_table import (
     source_name,
     to_number,
 )
+from cgmvae.whole_file import whole_file
 
 PRESENT_MARKS = {"x", "present", "yes", "y", "p"}  # a count column's words for "seen" (eBird: X)
 ABSENT_MARKS = {"absent", "no", "n"}
@@ -229,12 +230,8 @@ def write_records_table(source, out_dir: str | Path, *, sites: Sequence[str], sp
                               where=where)
     path = Path(out_dir) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with whole_file(path) as partial:
         table.frame.to_csv(partial, index=False)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     sidecar = {
         "title": f"{where}: {len(table.frame):,} sites x {len(table.species):,} species "
                  "(presence/absence)",
