@@ -12,6 +12,7 @@ from cgmvae.formats.model_input import read_feature_table
 from cgmvae.formats.mulan import load_arff, load_mulan_folder, read_label_names
 from cgmvae.formats.norberg import is_norberg_folder, load_norberg, parse_norberg_path
 from cgmvae.formats.npy import is_npy_folder, load_npy_folder
+from cgmvae.formats.records import load_records, write_records_table, zero_fill_records
 from cgmvae.formats.tables import (
     guess_roles,
     load_frame_with_roles,
@@ -23,9 +24,9 @@ from cgmvae.formats.tables import (
 
 __all__ = [
     "find_split", "guess_roles", "load_arff", "load_csv", "load_dataset", "load_frame_with_roles",
-    "load_mulan_folder", "load_norberg", "load_npy_folder", "load_table", "load_two_tables",
-    "read_csv_table", "read_feature_table", "read_id_columns", "read_label_names", "read_sidecar",
-    "sidecar_for",
+    "load_mulan_folder", "load_norberg", "load_npy_folder", "load_records", "load_table",
+    "load_two_tables", "read_csv_table", "read_feature_table", "read_id_columns",
+    "read_label_names", "read_sidecar", "sidecar_for", "write_records_table", "zero_fill_records",
 ]
 
 _ARFF_SUFFIXES = (".arff", ".arff.bz2", ".arff.gz")
