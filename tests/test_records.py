@@ -226,3 +226,14 @@ def test_iso_dates_become_year_and_day_of_year_covariates():
     with pytest.raises(DataError, match="column 'eventDate' holds the date '2019-02-30', which "
                                         "does not exist"):
         zero_fill_records(records, sites=["eventID"], species="scientificName", where="r.csv")
+
+
+def test_names_that_are_not_one_species_are_kept_and_named():
+    records = pd.DataFrame({"site": list("abcdef"),
+                            "species": ["Dipodomys sp.", "Dipodomys merriami", "Sorex spp",
+                                        "Parus cf. major", "Larus argentatus/cachinnans",
+                                        "Anas platyrhynchos x acuta"]})
+    table = zero_fill_records(records, sites=["site"], species="species")
+    assert len(table.species) == 6
+    notice = next(n for n in table.notices if "are not one species" in n)
+    assert notice.startswith("5 names are not one species") and "Dipodomys merriami" not in notice

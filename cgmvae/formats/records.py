@@ -18,6 +18,7 @@ notice. A column of ISO dates (Darwin Core's eventDate) becomes `<name>_year` an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ from cgmvae.whole_file import whole_file
 
 PRESENT_MARKS = {"x", "present", "yes", "y", "p"}  # a count column's words for "seen" (eBird: X)
 ABSENT_MARKS = {"absent", "no", "n"}
+VAGUE_TAXON = re.compile(r"(^|\s)(sp|spp|cf|aff)\.?(\s|$)|/| x |\bhybrid\b", re.IGNORECASE)
+# a genus only (Dipodomys sp.), an uncertain (cf.) or slashed identification, a hybrid
 MAX_TEXT_VALUES = 50  # a text covariate with more values than this and than a quarter of the
 # sites is an id or a date, not a category to one-hot encode
 
@@ -159,6 +162,11 @@ def zero_fill_records(
                        f"'{species}'): their sites count as surveyed")
     kept = named_species & present
     codes, labels = pd.factorize(names[kept], sort=True)
+    vague = [str(label) for label in labels if VAGUE_TAXON.search(str(label))]
+    if vague:
+        notices.append(f"{len(vague)} names are not one species ({short_list(vague)}): each "
+                       "is kept as a label of its own; drop or merge those records first if it "
+                       "should not be")
     presence = np.zeros((n_sites, len(labels)), dtype=np.uint8)
     presence[site_of[kept], codes] = 1
 
