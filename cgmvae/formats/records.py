@@ -164,9 +164,8 @@ def zero_fill_records(
     codes, labels = pd.factorize(names[kept], sort=True)
     vague = [str(label) for label in labels if VAGUE_TAXON.search(str(label))]
     if vague:
-        notices.append(f"{len(vague)} names are not one species ({short_list(vague)}): each "
-                       "is kept as a label of its own; drop or merge those records first if it "
-                       "should not be")
+        notices.append(f"not one species, each kept as a label of its own (drop or merge "
+                       f"those records first if it should not be): {short_list(vague)}")
     presence = np.zeros((n_sites, len(labels)), dtype=np.uint8)
     presence[site_of[kept], codes] = 1
 
