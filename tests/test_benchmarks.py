@@ -5,6 +5,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks import datasets, quality, report, results_io, run
@@ -273,3 +274,22 @@ def test_a_run_with_nothing_to_run_stops_instead_of_rewriting_the_report(tmp_pat
                   "--report", str(report_path)])
     assert "nothing to run" in capsys.readouterr().err
     assert report_path.read_text() == "measured numbers\n"
+
+
+def test_the_ablation_summary_counts_gaps_beyond_the_seed_sd():
+    def rows(dataset, method, values):
+        return [{"dataset": dataset, "method": method, "seed": seed, "train_fraction": 1.0,
+                 "micro_f1": value, "macro_f1": 0.5} for seed, value in enumerate(values)]
+
+    quality = pd.DataFrame(
+        rows("a", "cgmvae", [0.60, 0.61, 0.62]) + rows("a", "cgmvae-gm-only", [0.50, 0.51, 0.52])
+        + rows("b", "cgmvae", [0.60, 0.61, 0.62]) + rows("b", "cgmvae-gm-only", [0.60, 0.62, 0.64])
+        + rows("c", "cgmvae", [0.60, 0.61, 0.62]) + rows("c", "cgmvae-gm-only", [0.70])  # 1 seed
+        + rows("a", "cgmvae-unigaussian", [0.70, 0.71, 0.72]))
+    summary = report.ablation_summary(quality)
+    assert ("Micro-F1, no contrastive term (GM only): the full model is better by more than a "
+            "seed sd on 1 of 2 sets, worse on 0, within one sd on 1; median difference "
+            "+0.045.") in summary  # c has one seed of the ablation: not counted
+    assert "Micro-F1, one Gaussian prior (uni-Gaussian): the full model is better by more than " \
+           "a seed sd on 0 of 1 sets, worse on 1" in summary
+    assert report.ablation_summary(quality[quality.method == "cgmvae"]) == ""
