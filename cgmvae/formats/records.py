@@ -192,9 +192,9 @@ def zero_fill_records(
         covariates = list(covariates)
         _check_site_columns(records, covariates, site_of, sites, where)
     at_first = records.iloc[first].reset_index(drop=True)
-    ids = at_first[sites].astype(str).agg("_".join, axis=1)
+    ids = _joined(at_first, sites, "_")
     if ids.duplicated().any():  # values holding `_` themselves: a_b + c and a + b_c
-        ids = at_first[sites].astype(str).agg(" | ".join, axis=1)
+        ids = _joined(at_first, sites, " | ")
     site_covariates, covariates, read_dates = _dates_as_numbers(at_first[covariates], where)
     notices += read_dates
     frame = pd.concat([ids.rename(id_column).to_frame(), site_covariates,
@@ -250,6 +250,15 @@ def write_records_table(source, out_dir: str | Path, *, sites: Sequence[str], sp
     }
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     return path
+
+
+def _joined(frame: pd.DataFrame, columns: list[str], separator: str) -> pd.Series:
+    """The columns' cells joined by `separator`, column-wise (a row-wise join of 200,000 sites
+    took 20 s)."""
+    joined = frame[columns[0]].astype(str)
+    for column in columns[1:]:
+        joined = joined + separator + frame[column].astype(str)
+    return joined
 
 
 def _check_roles(sites: list[str], species: str, count: str | None, covariates: list[str],
