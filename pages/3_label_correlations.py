@@ -3,7 +3,7 @@
 import streamlit as st
 from ui import cached
 from ui.state import compatible_data, current_workspace
-from ui.widgets import csv_download, group_count_slider, group_zoom
+from ui.widgets import csv_download, group_count_slider, group_support_note, group_zoom
 
 from cgmvae import explore
 from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
@@ -32,6 +32,7 @@ controls = st.columns([2, 1, 2])
 with controls[0]:
     n_groups = group_count_slider(len(names), cached.suggested_groups(workspace))
 clustering = cached.clustering(workspace, n_groups)
+group_support_note(cached.group_support(workspace))
 rows = group_zoom(controls[1], clustering.groups)
 available = LAYERS if with_layers else ("learned", "environmental")
 layer = controls[2].radio("Layer", available, horizontal=True,

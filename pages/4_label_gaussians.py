@@ -6,6 +6,7 @@ from ui.state import current_workspace
 from ui.widgets import (
     collapse_warning,
     group_count_slider,
+    group_support_note,
     other_data_hint,
     projection_choice,
     space_choice,
@@ -32,6 +33,7 @@ with middle:
 with right:
     method = projection_choice()
 collapse_warning(collapse, explore.LABEL_SPACES, space)
+group_support_note(cached.group_support(workspace))
 with st.spinner("Projecting..."):
     frame = cached.label_map(workspace, n_groups, method, space)
 find = st.selectbox("Find a label on the map (type to search)", sorted(model.label_names),

@@ -401,3 +401,27 @@ def test_data_page_zooms_the_co_occurrence_heatmap_to_one_group():
     data = builtin_data()[0]
     names = set(heatmap["x"])
     assert 1 < len(names) < data.n_labels and names <= set(data.label_names)
+
+
+def unstructured(model: TrainedModel) -> TrainedModel:
+    """A copy whose learned association is symmetric noise: no grouping of its labels is real."""
+    import copy
+
+    model = copy.deepcopy(model)
+    n = len(model.label_names)
+    noise = np.random.default_rng(0).normal(0.0, 0.05, (n, n))
+    model.learned_association = ((noise + noise.T) / 2).astype(np.float32)
+    return model
+
+
+@pytest.mark.parametrize("page", ["3_label_correlations.py", "4_label_gaussians.py"])
+def test_group_pages_say_how_sure_the_groups_are(page):
+    builtin = run_page(page)  # three guilds
+    assert_clean(builtin)
+    assert any(t.startswith("Groups: the map's best grouping is clearer than with its pairs "
+                            "shuffled (silhouette 0.23") for t in texts(builtin, "caption"))
+    noise = unstructured(TrainedModel.load(DEFAULT_CHECKPOINT))  # 42 species, no groups
+    app = run_page(page, {MODEL_KEY: Workspace(noise, None, "loaded", "noise")})
+    assert_clean(app)
+    assert any(t.startswith("No clear groups: the map's best grouping is no clearer than the "
+                            "same map with its pairs shuffled") for t in texts(app, "info"))

@@ -338,3 +338,15 @@ def test_silhouette_is_sklearns_on_a_precomputed_distance():
         groups[:k] = np.arange(k)
         assert silhouette(distance, groups) == pytest.approx(
             silhouette_score(distance, groups, metric="precomputed"), abs=1e-12)
+
+
+def test_group_support_tells_planted_blocks_from_noise():
+    """Silhouette alone cannot: a symmetric noise map scores higher than planted blocks can."""
+    rng = np.random.default_rng(0)
+    w = np.repeat(np.eye(3), 8, axis=0) + 0.3 * rng.normal(size=(24, 3))  # 3 blocks of 8 labels
+    blocks = explore.group_support(w @ w.T)
+    assert blocks.p_value <= 0.05 and blocks.silhouette > blocks.shuffled_median
+    noise = rng.normal(0.0, 0.05, (40, 40))
+    noise = explore.group_support((noise + noise.T) / 2)
+    assert noise.p_value > 0.05 and noise.n_shuffles == 49
+    assert explore.group_support(np.eye(3)).n_shuffles == 0  # too few labels to test

@@ -62,6 +62,11 @@ def clustering(workspace: Workspace, n_groups: int) -> explore.LabelClustering:
 
 
 @st.cache_data(**CACHE)
+def group_support(workspace: Workspace) -> explore.GroupSupport:
+    return explore.group_support(similarity(workspace))
+
+
+@st.cache_data(**CACHE)
 def suggested_groups(workspace: Workspace) -> int:
     return explore.suggest_n_groups(similarity(workspace))
 

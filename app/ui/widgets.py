@@ -43,6 +43,23 @@ def group_count_slider(n_labels: int, suggested: int) -> int:
     return chosen
 
 
+def group_support_note(support) -> None:
+    """How sure the groups are (`explore.group_support`): a warning-like note when the map's best
+    grouping is no clearer than the same map with its pairs shuffled, else a caption."""
+    if support.n_shuffles == 0:
+        return
+    numbers = (f"silhouette {support.silhouette:.2f}, against {support.shuffled_median:.2f} "
+               f"with the map's pairs shuffled; p = {support.p_value:.2f} over "
+               f"{support.n_shuffles} shuffles")
+    if support.p_value > 0.05:
+        st.info(f"No clear groups: the map's best grouping is no clearer than the same map with "
+                f"its pairs shuffled ({numbers}). The boxes are cuts of a tree, not groups: read "
+                "the pairs.")
+    else:
+        st.caption(f"Groups: the map's best grouping is clearer than with its pairs shuffled "
+                   f"({numbers}).")
+
+
 def group_zoom(where, groups: np.ndarray, *, key: str | None = None) -> np.ndarray | None:
     """A "Zoom to" select box over the dendrogram groups (`groups`: each label's group, 1..k);
     returns the rows (labels) of the chosen group, None for all labels. Says so when the map of

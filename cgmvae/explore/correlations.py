@@ -128,17 +128,59 @@ def suggest_n_groups(similarity: np.ndarray, max_groups: int = 20) -> int:
     n = similarity.shape[0]
     if n < 4:
         return max(1, n - 1)
+    return _best_cut(similarity, max_groups)[0]
+
+
+def _best_cut(similarity: np.ndarray, max_groups: int = 20) -> tuple[int, float]:
+    """(k, silhouette) of the cut of the average-linkage tree into 2..max_groups groups with the
+    best silhouette; at least 4 labels."""
     distance = similarity_distance(similarity)
     tree = linkage(squareform(distance, checks=False), method="average")
     best_k, best_score = 2, -np.inf
-    for k in range(2, min(max_groups, n - 1) + 1):
+    for k in range(2, min(max_groups, similarity.shape[0] - 1) + 1):
         groups = fcluster(tree, t=k, criterion="maxclust")
         if np.unique(groups).size < 2:
             continue
         score = silhouette(distance, groups)
         if score > best_score + 1e-9:
             best_k, best_score = k, score
-    return best_k
+    return best_k, float(best_score)
+
+
+class GroupSupport(NamedTuple):
+    """How clear the map's best grouping is: its silhouette, the median of the same over maps
+    with their pairs shuffled, and the permutation p-value (small: the groups are real)."""
+
+    silhouette: float
+    shuffled_median: float
+    p_value: float
+    n_shuffles: int
+
+
+def group_support(similarity: np.ndarray, n_shuffles: int = 49, seed: int = 0) -> GroupSupport:
+    """Is there any grouping in this map? The best cut's silhouette (`suggest_n_groups`) against
+    the same statistic for `n_shuffles` copies of the map whose off-diagonal values are shuffled
+    among the pairs (the diagonal kept): a permutation test. Silhouette alone cannot tell: on
+    learned maps the built-in model's three guilds score 0.23, and a symmetric noise matrix of 40
+    labels 0.40."""
+    similarity = np.asarray(similarity, dtype=np.float64)
+    n = similarity.shape[0]
+    if n < 4:
+        return GroupSupport(float("nan"), float("nan"), 1.0, 0)
+    observed = _best_cut(similarity)[1]
+    upper = np.triu_indices(n, k=1)
+    rng = np.random.default_rng(seed)
+    shuffled = []
+    for _ in range(n_shuffles):
+        values = rng.permutation(similarity[upper])
+        copy = np.zeros_like(similarity)
+        copy[upper] = values
+        copy = copy + copy.T
+        np.fill_diagonal(copy, np.diag(similarity))
+        shuffled.append(_best_cut(copy)[1])
+    shuffled = np.asarray(shuffled)
+    p_value = (1 + int((shuffled >= observed).sum())) / (n_shuffles + 1)
+    return GroupSupport(observed, float(np.median(shuffled)), p_value, n_shuffles)
 
 
 def silhouette(distance: np.ndarray, groups: np.ndarray) -> float:
