@@ -48,9 +48,9 @@ def group_support_note(support) -> None:
     grouping is no clearer than the same map with its pairs shuffled, else a caption."""
     if support.n_shuffles == 0:
         return
-    numbers = (f"silhouette {support.silhouette:.2f}, against {support.shuffled_median:.2f} "
-               f"with the map's pairs shuffled; p = {support.p_value:.2f} over "
-               f"{support.n_shuffles} shuffles")
+    numbers = (f"silhouette {support.silhouette:.2f} against a median of "
+               f"{support.shuffled_median:.2f} over {support.n_shuffles} shuffles; "
+               f"p = {support.p_value:.2f}")
     if support.p_value > 0.05:
         st.info(f"No clear groups: the map's best grouping is no clearer than the same map with "
                 f"its pairs shuffled ({numbers}). The boxes are cuts of a tree, not groups: read "
