@@ -63,7 +63,8 @@ ABLATION_NOTE = ("uni-Gaussian: one Gaussian prior; GM only: no contrastive term
                  "only: no KL term; `cgmvae` = GM + contrastive. Not in the paper: "
                  "informative latent = the decoder sees z alone (not [x, z]) with KL weight "
                  "0.03, the variant whose latent space does not collapse (README). The three "
-                 "Table 4 ablations have seeds 0-2 like `cgmvae`; informative latent seed 0.")
+                 "Table 4 ablations and informative latent have seeds 0-2 like `cgmvae` "
+                 "(informative latent on tmc2007 and delicious: seed 0).")
 FEWER_NOTE = ("Strongest baseline = the baseline with the best full-data test micro-F1 on that "
               "data set.")
 SCALE_NOTE = ("Synthetic data (100 Gaussian features, ~4 random labels per row), default model, "
