@@ -14,6 +14,18 @@ def row(dataset, method, seed, micro, macro, **extra):
             "micro_f1": micro, "macro_f1": macro, **extra}
 
 
+def write_one_tuned_set(monkeypatch, folder):
+    """tuned.csv (set a: defaults and tuned rows) and quality.csv (a br row) in `folder`."""
+    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
+        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
+    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
+              "params": json.dumps({"learning_rate": 0.001})}
+    pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30),
+                  row("a", tuned.METHOD, 0, 0.63, 0.29, **budget)]).to_csv(
+        folder / "tuned.csv", index=False)
+    pd.DataFrame([row("a", "br", 0, 0.60, 0.30)]).to_csv(folder / "quality.csv", index=False)
+
+
 def test_the_section_replaces_an_old_one_and_keeps_what_follows():
     text = "# R\n\n## Speed\n\nfast\n\n## Tuning (old)\n\nold numbers\n\n## Skipped\n\nnone\n"
     new = tuned.replace_section(text, "## Tuning (new)\n\nnew numbers\n")
@@ -62,14 +74,7 @@ def test_the_count_over_all_sets_puts_the_tuned_rows_in_for_the_tuned_sets_only(
 def test_rewriting_the_section_into_a_report_that_is_not_there_yet_creates_it(monkeypatch,
                                                                               tmp_path):
     """A study can run for hours: writing its report must not fail on a new --report path."""
-    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
-        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
-    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
-              "params": json.dumps({"learning_rate": 0.001})}
-    pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30),
-                  row("a", tuned.METHOD, 0, 0.63, 0.29, **budget)]).to_csv(
-        tmp_path / "tuned.csv", index=False)
-    pd.DataFrame([row("a", "br", 0, 0.60, 0.30)]).to_csv(tmp_path / "quality.csv", index=False)
+    write_one_tuned_set(monkeypatch, tmp_path)
     report = tmp_path / "new" / "RESULTS.md"
     report.parent.mkdir()
     tuned.main(["--out", str(tmp_path / "tuned.csv"), "--quality", str(tmp_path / "quality.csv"),
@@ -79,14 +84,7 @@ def test_rewriting_the_section_into_a_report_that_is_not_there_yet_creates_it(mo
 
 
 def test_the_hand_written_run_notes_beside_the_csv_go_into_the_section(monkeypatch, tmp_path):
-    monkeypatch.setattr(tuned.datasets, "load", lambda name: (None, Split(
-        np.arange(8), np.arange(8, 10), np.arange(10, 12))))
-    budget = {"trials": 12, "pruned": 3, "max_epochs_per_trial": 300, "tune_seconds": 40.0,
-              "params": json.dumps({"learning_rate": 0.001})}
-    pd.DataFrame([row("a", "cgmvae", 0, 0.59, 0.30),
-                  row("a", tuned.METHOD, 0, 0.63, 0.29, **budget)]).to_csv(
-        tmp_path / "tuned.csv", index=False)
-    pd.DataFrame([row("a", "br", 0, 0.60, 0.30)]).to_csv(tmp_path / "quality.csv", index=False)
+    write_one_tuned_set(monkeypatch, tmp_path)
     (tmp_path / tuned.NOTES_FILE).write_text("- a: ran beside two other studies.\n")
     tuned.main(["--out", str(tmp_path / "tuned.csv"), "--quality", str(tmp_path / "quality.csv"),
                 "--report", str(tmp_path / "RESULTS.md")])

@@ -227,14 +227,13 @@ def load_records_data(records, sites: list[str], species: str, count: str | None
                       species_min: int) -> tuple[MultiLabelData, Split, str, dict]:
     """Occurrence records (a path or upload), zero-filled into sites x species, as data, with
     the zero-filled table's column roles."""
-    from cgmvae.formats.records import load_records, site_id_column
+    from cgmvae.formats.records import records_data_name, zero_filled
 
-    records = _checked(records)
-    data = load_records(records, sites=sites, species=species, count=count,
-                        species_min=species_min, name=_display_name(records))
-    roles = {"id": [site_id_column(sites, table_columns(records))],
-             "labels": list(data.label_names), "features": list(data.feature_names)}
-    return (data, *choose_split(data), roles)
+    records, name = _checked(records), _display_name(records)
+    table = zero_filled(records, sites=sites, species=species, count=count,
+                        species_min=species_min, name=name)
+    data = table.as_data(records_data_name(records, name))
+    return (data, *choose_split(data), table.roles)
 
 
 def _allowed_split(split_path: str) -> Path | None:

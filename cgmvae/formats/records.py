@@ -63,6 +63,17 @@ class SiteTable:
         return {"id": [self.id_column], "features": list(self.covariates),
                 "labels": list(self.species)}
 
+    def as_data(self, name: str, impute: str | None = None) -> MultiLabelData:
+        """The table as a data set called `name`: ids from the site id, covariates one-hot or
+        numeric as a CSV's would be, and the zero-filling in `notices`."""
+        from dataclasses import replace
+
+        from cgmvae.formats.tables import load_frame_with_roles
+
+        data = load_frame_with_roles(self.frame, ids=[self.id_column], labels=self.species,
+                                     features=self.covariates, name=name, impute=impute)
+        return replace(data, notices=[*self.notices, *data.notices])
+
 
 def site_id_column(sites: Sequence[str], columns: Sequence[str]) -> str:
     """The id column of the zero-filled table: the one site column, else a new `site` column
@@ -206,23 +217,27 @@ def zero_fill_records(
     return SiteTable(frame, id_column, covariates, labels, notices)
 
 
+def zero_filled(source, *, sites: Sequence[str], species: str, count: str | None = None,
+                covariates: Sequence[str] | None = None, species_min: int = 1,
+                name: str | None = None) -> SiteTable:
+    """`zero_fill_records` of a records file (path or upload; `name`: an upload's own name)."""
+    return zero_fill_records(read_records(source, name), sites=sites, species=species,
+                             count=count, covariates=covariates, species_min=species_min,
+                             where=source_name(source, name))
+
+
 def load_records(source, *, sites: Sequence[str], species: str, count: str | None = None,
                  covariates: Sequence[str] | None = None, species_min: int = 1,
                  impute: str | None = None, name: str | None = None) -> MultiLabelData:
-    """The zero-filled records (path or upload) as a data set: ids from the site column(s),
-    covariates one-hot or numeric as a CSV's would be, and the zero-filling in `notices`."""
-    from dataclasses import replace
+    """The zero-filled records (path or upload) as a data set (`SiteTable.as_data`), named after
+    the file with `_sites`."""
+    table = zero_filled(source, sites=sites, species=species, count=count,
+                        covariates=covariates, species_min=species_min, name=name)
+    return table.as_data(records_data_name(source, name), impute)
 
-    from cgmvae.formats.tables import load_frame_with_roles
 
-    where = source_name(source, name)
-    table = zero_fill_records(read_records(source, name), sites=sites, species=species,
-                              count=count, covariates=covariates, species_min=species_min,
-                              where=where)
-    data = load_frame_with_roles(table.frame, ids=[table.id_column], labels=table.species,
-                                 features=table.covariates, name=Path(where).stem + "_sites",
-                                 impute=impute)
-    return replace(data, notices=[*table.notices, *data.notices])
+def records_data_name(source, name: str | None = None) -> str:
+    return Path(source_name(source, name)).stem + "_sites"
 
 
 def write_records_table(source, out_dir: str | Path, *, sites: Sequence[str], species: str,
@@ -232,9 +247,8 @@ def write_records_table(source, out_dir: str | Path, *, sites: Sequence[str], sp
     """Write the zero-filled records as `<out_dir>/<name>.csv` with its sidecar `<name>.json`
     (id, features, labels, title, source, notes), which `--data` reads; returns the CSV's path."""
     where = source_name(source, source_display)
-    table = zero_fill_records(read_records(source, source_display), sites=sites, species=species,
-                              count=count, covariates=covariates, species_min=species_min,
-                              where=where)
+    table = zero_filled(source, sites=sites, species=species, count=count,
+                        covariates=covariates, species_min=species_min, name=source_display)
     path = Path(out_dir) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with whole_file(path) as partial:
