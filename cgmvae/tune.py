@@ -12,6 +12,7 @@ import random
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +40,13 @@ SEARCH_SPACE = {
 # fewer is noise) nor before epoch 10 (every trial is poor in its first epochs).
 PRUNE_STARTUP_TRIALS = 4
 PRUNE_WARMUP_EPOCHS = 10
+# A worker of a shared study says it is alive every HEARTBEAT_SECONDS while it runs a trial. A
+# trial not heard of for GRACE_SECONDS (its worker was killed, or its machine taken back) is
+# failed by the next worker that starts a trial, and run again with the same parameters, up to
+# MAX_RETRIES times (a trial that kills its worker every time is not retried forever).
+HEARTBEAT_SECONDS = 60
+GRACE_SECONDS = 180
+MAX_RETRIES = 2
 
 
 def apply_params(params: dict, model_config: ModelConfig, train_config: TrainConfig
@@ -127,7 +135,8 @@ def data_fingerprint(data: MultiLabelData, split: Split) -> dict:
 
 
 def connect(storage: str | None, attempts: int = 5) -> optuna.storages.BaseStorage | None:
-    """The RDB storage at URL `storage` (None: in memory). Workers started together race to
+    """The RDB storage at URL `storage` (None: in memory), with heartbeats (HEARTBEAT_SECONDS),
+    so that the trial of a worker that died is run again. Workers started together race to
     create a new database's tables (optuna/optuna#1092): the losers retry, then find them."""
     import optuna
     import sqlalchemy.exc
@@ -136,12 +145,36 @@ def connect(storage: str | None, attempts: int = 5) -> optuna.storages.BaseStora
         return None
     # SQLite: wait up to 60 s for another worker's write instead of "database is locked"
     engine = {"connect_args": {"timeout": 60}} if storage.startswith("sqlite") else {}
-    for attempt in range(1, attempts):
-        try:
-            return optuna.storages.RDBStorage(storage, engine_kwargs=engine)
-        except sqlalchemy.exc.SQLAlchemyError:
-            time.sleep(0.2 * attempt * (1 + random.random()))
-    return optuna.storages.RDBStorage(storage, engine_kwargs=engine)  # the last try raises
+    with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
+        options = {"engine_kwargs": engine, "heartbeat_interval": HEARTBEAT_SECONDS,
+                   "grace_period": GRACE_SECONDS, "heartbeat_stale_trial_callback": retry}
+        for attempt in range(1, attempts):
+            try:
+                return optuna.storages.RDBStorage(storage, **options)
+            except sqlalchemy.exc.SQLAlchemyError:
+                time.sleep(0.2 * attempt * (1 + random.random()))
+        return optuna.storages.RDBStorage(storage, **options)  # the last try raises
+
+
+def trial_counts(study: optuna.Study) -> dict[str, int]:
+    """The study's trials by state. `fail` counts the trials that failed by themselves (training
+    diverged); `interrupted` those whose worker died and that were run again (`connect`)."""
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    with warnings.catch_warnings():  # retry_history is "experimental" since Optuna 3.0
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        retried = {number for trial in trials
+                   for number in RetryHeartbeatStaleTrialCallback.retry_history(trial)}
+    counts = {state.name.lower(): sum(trial.state == state and trial.number not in retried
+                                      for trial in trials)
+              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
+                            TrialState.RUNNING)}
+    return {**counts, "interrupted": len(retried)}
 
 
 def shown_storage(storage: str | None) -> str | None:
@@ -220,11 +253,7 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
 def best_config(study: optuna.Study, *, trials: int, storage: str | None,
                 space: dict | None = None) -> dict:
     """What best_config.json holds: the best trial's configs, its value, and how it was found."""
-    from optuna.trial import TrialState
-
-    counts = {state.name.lower(): len(study.get_trials(deepcopy=False, states=(state,)))
-              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
-                            TrialState.RUNNING)}
+    counts = trial_counts(study)
     if not counts["complete"]:
         raise ValueError(f"no trial of study {study.study_name!r} completed ({counts['pruned']} "
                          f"pruned, {counts['fail']} failed: the log says why), so there is no "

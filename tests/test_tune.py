@@ -59,7 +59,7 @@ def test_a_study_on_toy_data_scores_every_trial_by_validation_selection_score():
     result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
     assert result["best_value"] == max(t.value for t in study.trials)
     assert result["budget"]["trials_in_study"] == {"complete": 3, "pruned": 0, "fail": 0,
-                                                   "running": 0}
+                                                   "running": 0, "interrupted": 0}
     assert result["budget"]["max_epochs_per_trial"] == 3 and result["search_space"] == SMALL_SPACE
 
 
@@ -142,7 +142,7 @@ def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path, capsys):
     assert final["trial"] == study.best_trial.number and final["best_value"] == study.best_value
     assert final["budget"]["trials_this_process"] == 0
     assert final["budget"]["trials_in_study"] == {"complete": 4, "pruned": 0, "fail": 0,
-                                                  "running": 0}
+                                                  "running": 0, "interrupted": 0}
     assert len(optuna.load_study(study_name="shared", storage=storage).trials) == 4
     assert main([*read, "--study", "typo"]) == 2  # never creates an empty study
     assert "there is no study 'typo'" in capsys.readouterr().err
@@ -235,7 +235,7 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(monkeypat
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
     result = tune.best_config(study, trials=3, storage=None, space=SMALL_SPACE)
     assert result["budget"]["trials_in_study"] == {"complete": 2, "pruned": 0, "fail": 1,
-                                                   "running": 0}
+                                                   "running": 0, "interrupted": 0}
 
 
 def test_the_first_trial_is_the_configuration_one_starts_from_once_per_study(tmp_path):
@@ -256,3 +256,29 @@ def test_the_first_trial_is_the_configuration_one_starts_from_once_per_study(tmp
     # a start outside the search space (E 64 is not a choice) is not a trial
     assert tune.starting_params(replace(start, embedding_dim=64), TrainConfig(),
                                 SMALL_SPACE) is None
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study")
+def test_the_trial_of_a_worker_that_died_is_run_again_by_the_next_worker(tmp_path, monkeypatch):
+    """A shared study outlives its workers (a machine taken back mid-trial): the dead worker's
+    trial, silent past the grace period, is failed and run again with the same parameters, and
+    best_config counts it as interrupted, not as a failure of the configuration."""
+    import time
+
+    monkeypatch.setattr(tune, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(tune, "GRACE_SECONDS", 1)
+    data = toy_data()
+    split = toy_split(data)
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    study = tune.open_study(storage, "s", tune.data_fingerprint(data, split))
+    dead = study.ask()  # a worker that began this trial, said it was alive once, then died
+    params = tune.sample_params(dead, SMALL_SPACE)
+    study._storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)
+    study = tune.run_study(data, split, trials=1, model_config=SMALL_MODEL,
+                           train_config=TrainConfig(max_epochs=2, device="cpu"),
+                           space=SMALL_SPACE, storage=storage, study_name="s", sampler_seed=0)
+    states = [(t.state.name, t.params == params) for t in study.trials]
+    assert states == [("FAIL", True), ("COMPLETE", True)]
+    counts = tune.best_config(study, trials=1, storage=storage)["budget"]["trials_in_study"]
+    assert counts == {"complete": 1, "pruned": 0, "fail": 0, "running": 0, "interrupted": 1}
