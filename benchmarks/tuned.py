@@ -4,7 +4,14 @@ only), then the best configuration trained and scored on test by `benchmarks.qua
 Usage: python -m benchmarks.tuned --datasets flags foodtruck cal500 [--trials 12] [--seeds 0 1 2]
        [--out benchmarks/results/tuned.csv] [--report benchmarks/RESULTS.md]
 Each data set also gets `cgmvae` rows with today's defaults, trained by the same code in the same
-run: the control. The "Tuning" section of the report compares both, and quality.csv's rows, with
+run: the control (or, with --defaults-from-quality, quality.csv's where they ran with today's code).
+
+A study too long for one process (imdb: hours per trial) runs in workers of the product's own
+command, side by side or in turns, and the benchmark then reads it:
+    python -m cgmvae tune --data ../shared/data/meka/Imdb.arff.bz2 --seed 0 --device cpu \
+        --trials 6 --storage sqlite:///imdb.db --study cgmvae-tuned-imdb --out DIR   (per worker)
+    python -m benchmarks.tuned --datasets imdb --storage sqlite:///imdb.db
+The "Tuning" section of the report compares both, and quality.csv's rows, with
 the baselines of quality.csv on the same split.
 """
 
@@ -37,9 +44,14 @@ def result_row(dataset: str, method: str, seed: int, y_test, test_proba, scores:
             **{k: float(scores[k]) for k in quality.SCORES}, "train_seconds": round(seconds, 2)}
 
 
-def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: int = 0
-                ) -> list[dict]:
-    """Default rows (the control), one study on validation, then tuned rows for every seed."""
+def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: int = 0, *,
+                storage: str | None = None, defaults: pd.DataFrame | None = None) -> list[dict]:
+    """Default rows (the control), one study on validation, then tuned rows for every seed.
+
+    `storage`: the study is not run here but read from that Optuna storage, where workers of
+    `python -m cgmvae tune` ran it (`shared_study`). `defaults`: the control's rows, already
+    trained with today's defaults (quality.csv's), instead of training them again.
+    """
     import optuna
 
     from cgmvae import tune
@@ -48,7 +60,9 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     optuna.logging.set_verbosity(optuna.logging.INFO)  # a line per trial: studies run for hours
     data, split = datasets.load(name)
     y_test, rows = data.labels[split.test], []
-    for seed in seeds:
+    if defaults is not None:
+        rows += control_rows(defaults, name, seeds)
+    for seed in seeds if defaults is None else ():
         started = time.perf_counter()
         proba, scores = quality.score_cgmvae(data, split, ModelConfig(),
                                              TrainConfig(seed=seed, device="cpu"))
@@ -56,14 +70,19 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
                                time.perf_counter() - started))
         _progress(rows[-1])
     started = time.perf_counter()
-    study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
-                           train_config=TrainConfig(seed=seeds[0], device="cpu"),
-                           study_name=f"{METHOD}-{name}", sampler_seed=sampler_seed)
-    tune_seconds = time.perf_counter() - started
-    best = tune.best_config(study, trials=trials, storage=None)
+    if storage is None:
+        study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
+                               train_config=TrainConfig(seed=seeds[0], device="cpu"),
+                               study_name=f"{METHOD}-{name}", sampler_seed=sampler_seed)
+        tune_seconds = time.perf_counter() - started
+    else:
+        study, tune_seconds = shared_study(name, data, split, trials, storage, ModelConfig(),
+                                           TrainConfig(seed=seeds[0], device="cpu"))
+    best = tune.best_config(study, trials=trials, storage=storage)
     model_config = ModelConfig.from_dict(best["model_config"])
-    budget = {"trials": trials, "pruned": best["budget"]["trials_in_study"]["pruned"],
-              "failed": best["budget"]["trials_in_study"]["fail"],
+    counts = best["budget"]["trials_in_study"]
+    budget = {"trials": trials if storage is None else counts["complete"] + counts["pruned"]
+              + counts["fail"], "pruned": counts["pruned"], "failed": counts["fail"],
               "max_epochs_per_trial": best["budget"]["max_epochs_per_trial"],
               "tune_seconds": round(tune_seconds, 1), "best_val": best["best_value"],
               "params": json.dumps(best["params"])}
@@ -75,6 +94,49 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
                                   time.perf_counter() - started), **budget})
         _progress(rows[-1])
     return rows
+
+
+def control_rows(quality_rows: pd.DataFrame, name: str, seeds: tuple[int, ...]) -> list[dict]:
+    """quality.csv's C-GMVAE rows of `name` for `seeds`, as the control ("defaults today")."""
+    rows = quality_rows[(quality_rows.dataset == name) & (quality_rows.method == "cgmvae")
+                        & (quality_rows.train_fraction == 1.0) & quality_rows.seed.isin(seeds)]
+    missing = sorted(set(seeds) - set(rows.seed))
+    if missing:
+        raise ValueError(f"--defaults-from-quality: the quality file has no cgmvae row of {name} "
+                         f"for seed(s) {missing}")
+    return rows[list(quality.COLUMNS)].to_dict("records")
+
+
+def shared_study(name: str, data, split, trials: int, storage: str, model_config, train_config):
+    """The study `cgmvae-tuned-<name>` that workers of `python -m cgmvae tune --seed 0 --device
+    cpu --storage STORAGE --study cgmvae-tuned-<name>` ran, and its tuning seconds (summed over
+    its finished trials: the workers ran side by side). Refused before `trials` trials finished,
+    or when a trial ran with other settings than `model_config` and `train_config` with its
+    parameters put in (the benchmark's: the defaults, seed 0, cpu)."""
+    from optuna.trial import TrialState
+
+    from cgmvae import tune
+
+    study = tune.open_study(storage, f"{METHOD}-{name}", tune.data_fingerprint(data, split),
+                            create=False)
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                        TrialState.FAIL))
+    if len(finished) < trials:
+        raise ValueError(f"study {study.study_name!r} has {len(finished)} of {trials} trials "
+                         "finished: let its workers run more")
+    for trial in finished:
+        expected = tune.apply_params(trial.params, model_config, train_config)
+        ran = (trial.user_attrs.get("model_config"), trial.user_attrs.get("train_config"))
+        if trial.state == TrialState.COMPLETE and ran != _as_stored(expected):
+            raise ValueError(f"trial {trial.number} of study {study.study_name!r} ran with other "
+                             "settings than the benchmark's (the defaults, seed 0, cpu)")
+    seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished)
+    return study, seconds
+
+
+def _as_stored(configs) -> tuple:
+    """Config dicts as a study's user attributes hold them (JSON: tuples become lists)."""
+    return tuple(json.loads(json.dumps(config.to_dict())) for config in configs)
 
 
 def _progress(row: dict) -> None:
@@ -187,11 +249,19 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default="benchmarks/results/tuned.csv")
     parser.add_argument("--quality", default="benchmarks/results/quality.csv")
     parser.add_argument("--report", default="benchmarks/RESULTS.md")
+    parser.add_argument("--storage", help="read each set's study cgmvae-tuned-<name> from this "
+                                          "Optuna storage, where `python -m cgmvae tune` workers "
+                                          "ran it, instead of running it here")
+    parser.add_argument("--defaults-from-quality", action="store_true",
+                        help="take the control rows from --quality's cgmvae rows instead of "
+                             "training them again (only where those ran with today's code)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     frames = [pd.read_csv(out)] if out.is_file() else []  # other data sets' rows are kept
     for name in args.datasets:
-        rows = pd.DataFrame(run_dataset(name, args.trials, tuple(args.seeds)), columns=COLUMNS)
+        defaults = pd.read_csv(args.quality) if args.defaults_from_quality else None
+        rows = pd.DataFrame(run_dataset(name, args.trials, tuple(args.seeds),
+                                        storage=args.storage, defaults=defaults), columns=COLUMNS)
         frames = [f[f.dataset != name] for f in frames] + [rows]
         pd.concat(frames).to_csv(out, index=False)
         print(rows[["dataset", "method", "seed", "micro_f1", "macro_f1", "train_seconds"]]

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks import tuned
 from cgmvae.data import Split
@@ -92,3 +93,44 @@ def test_the_hand_written_run_notes_beside_the_csv_go_into_the_section(monkeypat
     assert "Baselines from quality.csv, same split.\n\n- a: ran beside two other studies." \
         in section
     assert section.index("ran beside") < section.index("**Micro-F1**")
+
+
+def test_a_study_that_workers_ran_is_read_once_its_trials_finished(tmp_path):
+    """--storage: the study of `cgmvae tune` workers is taken as it is, not run again; refused
+    while it has fewer finished trials than the budget, or when it ran other settings."""
+    import optuna
+    from toy import toy_data, toy_split
+
+    from cgmvae import tune
+    from cgmvae.config import ModelConfig, TrainConfig
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data = toy_data(120)
+    split = toy_split(data)
+    model = ModelConfig(feature_hidden=(16,), label_hidden=(16,), decoder_hidden=(16,))
+    train = TrainConfig(max_epochs=2, seed=0, device="cpu")
+    space = {**tune.SEARCH_SPACE, "embedding_dim": {"choices": [8, 16]}}
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    tune.run_study(data, split, trials=2, model_config=model, train_config=train,
+                   storage=storage, study_name=f"{tuned.METHOD}-toy", sampler_seed=0, space=space)
+    with pytest.raises(ValueError, match="has 2 of 3 trials finished"):
+        tuned.shared_study("toy", data, split, 3, storage, model, train)
+    study, seconds = tuned.shared_study("toy", data, split, 2, storage, model, train)
+    assert len(study.trials) == 2 and seconds > 0
+    with pytest.raises(ValueError, match="ran with other settings"):
+        tuned.shared_study("toy", data, split, 2, storage, model,
+                           TrainConfig(max_epochs=3, seed=0, device="cpu"))
+    with pytest.raises(ValueError, match="there is no study"):
+        tuned.shared_study("other", data, split, 2, storage, model, train)
+
+
+def test_the_control_can_be_quality_csv_rows_for_the_seeds_asked():
+    rows = pd.DataFrame([row("a", "cgmvae", s, 0.5 + s / 100, 0.3,
+                             **{k: 0.0 for k in ("hamming_accuracy", "example_f1",
+                                                 "precision_at_1", "lrap", "macro_auc",
+                                                 "train_seconds")})
+                         for s in (0, 1)] + [row("a", "br", 0, 0.6, 0.3)])
+    control = tuned.control_rows(rows, "a", (0, 1))
+    assert [r["micro_f1"] for r in control] == [0.5, 0.51]
+    with pytest.raises(ValueError, match=r"no cgmvae row of a for seed\(s\) \[2\]"):
+        tuned.control_rows(rows, "a", (0, 1, 2))
