@@ -255,9 +255,11 @@ def best_config(study: optuna.Study, *, trials: int, storage: str | None,
     """What best_config.json holds: the best trial's configs, its value, and how it was found."""
     counts = trial_counts(study)
     if not counts["complete"]:
+        running = (f"{counts['running']} still running, wait for them or run more trials"
+                   if counts["running"] else "run more trials")
         raise ValueError(f"no trial of study {study.study_name!r} completed ({counts['pruned']} "
                          f"pruned, {counts['fail']} failed: the log says why), so there is no "
-                         "best configuration yet; run more trials")
+                         f"best configuration yet; {running}")
     best = study.best_trial
     train_config = best.user_attrs["train_config"]
     return {

@@ -282,3 +282,13 @@ def test_the_trial_of_a_worker_that_died_is_run_again_by_the_next_worker(tmp_pat
     assert states == [("FAIL", True), ("COMPLETE", True)]
     counts = tune.best_config(study, trials=1, storage=storage)["budget"]["trials_in_study"]
     assert counts == {"complete": 1, "pruned": 0, "fail": 0, "running": 0, "interrupted": 1}
+
+
+def test_reading_a_study_before_any_trial_completed_says_what_is_still_running():
+    data = toy_data()
+    study = tune.open_study(None, "s", tune.data_fingerprint(data, toy_split(data)))
+    with pytest.raises(ValueError, match=r"no trial .* completed .* run more trials$"):
+        tune.best_config(study, trials=0, storage=None)
+    study.ask()  # a worker's trial in progress
+    with pytest.raises(ValueError, match="1 still running, wait for them or run more trials"):
+        tune.best_config(study, trials=0, storage=None)
