@@ -114,6 +114,7 @@ def make_objective(data: MultiLabelData, split: Split, model_config: ModelConfig
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def objective(trial: optuna.Trial) -> float:
+        objective.started.append(trial.number)
         model_trial, train_trial = apply_params(sample_params(trial, space), model_config,
                                                 train_config)
         for key, value in {"worker": worker, "model_config": model_trial.to_dict(),
@@ -125,6 +126,7 @@ def make_objective(data: MultiLabelData, split: Split, model_config: ModelConfig
         trial.set_user_attr("best_epoch", model.best_epoch)
         return selection_score(model.history[:model.best_epoch], train_trial)
 
+    objective.started = []  # numbers of the trials this process began, in order
     return objective
 
 
@@ -245,9 +247,26 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
         start = starting_params(model_config, train_config, space)
         if start is not None:  # trial 0 is where one starts: tuning never ends below it
             study.enqueue_trial(start, skip_if_exists=True)
-        study.optimize(make_objective(data, split, model_config, train_config, space),
-                       n_trials=trials, catch=(TrainingDiverged,))
+        objective = make_objective(data, split, model_config, train_config, space)
+        try:
+            study.optimize(objective, n_trials=trials, catch=(TrainingDiverged,))
+        except KeyboardInterrupt:  # Optuna has failed the trial in progress: hand it on
+            if storage is not None and objective.started:
+                run_again(study, objective.started[-1])
+            raise
     return study
+
+
+def run_again(study: optuna.Study, number: int) -> None:
+    """Queue failed trial `number` of a shared study to run again with its parameters (the next
+    worker takes it), counted as interrupted, as for a worker whose heartbeat stopped."""
+    import optuna
+
+    trial = study.get_trials(deepcopy=False)[number]
+    if trial.state == optuna.trial.TrialState.FAIL:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)(study, trial)
 
 
 def best_config(study: optuna.Study, *, trials: int, storage: str | None,
@@ -343,9 +362,15 @@ def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
               f"{train_config.patience}), maximising validation "
               f"{train_config.selection_metric}; study {study_name} in "
               f"{shown_storage(args.storage) or 'memory'}", file=sys.stderr)
-    study = run_study(data, split, trials=args.trials, model_config=ModelConfig(),
-                      train_config=train_config, storage=args.storage, study_name=study_name,
-                      sampler_seed=args.sampler_seed)
+    try:
+        study = run_study(data, split, trials=args.trials, model_config=ModelConfig(),
+                          train_config=train_config, storage=args.storage,
+                          study_name=study_name, sampler_seed=args.sampler_seed)
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C)" + (": the trial in progress will run again in the next "
+                                    "worker of this study" if args.storage else ""),
+              file=sys.stderr)
+        return 130
     result = best_config(study, trials=args.trials, storage=args.storage)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

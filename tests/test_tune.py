@@ -292,3 +292,25 @@ def test_reading_a_study_before_any_trial_completed_says_what_is_still_running()
     study.ask()  # a worker's trial in progress
     with pytest.raises(ValueError, match="1 still running, wait for them or run more trials"):
         tune.best_config(study, trials=0, storage=None)
+
+
+def test_a_worker_stopped_with_ctrl_c_hands_its_trial_to_the_next_worker(tmp_path, monkeypatch,
+                                                                        capsys):
+    csv, storage = write_toy_csv(tmp_path), f"sqlite:///{tmp_path / 'tune.db'}"
+    command = ["tune", "--data", str(csv), "--trials", "1", "--epochs", "1", "--device", "cpu",
+               "--storage", storage, "--study", "s", "--out", str(tmp_path / "out")]
+
+    def pressed_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cgmvae.train.fit", pressed_ctrl_c)
+    assert main(command) == 130
+    assert "the trial in progress will run again" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(command) == 0
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    assert study.trials[0].params == study.trials[1].params  # the defaults, run again
+    counts = json.loads((tmp_path / "out" / "best_config.json").read_text())["budget"]
+    assert counts["trials_in_study"] == {"complete": 1, "pruned": 0, "fail": 0, "running": 0,
+                                         "interrupted": 1}
