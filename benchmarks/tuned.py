@@ -182,8 +182,11 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, notes: str = "") 
         counts = {label: sum(won for _, won, _ in report.wins(
             pd.concat([baselines, frame.assign(method="cgmvae")]), metric))
             for label, frame in sources.items()}
+        tuned_wins = pd.concat([baselines, sources["tuned"].assign(method="cgmvae")])
+        without = report.wins_without(tuned_wins, report.wins(tuned_wins, metric))
         lines += ["", "Data sets where C-GMVAE beats every baseline: " + ", ".join(
-            f"{label} {n} of {len(names)}" for label, n in counts.items()) + ".",
+            f"{label} {n} of {len(names)}" for label, n in counts.items()) + "."
+            + (f" Tuned: {without[0].lower()}{without[1:]}" if without else ""),
             "", _all_sets_count(tuned, earlier, metric), ""]
     lines += ["Tuned parameters (best validation trial): " + "; ".join(
         f"{name}: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"

@@ -73,6 +73,9 @@ def test_summary_says_plainly_where_a_baseline_wins(results):
     summary = report.build_report(results).split("## Quality")[0]
     assert "beats every baseline on 1 of 2 data sets" in summary
     assert "not on **scene**" in summary and "mlknn 0.750 (ours 0.700, +0.050)" in summary
+    # yeast's win is over br alone: mlknn, which ran on scene, has no yeast row
+    assert "Counted as won though a baseline has no row there (see Skipped): yeast (mlknn); " \
+           "won against the baselines that ran." in summary
 
 
 def test_skipped_section_lists_reasons_but_not_jobs_that_ran_later(results):
