@@ -296,12 +296,18 @@ def best_config(study: optuna.Study, *, trials: int, storage: str | None,
 
 def read_config(path: str | Path) -> tuple[ModelConfig, TrainConfig]:
     """The model and train configs of a best_config.json (`train --config`)."""
+    return parse_config(Path(path).read_text(), str(path))[:2]
+
+
+def parse_config(text: str, source: str) -> tuple[ModelConfig, TrainConfig, dict]:
+    """The model and train configs of best_config.json's text, and the whole file's values (the
+    data it was tuned on, its score...); ValueError naming `source` for anything else."""
     try:
-        values = json.loads(Path(path).read_text())
+        values = json.loads(text)
         return (ModelConfig.from_dict(values["model_config"]),
-                TrainConfig.from_dict(values["train_config"]))
+                TrainConfig.from_dict(values["train_config"]), values)
     except (ValueError, KeyError, TypeError, AttributeError) as err:  # JSON or config errors
-        raise ValueError(f"{path} is not a config file with 'model_config' and 'train_config' "
+        raise ValueError(f"{source} is not a config file with 'model_config' and 'train_config' "
                          f"as `python -m cgmvae tune` writes it: {type(err).__name__}: {err}"
                          ) from err
 
