@@ -199,10 +199,23 @@ def train_in_memory(args, model_config, train_config, context, device):
     data, split = load_data(args)
     announce(data.name, (split.train.size, split.val.size, split.test.size), data.n_features,
              data.n_labels, device, train_config, context)
+    note_config_data(args, data.n_features, data.n_labels)
     with EpochProgress() as progress:
         model = fit(data, split, model_config=model_config, train_config=train_config,
                     callbacks=[progress], context=context)
     return None if model is None else (model, data, split)
+
+
+def note_config_data(args, n_features: int, n_labels: int) -> None:
+    """Say so when --config was tuned on data of another shape (it still applies)."""
+    if getattr(args, "config", None):
+        from cgmvae.tune import other_data_note, parse_config
+
+        tuned_on = parse_config(Path(args.config).read_text(), args.config)[2].get("data")
+        note = other_data_note(tuned_on if isinstance(tuned_on, dict) else {}, n_features,
+                               n_labels)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
 
 
 def train_streamed(args, model_config, train_config, context, device):
@@ -222,6 +235,7 @@ def train_streamed(args, model_config, train_config, context, device):
     announce(table.path.stem, tuple(table.rows(part) for part in (table.train, table.val,
                                                                    table.test)),
              len(table.feature_names), len(table.label_names), device, train_config, context)
+    note_config_data(args, len(table.feature_names), len(table.label_names))
     with EpochProgress() as progress:
         model = fit_streamed(table, model_config=model_config, train_config=train_config,
                              callbacks=[progress], context=context)

@@ -149,7 +149,7 @@ def test_two_processes_on_one_sqlite_storage_add_to_one_study(tmp_path, capsys):
     assert optuna.study.get_all_study_names(storage) == ["shared"]
 
 
-def test_best_config_json_trains_with_command_line_options_on_top(tmp_path):
+def test_best_config_json_trains_with_command_line_options_on_top(tmp_path, capsys):
     csv = write_toy_csv(tmp_path)
     assert main(["tune", "--data", str(csv), "--trials", "2", "--epochs", "2", "--device", "cpu",
                  "--sampler-seed", "0", "--out", str(tmp_path / "tuned")]) == 0
@@ -165,6 +165,13 @@ def test_best_config_json_trains_with_command_line_options_on_top(tmp_path):
     assert model.train_config.loss.kl == saved["params"]["kl_weight"]
     assert model.train_config.max_epochs == 3 and len(model.history) == 3  # given: it wins
     assert model.train_config.device == "cpu"  # not given: the file's
+    assert "tuned on" not in capsys.readouterr().err
+    saved["data"] = {**saved["data"], "name": "enron", "features": 1001, "labels": 53}
+    path.write_text(json.dumps(saved))
+    assert main(["train", "--data", str(csv), "--config", str(path), "--epochs", "1",
+                 "--out", str(tmp_path / "other")]) == 0
+    assert "note: this configuration was tuned on enron (1001 features, 53 labels), not on the " \
+           "data chosen (" in capsys.readouterr().err
 
 
 def test_tune_refuses_fewer_than_one_trial_without_a_shared_study(tmp_path, capsys):

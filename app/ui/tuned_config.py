@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData
-from cgmvae.tune import parse_config
+from cgmvae import tune
 
 MAX_CONFIG_BYTES = 1_000_000  # best_config.json is a few kB
 
@@ -34,7 +34,7 @@ def read_tuned_config(raw: bytes, source: str) -> TunedStart:
     except UnicodeDecodeError:
         raise ValueError(f"{source} is not a text file: choose the best_config.json that "
                          "`python -m cgmvae tune` wrote") from None
-    model_config, train_config, values = parse_config(text, source)
+    model_config, train_config, values = tune.parse_config(text, source)
     tuned_on = values.get("data") if isinstance(values.get("data"), dict) else {}
     parts = []
     if isinstance(values.get("trial"), int):
@@ -77,11 +77,5 @@ def outside_the_form(values: dict, limits: dict[str, tuple[str, float, float]]) 
 
 def other_data_note(start: TunedStart, data: MultiLabelData) -> str | None:
     """A line when the configuration was tuned on data of another shape than `data`."""
-    tuned = start.tuned_on
-    if not tuned or (tuned.get("features"), tuned.get("labels")) == (data.n_features,
-                                                                       data.n_labels):
-        return None
-    return (f"This configuration was tuned on {tuned.get('name', 'other data')} "
-            f"({tuned.get('features', '?')} features, {tuned.get('labels', '?')} labels), not on "
-            f"the data chosen ({data.n_features} features, {data.n_labels} labels): its settings "
-            "carry over, but they were chosen for that data.")
+    note = tune.other_data_note(start.tuned_on, data.n_features, data.n_labels)
+    return None if note is None else note[0].upper() + note[1:] + "."
