@@ -173,13 +173,22 @@ def score_cgmvae(data, split, model_config, train_config) -> tuple[np.ndarray, d
 
 
 def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, dict]:
-    from benchmarks.baselines import BASELINES, score_with_val_thresholds
+    from benchmarks.baselines import score_with_val_thresholds
+
+    model, scaler = fit_baseline(job.method, data, split)
+    x_test = scaler.transform(data.features[split.test])
+    return model.predict_proba(x_test), score_with_val_thresholds(model, x_test,
+                                                                  data.labels[split.test])
+
+
+def fit_baseline(method: str, data, split):
+    """Baseline `method` fitted on the standardised training rows and tuned on the validation
+    rows, and the standardiser its inputs need."""
+    from benchmarks.baselines import BASELINES
     from cgmvae.data import Standardizer
 
     scaler = Standardizer.fit(data.features[split.train])
-    x_train, x_val, x_test = (scaler.transform(data.features[rows])
-                              for rows in (split.train, split.val, split.test))
-    model = BASELINES[job.method]().fit(x_train, data.labels[split.train],
-                                        x_val, data.labels[split.val])
-    return model.predict_proba(x_test), score_with_val_thresholds(model, x_test,
-                                                                  data.labels[split.test])
+    x_train, x_val = (scaler.transform(data.features[rows]) for rows in (split.train, split.val))
+    model = BASELINES[method]().fit(x_train, data.labels[split.train],
+                                    x_val, data.labels[split.val])
+    return model, scaler

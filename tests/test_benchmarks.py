@@ -296,3 +296,22 @@ def test_the_ablation_summary_counts_gaps_beyond_the_seed_sd():
     assert "Micro-F1, one Gaussian prior (uni-Gaussian): the full model is better by more than " \
            "a seed sd on 0 of 1 sets, worse on 1" in summary
     assert report.ablation_summary(quality[quality.method == "cgmvae"]) == ""
+
+
+def test_threshold_rule_repeats_the_cross_fit_that_the_rule_makes_once():
+    from benchmarks import threshold_rule
+    from cgmvae.metrics import per_label_thresholds_help
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((200, 2)) < 0.3).astype(np.float32)
+    # label 0 scores about 0.9 where present and 0.5 where not, label 1 about 0.12 and 0.02: no
+    # one threshold serves both, per-label ones do, whichever half they are tuned on
+    proba = np.where(labels > 0, [0.9, 0.12], [0.5, 0.02]) + rng.normal(0, 0.02, (200, 2))
+    proba = proba.clip(0, 1)
+    gains = threshold_rule.split_gains(labels, proba, 10)
+    assert len(gains) == 10 and (gains > 0).all()
+    assert per_label_thresholds_help(labels, proba) == (gains[0] > 0)
+    same_scale = np.where(labels > 0, 0.6, 0.4) + rng.normal(0, 0.15, (200, 2))
+    gains = threshold_rule.split_gains(labels, same_scale.clip(0, 1), 10)
+    assert per_label_thresholds_help(labels, same_scale.clip(0, 1)) == (gains[0] > 0)
+    assert gains.mean() < 0.05  # one scale: little for per-label thresholds to gain
