@@ -73,7 +73,8 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     if storage is None:
         study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
                                train_config=TrainConfig(seed=seeds[0], device="cpu"),
-                               study_name=f"{METHOD}-{name}", sampler_seed=sampler_seed)
+                               study_name=f"{METHOD}-{name}", sampler_seed=sampler_seed,
+                               progress=True)
         tune_seconds = time.perf_counter() - started
     else:
         study, tune_seconds = shared_study(name, data, split, trials, storage, ModelConfig(),

@@ -16,13 +16,14 @@ class EpochProgress:
     left if every epoch runs (early stopping usually ends sooner).
 
     On a terminal it is one tqdm bar redrawn in place; elsewhere (a log file, CI) it writes plain
-    lines, the first epoch's and every `log_every`-th, without carriage returns. Use it as a
-    context manager (or call `close`) so that the output ends cleanly.
+    lines, the first epoch's and every `log_every`-th, without carriage returns, each starting
+    with `prefix` ("trial 3: "). Use it as a context manager (or call `close`) so that the output
+    ends cleanly.
     """
 
-    def __init__(self, *, file: TextIO | None = None, log_every: int = 10):
+    def __init__(self, *, file: TextIO | None = None, log_every: int = 10, prefix: str = ""):
         self.file = file if file is not None else sys.stderr
-        self.log_every = log_every
+        self.log_every, self.prefix = log_every, prefix
         self.interactive = self.file.isatty()
         self.bar: tqdm | None = None
         self.seconds = 0.0  # spent in the epochs so far
@@ -40,7 +41,7 @@ class EpochProgress:
     def _draw(self, record: dict) -> None:
         if self.bar is None:
             self.bar = tqdm(total=record["max_epochs"], unit="epoch", file=self.file,
-                            dynamic_ncols=True)
+                            dynamic_ncols=True, desc=self.prefix.rstrip(": ") or None)
         self.bar.set_postfix(scores(record), refresh=False)
         self.bar.update(1)
 
@@ -48,7 +49,7 @@ class EpochProgress:
         epoch, total = record["epoch"], record["max_epochs"]
         per_epoch = self.seconds / epoch
         shown = ", ".join(f"{name} {value:.4f}" for name, value in scores(record).items())
-        print(f"epoch {epoch}/{total}: {shown}; {per_epoch:.2f} s/epoch, at most "
+        print(f"{self.prefix}epoch {epoch}/{total}: {shown}; {per_epoch:.2f} s/epoch, at most "
               f"{tqdm.format_interval(per_epoch * (total - epoch))} left",
               file=self.file, flush=True)
         self.unlogged = None

@@ -107,21 +107,32 @@ class ReportToTrial:
 
 
 def make_objective(data: MultiLabelData, split: Split, model_config: ModelConfig,
-                   train_config: TrainConfig, space: dict):
-    """The trial -> validation selection score function; `fit` never looks at `split.test`."""
+                   train_config: TrainConfig, space: dict, progress: bool = False):
+    """The trial -> validation selection score function; `fit` never looks at `split.test`.
+    `progress`: each trial says what it tries and how its epochs go (on stderr)."""
+    from cgmvae.progress import EpochProgress
     from cgmvae.train import fit, selection_score
 
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def objective(trial: optuna.Trial) -> float:
         objective.started.append(trial.number)
-        model_trial, train_trial = apply_params(sample_params(trial, space), model_config,
-                                                train_config)
+        params = sample_params(trial, space)
+        model_trial, train_trial = apply_params(params, model_config, train_config)
         for key, value in {"worker": worker, "model_config": model_trial.to_dict(),
                            "train_config": train_trial.to_dict()}.items():
             trial.set_user_attr(key, value)
-        model = fit(data, split, model_config=model_trial, train_config=train_trial,
-                    callbacks=[ReportToTrial(trial, train_trial)])
+        shown = EpochProgress(prefix=f"trial {trial.number}: ") if progress else None
+        if shown is not None:
+            print(f"trial {trial.number} starts: " + ", ".join(
+                f"{name} {value:.3g}" for name, value in params.items()), file=sys.stderr,
+                flush=True)
+        try:
+            model = fit(data, split, model_config=model_trial, train_config=train_trial,
+                        callbacks=[*([shown] if shown else []), ReportToTrial(trial, train_trial)])
+        finally:
+            if shown is not None:
+                shown.close()
         trial.set_user_attr("epochs", len(model.history))
         trial.set_user_attr("best_epoch", model.best_epoch)
         return selection_score(model.history[:model.best_epoch], train_trial)
@@ -222,7 +233,7 @@ def open_study(storage: str | None, study_name: str, fingerprint: dict, *,
 def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: ModelConfig,
               train_config: TrainConfig, storage: str | None = None, study_name: str | None = None,
               sampler_seed: int | None = None, pruner: optuna.pruners.BasePruner | None = None,
-              space: dict | None = None) -> optuna.Study:
+              space: dict | None = None, progress: bool = False) -> optuna.Study:
     """Run `trials` trials in this process on the study (new, or shared through `storage`);
     `trials=0` only opens an existing shared study, to read its best configuration so far.
 
@@ -232,7 +243,8 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
     search space holds it (once per study, however many processes share it), so the best
     configuration found is never below it on validation (same training seed). A trial whose
     training diverges before its first epoch is recorded as failed (with why), and the study goes
-    on: a learning rate too high for the data is an answer, not an error.
+    on: a learning rate too high for the data is an answer, not an error. `progress`: each trial
+    says on stderr what it tries and how its epochs go (the command line's workers do).
     """
     from cgmvae.train import TrainingDiverged
 
@@ -247,7 +259,7 @@ def run_study(data: MultiLabelData, split: Split, *, trials: int, model_config: 
         start = starting_params(model_config, train_config, space)
         if start is not None:  # trial 0 is where one starts: tuning never ends below it
             study.enqueue_trial(start, skip_if_exists=True)
-        objective = make_objective(data, split, model_config, train_config, space)
+        objective = make_objective(data, split, model_config, train_config, space, progress)
         try:
             study.optimize(objective, n_trials=trials, catch=(TrainingDiverged,))
         except KeyboardInterrupt:  # Optuna has failed the trial in progress: hand it on
@@ -383,7 +395,7 @@ def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
     try:
         study = run_study(data, split, trials=args.trials, model_config=ModelConfig(),
                           train_config=train_config, storage=args.storage,
-                          study_name=study_name, sampler_seed=args.sampler_seed)
+                          study_name=study_name, sampler_seed=args.sampler_seed, progress=True)
     except KeyboardInterrupt:
         print("stopped (Ctrl-C)" + (": the trial in progress will run again in the next "
                                     "worker of this study" if args.storage else ""),

@@ -155,6 +155,10 @@ def test_best_config_json_trains_with_command_line_options_on_top(tmp_path, caps
                  "--sampler-seed", "0", "--out", str(tmp_path / "tuned")]) == 0
     path = tmp_path / "tuned" / "best_config.json"
     saved = json.loads(path.read_text())
+    shown = capsys.readouterr().err  # a worker says what each trial tries and how it goes
+    assert "trial 0 starts: learning_rate 0.002, dropout 0.5, embedding_dim 512, kl_weight 6" \
+        in shown
+    assert "trial 1: epoch 1/2: loss" in shown and "trial 1: epoch 2/2: loss" in shown
     assert saved["study"] == "cgmvae-toy" and saved["budget"]["trials_this_process"] == 2
     assert main(["train", "--data", str(csv), "--config", str(path), "--epochs", "3",
                  "--out", str(tmp_path / "run")]) == 0
