@@ -111,7 +111,8 @@ def control_rows(quality_rows: pd.DataFrame, name: str, seeds: tuple[int, ...]) 
 def shared_study(name: str, data, split, trials: int, storage: str, model_config, train_config):
     """The study `cgmvae-tuned-<name>` that workers of `python -m cgmvae tune --seed 0 --device
     cpu --storage STORAGE --study cgmvae-tuned-<name>` ran, and its tuning seconds (summed over
-    its finished trials: the workers ran side by side). Refused before `trials` trials finished,
+    its finished trials, those interrupted and run again left out: the workers ran side by
+    side). Refused before `trials` trials finished,
     or when a trial ran with other settings than `model_config` and `train_config` with its
     parameters put in (the benchmark's: the defaults, seed 0, cpu)."""
     from optuna.trial import TrialState
@@ -120,8 +121,10 @@ def shared_study(name: str, data, split, trials: int, storage: str, model_config
 
     study = tune.open_study(storage, f"{METHOD}-{name}", tune.data_fingerprint(data, split),
                             create=False)
-    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
-                                                        TrialState.FAIL))
+    trials_run = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                          TrialState.FAIL))
+    stopped = tune.interrupted(trials_run)  # run again: their time ran on into a worker's death
+    finished = [trial for trial in trials_run if trial.number not in stopped]
     if len(finished) < trials:
         raise ValueError(f"study {study.study_name!r} has {len(finished)} of {trials} trials "
                          "finished: let its workers run more")

@@ -174,20 +174,26 @@ def connect(storage: str | None, attempts: int = 5) -> optuna.storages.BaseStora
 def trial_counts(study: optuna.Study) -> dict[str, int]:
     """The study's trials by state. `fail` counts the trials that failed by themselves (training
     diverged); `interrupted` those whose worker died and that were run again (`connect`)."""
-    from optuna.exceptions import ExperimentalWarning
-    from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
-    with warnings.catch_warnings():  # retry_history is "experimental" since Optuna 3.0
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        retried = {number for trial in trials
-                   for number in RetryHeartbeatStaleTrialCallback.retry_history(trial)}
+    retried = interrupted(trials)
     counts = {state.name.lower(): sum(trial.state == state and trial.number not in retried
                                       for trial in trials)
               for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL,
                             TrialState.RUNNING)}
     return {**counts, "interrupted": len(retried)}
+
+
+def interrupted(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    """Numbers of the trials whose worker died or was stopped, and that were queued again."""
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    with warnings.catch_warnings():  # retry_history is "experimental" since Optuna 3.0
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return {number for trial in trials
+                for number in RetryHeartbeatStaleTrialCallback.retry_history(trial)}
 
 
 def shown_storage(storage: str | None) -> str | None:

@@ -122,6 +122,15 @@ def test_a_study_that_workers_ran_is_read_once_its_trials_finished(tmp_path):
                            TrainConfig(max_epochs=3, seed=0, device="cpu"))
     with pytest.raises(ValueError, match="there is no study"):
         tuned.shared_study("other", data, split, 2, storage, model, train)
+    # a worker stopped in its third trial: that trial is run again, and counted once
+    stopped = study.ask()
+    tune.sample_params(stopped, space)
+    study.tell(stopped, state=optuna.trial.TrialState.FAIL)
+    tune.run_again(study, stopped.number)
+    tune.run_study(data, split, trials=1, model_config=model, train_config=train,
+                   storage=storage, study_name=f"{tuned.METHOD}-toy", space=space)
+    with pytest.raises(ValueError, match="has 3 of 4 trials finished"):
+        tuned.shared_study("toy", data, split, 4, storage, model, train)
 
 
 def test_the_control_can_be_quality_csv_rows_for_the_seeds_asked():
