@@ -95,6 +95,7 @@ def test_the_hand_written_run_notes_beside_the_csv_go_into_the_section(monkeypat
     assert section.index("ran beside") < section.index("**Micro-F1**")
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study")
 def test_a_study_that_workers_ran_is_read_once_its_trials_finished(tmp_path):
     """--storage: the study of `cgmvae tune` workers is taken as it is, not run again; refused
     while it has fewer finished trials than the budget, or when it ran other settings."""
