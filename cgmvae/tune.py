@@ -163,12 +163,40 @@ def connect(storage: str | None, attempts: int = 5) -> optuna.storages.BaseStora
         retry = optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
         options = {"engine_kwargs": engine, "heartbeat_interval": HEARTBEAT_SECONDS,
                    "grace_period": GRACE_SECONDS, "heartbeat_stale_trial_callback": retry}
-        for attempt in range(1, attempts):
+        for attempt in range(1, attempts + 1):
             try:
                 return optuna.storages.RDBStorage(storage, **options)
-            except sqlalchemy.exc.SQLAlchemyError:
+            except (ImportError, sqlalchemy.exc.ArgumentError) as err:  # no race: say it now
+                raise ValueError(storage_error(storage, err)) from None
+            except sqlalchemy.exc.SQLAlchemyError as err:
+                if attempt == attempts:
+                    raise ValueError(storage_error(storage, err)) from None
                 time.sleep(0.2 * attempt * (1 + random.random()))
-        return optuna.storages.RDBStorage(storage, **options)  # the last try raises
+
+
+def storage_error(storage: str, err: Exception) -> str:
+    """Why the storage at URL `storage` cannot be opened, in a line without its password."""
+    import sqlalchemy.exc
+
+    if isinstance(err, sqlalchemy.exc.NoSuchModuleError):
+        why = "the URL does not name a database that SQLAlchemy knows (e.g. sqlite:///tune.db)"
+    elif isinstance(err, sqlalchemy.exc.ArgumentError):
+        why = "it is not a database URL (e.g. sqlite:///tune.db)"
+    elif isinstance(err, ImportError):
+        why = "the driver of its database is not installed (postgresql: pip install psycopg2)"
+    else:
+        why = str(getattr(err, "orig", None) or err).splitlines()[0]
+        if storage.startswith("sqlite"):
+            why += " (does the file's folder exist, and may this process write there?)"
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(storage).password
+    except sqlalchemy.exc.ArgumentError:
+        password = None
+    if password:
+        why = why.replace(str(password), "***")
+    return f"cannot open the Optuna storage {shown_storage(storage)}: {why}"
 
 
 def trial_counts(study: optuna.Study) -> dict[str, int]:
@@ -200,9 +228,13 @@ def shown_storage(storage: str | None) -> str | None:
     """The storage URL without its password: fit for messages and best_config.json."""
     if storage is None:
         return None
+    import sqlalchemy.exc
     from sqlalchemy.engine import make_url
 
-    return make_url(storage).render_as_string(hide_password=True)
+    try:
+        return make_url(storage).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:  # not a URL: `connect` refuses it with why
+        return storage
 
 
 def open_study(storage: str | None, study_name: str, fingerprint: dict, *,
@@ -384,6 +416,8 @@ def cmd_tune(args: argparse.Namespace, load_data: Callable) -> int:
     if args.trials == 0 and args.storage is None:  # before the data loads, as run_study would
         raise ValueError("--trials 0 writes the best configuration of a shared study: give its "
                          "--storage (and --study)")
+    if args.storage is not None:
+        connect(args.storage)  # a bad URL is said before the data loads (minutes for big data)
     data, split = load_data(args)
     overrides = {"max_epochs": args.epochs, "patience": args.patience, "device": args.device,
                  "selection_metric": args.selection, "seed": args.seed}

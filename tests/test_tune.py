@@ -325,3 +325,19 @@ def test_a_worker_stopped_with_ctrl_c_hands_its_trial_to_the_next_worker(tmp_pat
     counts = json.loads((tmp_path / "out" / "best_config.json").read_text())["budget"]
     assert counts["trials_in_study"] == {"complete": 1, "pruned": 0, "fail": 0, "running": 0,
                                          "interrupted": 1}
+
+
+@pytest.mark.parametrize(("storage", "why"), [
+    ("foo://bar", "the URL does not name a database that SQLAlchemy knows"),
+    ("notaurl", "it is not a database URL"),
+    ("sqlite:////no/such/folder/tune.db", "unable to open database file (does the file's folder"),
+    # no driver here ("not installed"), or no server where one is: either way without password
+    ("postgresql://tuner:secret@localhost/studies", "postgresql://tuner:***@localhost/studies: ")])
+def test_a_storage_that_cannot_open_is_said_in_a_line_before_the_data_loads(storage, why,
+                                                                            tmp_path, capsys):
+    command = ["tune", "--data", str(tmp_path / "not_loaded_yet.csv"), "--trials", "1",
+               "--storage", storage, "--out", str(tmp_path / "out")]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"cannot open the Optuna storage {storage.replace('secret', '***')}: " in err
+    assert why in err and "secret" not in err and "Traceback" not in err
