@@ -577,10 +577,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Library messages name Python arguments; on the command line, say the options instead.
+_CLI_WORDING = [("give labels=[...] or label_prefix=...", "give --labels or --label-prefix"),
+                ("load with impute='median'", "give --impute median")]
+
+
+def cli_message(err: Exception) -> str:
+    message = str(err)
+    for python, option in _CLI_WORDING:
+        message = message.replace(python, option)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except (ValueError, OSError) as err:  # DataError and CheckpointError are ValueErrors
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {cli_message(err)}", file=sys.stderr)
         return 2

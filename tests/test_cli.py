@@ -109,6 +109,19 @@ def test_a_missing_data_path_is_a_clear_error(tmp_path, capsys):
     assert "nope.csv" in capsys.readouterr().err
 
 
+def test_errors_name_the_command_line_options_not_python_arguments(tmp_path, capsys):
+    """A table without a sidecar, then one with a gap: the way out is an option to give."""
+    table = tmp_path / "survey.csv"
+    table.write_text("site;elev;wren\ns1;1,5;1\ns2;;0\ns3;2,5;1\n")
+    assert main(["train", "--data", str(table), "--out", str(tmp_path / "o")]) == 2
+    assert "give --labels or --label-prefix, or a sidecar survey.json" in \
+        capsys.readouterr().err
+    assert main(["train", "--data", str(table), "--labels", "wren", "--id", "site",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "give --impute median" in err and "impute='median'" not in err
+
+
 @needs_shared
 def test_quick_real_data_run_on_yeast_beats_the_prevalence_baseline(tmp_path):
     """A few epochs on the real yeast split already beat predicting each label's training rate."""
