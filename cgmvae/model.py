@@ -81,6 +81,15 @@ class Output(NamedTuple):
     reconstruction: torch.Tensor | None  # (S, B, D) decoded features
 
 
+def parameter_count(config: ModelConfig) -> int:
+    """How many weights a network of `config` (n_features and n_labels set) has, counted on
+    PyTorch's meta device: nothing is allocated, so a configuration too large to build is
+    counted, not built."""
+    with torch.device("meta"):
+        network = CGMVAE(config)
+    return sum(parameter.numel() for parameter in network.parameters())
+
+
 def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """(S, ...) samples mean + sigma * eps, differentiable in mean and logvar; eps is drawn from

@@ -15,6 +15,7 @@ from ui.training import (
     device_description,
     epoch_estimate,
     expected_time_note,
+    model_size_problem,
     offer_trained_model,
     start_training,
 )
@@ -83,10 +84,14 @@ def hyper_parameters(choice) -> tuple[str, ModelConfig, TrainConfig] | None:
             return None
     st.session_state[SETTINGS_KEY] = chosen
     try:
-        return (chosen["variant"], *configs_of(chosen))
+        model_config, train_config = configs_of(chosen)
     except ValueError as err:
         st.error(f"Cannot train with these settings: {safe_message(err)}")
         return None
+    if problem := model_size_problem(choice, model_config):
+        st.error(f"Cannot train with these settings: {plain(problem)}")
+        return None
+    return chosen["variant"], model_config, train_config
 
 
 def configs_of(chosen: dict) -> tuple[ModelConfig, TrainConfig]:
@@ -107,7 +112,7 @@ def configs_of(chosen: dict) -> tuple[ModelConfig, TrainConfig]:
             "seed": ("Seed", int(chosen["seed"]))})
 
 
-def tuned_start(data) -> None:
+def tuned_start(choice) -> None:
     """Start the form from a best_config.json of `python -m cgmvae tune`, or go back to the
     defaults; says which configuration the form starts from."""
     start: TunedStart | None = st.session_state.get(START_KEY)
@@ -116,7 +121,7 @@ def tuned_start(data) -> None:
                 + (f" ({plain(start.summary)})" if start.summary else "")
                 + "; settings the form does not show (hidden sizes, weight decay...) are the "
                   "file's.")
-        if note := other_data_note(start, data):
+        if note := other_data_note(start, choice.data):
             st.warning(plain(note))
         if st.button("Back to the defaults"):
             st.session_state.pop(START_KEY)
@@ -142,6 +147,9 @@ def tuned_start(data) -> None:
             st.error(f"Cannot use this configuration: {safe_message(err)}")
             return
         values = form_values(start)
+        if problem := model_size_problem(choice, start.model_config):
+            st.error(f"Cannot use {plain(start.source)}: {plain(problem)}")
+            return
         if outside := outside_the_form(values, LIMITS):
             st.error(f"Cannot use {plain(start.source)}: the form cannot take "
                      f"{plain('; '.join(outside))}. Train it with `python -m cgmvae train "
@@ -155,7 +163,10 @@ def tuned_start(data) -> None:
 def show_expected_time(choice, chosen: dict) -> None:
     """How long training with the form's values takes, measured on this machine's data set."""
     try:
-        estimate = epoch_estimate(choice, *configs_of(chosen))
+        model_config, train_config = configs_of(chosen)
+        if problem := model_size_problem(choice, model_config):
+            raise ValueError(problem)
+        estimate = epoch_estimate(choice, model_config, train_config)
     except (ValueError, RuntimeError) as err:  # the form says why when submitted
         st.caption(f"No time estimate: {safe_message(err)}")
         return
@@ -228,7 +239,7 @@ with train_tab:
     st.caption(f"Device: {device_description()}")
     job = st.session_state.get(JOB_KEY)
     if job is None or not job.running:
-        tuned_start(choice.data)
+        tuned_start(choice)
         configs = hyper_parameters(choice)
         if configs is not None:
             variant, model_config, train_config = configs

@@ -16,9 +16,10 @@ def tiny():
     return tiny_model_and_data()
 
 
-def best_config(folder, *, embedding_dim=16, features=3, labels=2, **train):
+def best_config(folder, *, embedding_dim=16, features=3, labels=2, feature_hidden=(16,), **train):
     """A best_config.json as `python -m cgmvae tune` writes it: tuned values, a small model."""
-    model_config = replace(SMALL, embedding_dim=embedding_dim, dropout=0.3)
+    model_config = replace(SMALL, embedding_dim=embedding_dim, dropout=0.3,
+                           feature_hidden=feature_hidden)
     train_config = TrainConfig(learning_rate=0.000461, max_epochs=2, weight_decay=0.001,
                                loss=LossWeights(kl=0.136), **train)
     path = folder / "best_config.json"
@@ -93,3 +94,17 @@ def test_what_the_form_cannot_take_or_is_no_config_is_refused_and_the_form_stays
         read_tuned_config(b" " * (MAX_CONFIG_BYTES + 1), "big.json")
     with pytest.raises(ValueError, match="is not a text file"):
         read_tuned_config(b"\xff\xfe\x00", "binary.json")
+
+
+def test_a_configuration_too_large_for_the_server_is_refused_before_anything_is_built(tiny,
+                                                                                       tmp_path):
+    """Hidden sizes are not on the form: a file can name any. Two layers of 20,000 make 400
+    million weights (1.6 GB, four times that to train): refused, counted without allocating."""
+    _, choice = tiny
+    app = use_config(run_page("2_train.py", {DATA_KEY: choice}),
+                     best_config(tmp_path, feature_hidden=(20_000, 20_000)))
+    assert not app.exception
+    error = " ".join(texts(app, "error"))
+    assert "Cannot use best_config.json: these settings make a network of 400," in error
+    assert "more than the 100,000,000 the app trains" in error
+    assert "tuned configuration" not in " ".join(texts(app, "info"))

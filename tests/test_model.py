@@ -7,7 +7,7 @@ import torch
 
 from cgmvae.config import LossWeights, ModelConfig
 from cgmvae.losses import total_loss
-from cgmvae.model import CGMVAE, reparameterize
+from cgmvae.model import CGMVAE, parameter_count, reparameterize
 
 TINY = ModelConfig(n_features=5, n_labels=4, embedding_dim=16, latent_dim=3, feature_hidden=(8,),
                    label_hidden=(8,), decoder_hidden=(8,), dropout=0.0)
@@ -190,3 +190,11 @@ def test_without_label_less_samples_the_label_path_draws_nothing_more():
     reparameterize(network.label_gaussians().mean, network.label_gaussians().logvar,
                    generator=network.generator)
     assert torch.equal(after, torch.rand(1, generator=network.generator))
+
+
+def test_parameter_count_is_the_built_network_s_without_building_it():
+    config = replace(ModelConfig(), n_features=7, n_labels=5, embedding_dim=32,
+                     feature_hidden=(16,), label_hidden=(8,), decoder_hidden=(12,))
+    assert parameter_count(config) == sum(p.numel() for p in CGMVAE(config).parameters())
+    huge = replace(config, feature_hidden=(1_000_000, 1_000_000))  # 4 TB were it built
+    assert parameter_count(huge) > 10**12

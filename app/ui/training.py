@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 import torch
@@ -15,6 +15,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cgmvae.config import ModelConfig, TrainConfig
+from cgmvae.model import parameter_count
 from cgmvae.predictor import TrainedModel
 from cgmvae.timing import EpochEstimate, duration, estimate_epoch_time
 from cgmvae.train import fit, resolve_device
@@ -226,6 +227,23 @@ def device_description() -> str:
         return f"GPU: {torch.cuda.get_device_name(device)}"
     threads = torch.get_num_threads()
     return f"CPU ({threads} thread{'s' if threads != 1 else ''}); no CUDA GPU visible to PyTorch"
+
+
+# The largest network the app trains: 100 million weights (0.4 GB, about 1.6 GB with Adam's state
+# and gradients). The form's limits stay far below it (E 4096 on 1,000 labels is about 10 million);
+# a configuration file can name any hidden size, and one the server cannot hold would end it.
+MAX_APP_PARAMETERS = 100_000_000
+
+
+def model_size_problem(choice: DataChoice, model_config: ModelConfig) -> str | None:
+    """Why the app will not build this network for the chosen data (too many weights), or None."""
+    count = parameter_count(replace(model_config, n_features=choice.data.n_features,
+                                    n_labels=choice.data.n_labels))
+    if count <= MAX_APP_PARAMETERS:
+        return None
+    return (f"these settings make a network of {count:,} weights on this data, more than the "
+            f"{MAX_APP_PARAMETERS:,} the app trains; train it with `python -m cgmvae train "
+            "--config` on a machine that holds it")
 
 
 @st.cache_data(max_entries=8, show_spinner=False,
