@@ -15,7 +15,7 @@ from ui.training import (
     device_description,
     epoch_estimate,
     expected_time_note,
-    model_size_problem,
+    settings_problem,
     offer_trained_model,
     start_training,
 )
@@ -88,7 +88,7 @@ def hyper_parameters(choice) -> tuple[str, ModelConfig, TrainConfig] | None:
     except ValueError as err:
         st.error(f"Cannot train with these settings: {safe_message(err)}")
         return None
-    if problem := model_size_problem(choice, model_config):
+    if problem := settings_problem(choice, model_config, train_config):
         st.error(f"Cannot train with these settings: {plain(problem)}")
         return None
     return chosen["variant"], model_config, train_config
@@ -147,7 +147,7 @@ def tuned_start(choice) -> None:
             st.error(f"Cannot use this configuration: {safe_message(err)}")
             return
         values = form_values(start)
-        if problem := model_size_problem(choice, start.model_config):
+        if problem := settings_problem(choice, start.model_config, start.train_config):
             st.error(f"Cannot use {plain(start.source)}: {plain(problem)}")
             return
         if outside := outside_the_form(values, LIMITS):
@@ -164,7 +164,7 @@ def show_expected_time(choice, chosen: dict) -> None:
     """How long training with the form's values takes, measured on this machine's data set."""
     try:
         model_config, train_config = configs_of(chosen)
-        if problem := model_size_problem(choice, model_config):
+        if problem := settings_problem(choice, model_config, train_config):
             raise ValueError(problem)
         estimate = epoch_estimate(choice, model_config, train_config)
     except (ValueError, RuntimeError) as err:  # the form says why when submitted

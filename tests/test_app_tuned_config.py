@@ -108,3 +108,13 @@ def test_a_configuration_too_large_for_the_server_is_refused_before_anything_is_
     assert "Cannot use best_config.json: these settings make a network of 400," in error
     assert "more than the 100,000,000 the app trains" in error
     assert "tuned configuration" not in " ".join(texts(app, "info"))
+
+
+def test_many_posterior_samples_are_refused_and_the_file_s_device_is_the_app_s(tiny, tmp_path):
+    _, choice = tiny
+    app = use_config(run_page("2_train.py", {DATA_KEY: choice}),
+                     best_config(tmp_path, latent_samples=100_000))
+    assert "decode 100,000 posterior samples per row, more than the 64" in \
+        " ".join(texts(app, "error"))
+    start = read_tuned_config(best_config(tmp_path, device="cuda").read_bytes(), "gpu.json")
+    assert start.train_config.device == TrainConfig().device  # tuned on a GPU, trained here

@@ -231,12 +231,20 @@ def device_description() -> str:
 
 # The largest network the app trains: 100 million weights (0.4 GB, about 1.6 GB with Adam's state
 # and gradients). The form's limits stay far below it (E 4096 on 1,000 labels is about 10 million);
-# a configuration file can name any hidden size, and one the server cannot hold would end it.
+# a configuration file can name any hidden size, and one the server cannot hold would end it. The
+# same for the posterior samples decoded per row (not on the form; the authors' code decodes 2).
 MAX_APP_PARAMETERS = 100_000_000
+MAX_APP_LATENT_SAMPLES = 64
 
 
-def model_size_problem(choice: DataChoice, model_config: ModelConfig) -> str | None:
-    """Why the app will not build this network for the chosen data (too many weights), or None."""
+def settings_problem(choice: DataChoice, model_config: ModelConfig,
+                     train_config: TrainConfig) -> str | None:
+    """Why the app will not train these settings on the chosen data (a network or a step too
+    large for a shared server), or None."""
+    if train_config.latent_samples > MAX_APP_LATENT_SAMPLES:
+        return (f"these settings decode {train_config.latent_samples:,} posterior samples per "
+                f"row, more than the {MAX_APP_LATENT_SAMPLES} the app trains with; train them "
+                "with `python -m cgmvae train --config` on a machine that holds them")
     count = parameter_count(replace(model_config, n_features=choice.data.n_features,
                                     n_labels=choice.data.n_labels))
     if count <= MAX_APP_PARAMETERS:

@@ -3,7 +3,7 @@ Train page's form: its values fill the form, and its other settings stay under t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cgmvae.config import ModelConfig, TrainConfig
@@ -35,6 +35,8 @@ def read_tuned_config(raw: bytes, source: str) -> TunedStart:
         raise ValueError(f"{source} is not a text file: choose the best_config.json that "
                          "`python -m cgmvae tune` wrote") from None
     model_config, train_config, values = tune.parse_config(text, source)
+    # the app trains on its own device ("auto"), whichever the file was tuned on
+    train_config = replace(train_config, device=TrainConfig().device)
     tuned_on = values.get("data") if isinstance(values.get("data"), dict) else {}
     parts = []
     if isinstance(values.get("trial"), int):
