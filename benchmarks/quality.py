@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -133,25 +134,40 @@ def estimate_seconds(job: Job, shape: tuple[int, int, int]) -> float:
     return epochs * n_rows * parameters * CGMVAE_CPU_SECONDS_PER_ROW_PARAMETER
 
 
-def run_job(job: Job) -> dict:
-    """Train and score one job on the test split; a row of `COLUMNS`."""
+def run_job(job: Job, proba_dir: str | None = None) -> dict:
+    """Train and score one job on the test split; a row of `COLUMNS`. `proba_dir`: also keep its
+    validation and test probabilities there (`save_probabilities`), so that another threshold
+    rule can be scored later without training again."""
     data, split = datasets.load(job.dataset)
     split = datasets.train_subset(split, job.train_fraction)
     started = time.perf_counter()
     if job.method in CGMVAE_METHODS:
-        test_proba, scores = _run_cgmvae(job, data, split)
+        val_proba, test_proba, scores = _run_cgmvae(job, data, split)
     else:
-        test_proba, scores = _run_baseline(job, data, split)
+        val_proba, test_proba, scores = _run_baseline(job, data, split)
     seconds = time.perf_counter() - started
     from cgmvae.metrics import ranking_metrics
 
     scores.update(ranking_metrics(data.labels[split.test], test_proba))
+    if proba_dir is not None:
+        save_probabilities(Path(proba_dir), job, val_proba, test_proba)
     return {"dataset": job.dataset, "method": job.method, "seed": job.seed,
             "train_fraction": job.train_fraction, **{k: float(scores[k]) for k in SCORES},
             "train_seconds": round(seconds, 2)}
 
 
-def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, dict]:
+def probabilities_path(folder: Path, job: Job) -> Path:
+    return folder / f"{job.dataset}__{job.method}__seed{job.seed}__fraction{job.train_fraction}.npz"
+
+
+def save_probabilities(folder: Path, job: Job, val_proba, test_proba) -> None:
+    """`job`'s validation and test probabilities (float32, rows in split order) in one file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(probabilities_path(folder, job), val=np.asarray(val_proba, np.float32),
+                        test=np.asarray(test_proba, np.float32))
+
+
+def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
     from cgmvae.config import ModelConfig, TrainConfig
     from cgmvae.variants import apply_variant
 
@@ -159,26 +175,34 @@ def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, dict]:
     if job.max_epochs is not None:
         train_config = replace(train_config, max_epochs=job.max_epochs)
     model_config, train_config = apply_variant(job.method, ModelConfig(), train_config)
-    return score_cgmvae(data, split, model_config, train_config)
+    return cgmvae_probabilities(data, split, model_config, train_config)
 
 
 def score_cgmvae(data, split, model_config, train_config) -> tuple[np.ndarray, dict]:
     """C-GMVAE's part of the protocol for given configs (also `benchmarks.tuned`): fit on train
     and validation, then test probabilities and scores at the validation thresholds."""
+    _, test_proba, scores = cgmvae_probabilities(data, split, model_config, train_config)
+    return test_proba, scores
+
+
+def cgmvae_probabilities(data, split, model_config, train_config
+                         ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`score_cgmvae`, with the validation probabilities the thresholds were chosen on first."""
     from cgmvae.train import fit
 
     model = fit(data, split, model_config=model_config, train_config=train_config)
     x_test, y_test = data.features[split.test], data.labels[split.test]
-    return model.predict_proba(x_test), dict(model.evaluate(x_test, y_test)["per_metric"])
+    return (model.predict_proba(data.features[split.val]), model.predict_proba(x_test),
+            dict(model.evaluate(x_test, y_test)["per_metric"]))
 
 
-def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, dict]:
+def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
     from benchmarks.baselines import score_with_val_thresholds
 
     model, scaler = fit_baseline(job.method, data, split)
-    x_test = scaler.transform(data.features[split.test])
-    return model.predict_proba(x_test), score_with_val_thresholds(model, x_test,
-                                                                  data.labels[split.test])
+    x_val, x_test = (scaler.transform(data.features[rows]) for rows in (split.val, split.test))
+    return (model.predict_proba(x_val), model.predict_proba(x_test),
+            score_with_val_thresholds(model, x_test, data.labels[split.test]))
 
 
 def fit_baseline(method: str, data, split):

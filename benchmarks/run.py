@@ -9,6 +9,7 @@ once; jobs not run (too costly, out of time, failed) go to DIR/skipped.csv with 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import time
@@ -133,7 +134,9 @@ def run_quality(args, out_dir: Path) -> None:
 
     pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=init_worker)
-    finished = run_jobs(jobs, quality.run_job, pool, workers=args.workers, on_row=on_row,
+    worker = (functools.partial(quality.run_job, proba_dir=args.save_proba) if args.save_proba
+              else quality.run_job)
+    finished = run_jobs(jobs, worker, pool, workers=args.workers, on_row=on_row,
                         on_skip=on_skip, estimate=estimate, time_budget=args.time_budget,
                         hard_stop=args.hard_stop)
     stop_pool(pool, finished)
@@ -169,6 +172,9 @@ def parse_args(argv=None):
     parser.add_argument("--speed-budget", type=float, help="seconds for the speed part")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--resume", action="store_true", help="keep rows already in the CSVs")
+    parser.add_argument("--save-proba", metavar="DIR",
+                        help="keep each job's validation and test probabilities in DIR (.npz), "
+                             "to score another threshold rule later without training again")
     args = parser.parse_args(argv)
     if args.no_quality and args.speed_devices == []:
         # it would only rewrite --report from --out-dir: from an empty folder, an empty report

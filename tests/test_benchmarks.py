@@ -315,3 +315,26 @@ def test_threshold_rule_repeats_the_cross_fit_that_the_rule_makes_once():
     gains = threshold_rule.split_gains(labels, same_scale.clip(0, 1), 10)
     assert per_label_thresholds_help(labels, same_scale.clip(0, 1)) == (gains[0] > 0)
     assert gains.mean() < 0.05  # one scale: little for per-label thresholds to gain
+
+
+@pytest.mark.parametrize("method", ["br", "cgmvae"])
+def test_saved_probabilities_score_the_job_s_row_again_without_training(method, monkeypatch,
+                                                                        tmp_path):
+    """--save-proba: the validation and test probabilities a job kept give back its threshold
+    metrics through the threshold rule every method shares."""
+    from toy import toy_data, toy_split
+
+    from cgmvae.metrics import evaluate, validation_thresholds
+
+    data = toy_data(160)
+    monkeypatch.setattr(quality.datasets, "load", lambda name: (data, toy_split(data)))
+    job = quality.Job("toy", method, max_epochs=2)
+    row = quality.run_job(job, proba_dir=str(tmp_path))
+    saved = np.load(quality.probabilities_path(tmp_path, job))
+    split = toy_split(data)
+    assert saved["val"].shape == (split.val.size, data.n_labels)
+    assert saved["test"].shape == (split.test.size, data.n_labels)
+    thresholds = validation_thresholds(data.labels[split.val], saved["val"])
+    for metric in ("micro_f1", "macro_f1", "example_f1", "hamming_accuracy"):
+        again = evaluate(data.labels[split.test], saved["test"], thresholds[metric])[metric]
+        assert again == pytest.approx(row[metric], abs=1e-12), metric
