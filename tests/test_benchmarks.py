@@ -315,6 +315,9 @@ def test_threshold_rule_repeats_the_cross_fit_that_the_rule_makes_once():
     gains = threshold_rule.split_gains(labels, same_scale.clip(0, 1), 10)
     assert per_label_thresholds_help(labels, same_scale.clip(0, 1)) == (gains[0] > 0)
     assert gains.mean() < 0.05  # one scale: little for per-label thresholds to gain
+    # the surer rule decides on the mean gain of as many splits
+    assert per_label_thresholds_help(labels, same_scale.clip(0, 1), splits=10) == \
+        (gains.mean() > 0)
 
 
 @pytest.mark.parametrize("method", ["br", "cgmvae"])
@@ -338,3 +341,27 @@ def test_saved_probabilities_score_the_job_s_row_again_without_training(method, 
     for metric in ("micro_f1", "macro_f1", "example_f1", "hamming_accuracy"):
         again = evaluate(data.labels[split.test], saved["test"], thresholds[metric])[metric]
         assert again == pytest.approx(row[metric], abs=1e-12), metric
+
+
+def test_rescore_gives_back_the_rows_and_scores_the_surer_rule_from_saved_probabilities(
+        monkeypatch, tmp_path, capsys):
+    from toy import toy_data, toy_split
+
+    from benchmarks import rescore
+
+    data = toy_data(160)
+    monkeypatch.setattr(quality.datasets, "load", lambda name: (data, toy_split(data)))
+    rows = [quality.run_job(quality.Job("toy", method, seed, max_epochs=2),
+                            proba_dir=str(tmp_path / "proba"))
+            for method, seed in (("cgmvae", 0), ("cgmvae", 1), ("br", 0))]
+    pd.DataFrame(rows).to_csv(tmp_path / "quality.csv", index=False)
+    rescore.main(["--proba", str(tmp_path / "proba"), "--splits", "5",
+                  "--quality", str(tmp_path / "quality.csv")])
+    out = capsys.readouterr().out
+    assert "largest difference 0.00e+00" in out
+    assert "| toy | cgmvae |" in out and "of 2 |" in out and "| toy | br |" in out
+    assert "one split 1 of 1" in out or "one split 0 of 1" in out
+    scored = rescore.rescore(tmp_path / "proba", 5)
+    assert len(scored) == 3 and set(scored.columns) >= {"macro_f1_surer", "changed"}
+    with pytest.raises(SystemExit, match="no saved probabilities"):
+        rescore.main(["--proba", str(tmp_path / "empty")])
