@@ -4,6 +4,8 @@ Usage: python -m benchmarks.run --suite quick|full [--device cpu|cuda] [--worker
        [--time-budget S] [--hard-stop S] [--out-dir DIR] [--report FILE]
 Data: $CGMVAE_DATA, else ../shared/data. Each finished row is appended to DIR/quality.csv at
 once; jobs not run (too costly, out of time, failed) go to DIR/skipped.csv with the reason.
+--save-proba PROBA keeps each job's validation and test probabilities, which
+`python -m benchmarks.rescore --proba PROBA` scores under another threshold rule.
 """
 
 from __future__ import annotations
