@@ -70,6 +70,7 @@ class _ValidationTuned(BaseEstimator):
                 best_score, best_val_proba = score, val_proba
                 self.model_, self.best_param_ = model, value
         self.thresholds_ = validation_thresholds(Y_val, best_val_proba)
+        self.val_proba_ = best_val_proba  # what the thresholds were chosen on (see MLkNN)
         return self
 
     def predict_proba(self, X) -> np.ndarray:

@@ -200,8 +200,10 @@ def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
     from benchmarks.baselines import score_with_val_thresholds
 
     model, scaler = fit_baseline(job.method, data, split)
-    x_val, x_test = (scaler.transform(data.features[rows]) for rows in (split.val, split.test))
-    return (model.predict_proba(x_val), model.predict_proba(x_test),
+    x_test = scaler.transform(data.features[split.test])
+    # the validation probabilities its thresholds were chosen on: ML-kNN's predict_proba may
+    # break ties between equally near neighbours otherwise than its tuning did
+    return (model.val_proba_, model.predict_proba(x_test),
             score_with_val_thresholds(model, x_test, data.labels[split.test]))
 
 

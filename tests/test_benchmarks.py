@@ -320,7 +320,7 @@ def test_threshold_rule_repeats_the_cross_fit_that_the_rule_makes_once():
         (gains.mean() > 0)
 
 
-@pytest.mark.parametrize("method", ["br", "cgmvae"])
+@pytest.mark.parametrize("method", ["br", "mlknn", "cgmvae"])
 def test_saved_probabilities_score_the_job_s_row_again_without_training(method, monkeypatch,
                                                                         tmp_path):
     """--save-proba: the validation and test probabilities a job kept give back its threshold
