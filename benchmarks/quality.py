@@ -178,16 +178,11 @@ def _run_cgmvae(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
     return cgmvae_probabilities(data, split, model_config, train_config)
 
 
-def score_cgmvae(data, split, model_config, train_config) -> tuple[np.ndarray, dict]:
-    """C-GMVAE's part of the protocol for given configs (also `benchmarks.tuned`): fit on train
-    and validation, then test probabilities and scores at the validation thresholds."""
-    _, test_proba, scores = cgmvae_probabilities(data, split, model_config, train_config)
-    return test_proba, scores
-
-
 def cgmvae_probabilities(data, split, model_config, train_config
                          ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """`score_cgmvae`, with the validation probabilities the thresholds were chosen on first."""
+    """C-GMVAE's part of the protocol for given configs (also `benchmarks.tuned`): fit on train
+    and validation; the validation probabilities its thresholds were chosen on, the test
+    probabilities, and the test scores at those thresholds."""
     from cgmvae.train import fit
 
     model = fit(data, split, model_config=model_config, train_config=train_config)

@@ -45,12 +45,14 @@ def result_row(dataset: str, method: str, seed: int, y_test, test_proba, scores:
 
 
 def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: int = 0, *,
-                storage: str | None = None, defaults: pd.DataFrame | None = None) -> list[dict]:
+                storage: str | None = None, defaults: pd.DataFrame | None = None,
+                proba_dir: str | None = None) -> list[dict]:
     """Default rows (the control), one study on validation, then tuned rows for every seed.
 
     `storage`: the study is not run here but read from that Optuna storage, where workers of
     `python -m cgmvae tune` ran it (`shared_study`). `defaults`: the control's rows, already
-    trained with today's defaults (quality.csv's), instead of training them again.
+    trained with today's defaults (quality.csv's), instead of training them again. `proba_dir`:
+    keep each training's validation and test probabilities there (`benchmarks.rescore`).
     """
     import optuna
 
@@ -64,8 +66,9 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
         rows += control_rows(defaults, name, seeds)
     for seed in seeds if defaults is None else ():
         started = time.perf_counter()
-        proba, scores = quality.score_cgmvae(data, split, ModelConfig(),
-                                             TrainConfig(seed=seed, device="cpu"))
+        proba, scores = train_and_score(data, split, ModelConfig(),
+                                        TrainConfig(seed=seed, device="cpu"),
+                                        quality.Job(name, "cgmvae", seed), proba_dir)
         rows.append(result_row(name, "cgmvae", seed, y_test, proba, scores,
                                time.perf_counter() - started))
         _progress(rows[-1])
@@ -90,11 +93,23 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     for seed in seeds:
         train_config = TrainConfig.from_dict({**best["train_config"], "seed": seed})
         started = time.perf_counter()
-        proba, scores = quality.score_cgmvae(data, split, model_config, train_config)
+        proba, scores = train_and_score(data, split, model_config, train_config,
+                                        quality.Job(name, METHOD, seed), proba_dir)
         rows.append({**result_row(name, METHOD, seed, y_test, proba, scores,
                                   time.perf_counter() - started), **budget})
         _progress(rows[-1])
     return rows
+
+
+def train_and_score(data, split, model_config, train_config, job: quality.Job,
+                    proba_dir: str | None) -> tuple:
+    """Test probabilities and scores of `quality.cgmvae_probabilities`; the validation and test
+    probabilities kept in `proba_dir` under `job`'s name."""
+    val_proba, test_proba, scores = quality.cgmvae_probabilities(data, split, model_config,
+                                                                 train_config)
+    if proba_dir is not None:
+        quality.save_probabilities(Path(proba_dir), job, val_proba, test_proba)
+    return test_proba, scores
 
 
 def control_rows(quality_rows: pd.DataFrame, name: str, seeds: tuple[int, ...]) -> list[dict]:
@@ -259,6 +274,9 @@ def main(argv=None) -> None:
     parser.add_argument("--storage", help="read each set's study cgmvae-tuned-<name> from this "
                                           "Optuna storage, where `python -m cgmvae tune` workers "
                                           "ran it, instead of running it here")
+    parser.add_argument("--save-proba", metavar="DIR",
+                        help="keep each training's validation and test probabilities in DIR "
+                             "(benchmarks.rescore)")
     parser.add_argument("--defaults-from-quality", action="store_true",
                         help="take the control rows from --quality's cgmvae rows instead of "
                              "training them again (only where those ran with today's code)")
@@ -268,7 +286,8 @@ def main(argv=None) -> None:
     for name in args.datasets:
         defaults = pd.read_csv(args.quality) if args.defaults_from_quality else None
         rows = pd.DataFrame(run_dataset(name, args.trials, tuple(args.seeds),
-                                        storage=args.storage, defaults=defaults), columns=COLUMNS)
+                                        storage=args.storage, defaults=defaults,
+                                        proba_dir=args.save_proba), columns=COLUMNS)
         frames = [f[f.dataset != name] for f in frames] + [rows]
         pd.concat(frames).to_csv(out, index=False)
         print(rows[["dataset", "method", "seed", "micro_f1", "macro_f1", "train_seconds"]]

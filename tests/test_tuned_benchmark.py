@@ -144,3 +144,30 @@ def test_the_control_can_be_quality_csv_rows_for_the_seeds_asked():
     assert [r["micro_f1"] for r in control] == [0.5, 0.51]
     with pytest.raises(ValueError, match=r"no cgmvae row of a for seed\(s\) \[2\]"):
         tuned.control_rows(rows, "a", (0, 1, 2))
+
+
+def test_a_tuned_run_keeps_the_probabilities_of_each_training(monkeypatch, tmp_path):
+    from toy import toy_data, toy_split
+
+    from benchmarks import quality
+
+    from dataclasses import replace
+
+    from cgmvae import train
+
+    data = toy_data(120)
+    monkeypatch.setattr(tuned.datasets, "load", lambda name: (data, toy_split(data)))
+    real_fit = train.fit
+
+    def quick_fit(data, split, *, model_config, train_config, **options):  # 2 small epochs
+        small = replace(model_config, feature_hidden=(16,), label_hidden=(16,),
+                        decoder_hidden=(16,))
+        return real_fit(data, split, model_config=small,
+                        train_config=replace(train_config, max_epochs=2), **options)
+
+    monkeypatch.setattr(train, "fit", quick_fit)
+    rows = tuned.run_dataset("toy", 1, (0,), proba_dir=str(tmp_path))
+    assert [row["method"] for row in rows] == ["cgmvae", tuned.METHOD]
+    for method in ("cgmvae", tuned.METHOD):
+        saved = np.load(quality.probabilities_path(tmp_path, quality.Job("toy", method, 0)))
+        assert saved["test"].shape == (toy_split(data).test.size, data.n_labels)
