@@ -254,7 +254,11 @@ class MLkNN(_ValidationTuned):
 
     def _predict_proba(self, tables: MLkNNTables, X) -> np.ndarray:
         k = tables.given_true.shape[1] - 1
-        return _mlknn_posterior(tables, self.index_.kneighbors(X, k, return_distance=False))
+        # the largest k, cut to k, as the tuning did: a query for k alone can pick another of
+        # several equally near neighbours (0/1 word features tie often), so validation rows
+        # would not get the probabilities their thresholds were chosen on
+        neighbours = self.index_.kneighbors(X, return_distance=False)[:, :k]
+        return _mlknn_posterior(tables, neighbours)
 
 
 class MLPBaseline(_ValidationTuned):

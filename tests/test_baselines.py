@@ -143,3 +143,14 @@ def test_predict_proba_rejects_features_of_another_width(problem, fitted):
     X_test = problem[4]
     with pytest.raises(ValueError, match="expected 10 features, got 9"):
         fitted["br"].predict_proba(X_test[:, :9])
+
+
+def test_mlknn_gives_validation_rows_the_probabilities_it_was_tuned_on_despite_ties():
+    """0/1 features (as enron's words) make many neighbours equally near: a query for k alone
+    picked others than the tuning's query for the largest k, cut to k (enron's row moved 0.007)."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((300, 12)) < 0.2).astype(float)
+    Y = (X[:, :3] + (rng.random((300, 3)) < 0.2) > 0).astype(float)
+    model = MLkNN(k_grid=(5, 20)).fit(X[:200], Y[:200], X[200:], Y[200:])
+    assert model.best_param_ == 5  # a k below the largest, where ties can differ
+    np.testing.assert_array_equal(model.predict_proba(X[200:]), model.val_proba_)
