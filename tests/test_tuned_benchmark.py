@@ -146,12 +146,12 @@ def test_the_control_can_be_quality_csv_rows_for_the_seeds_asked():
         tuned.control_rows(rows, "a", (0, 1, 2))
 
 
-def test_a_tuned_run_keeps_the_probabilities_of_each_training(monkeypatch, tmp_path):
-    from toy import toy_data, toy_split
-
-    from benchmarks import quality
-
+@pytest.fixture
+def quick_toy(monkeypatch):
+    """Toy data for every data set name, and `fit` cut to 2 epochs of a small network."""
     from dataclasses import replace
+
+    from toy import toy_data, toy_split
 
     from cgmvae import train
 
@@ -159,15 +159,37 @@ def test_a_tuned_run_keeps_the_probabilities_of_each_training(monkeypatch, tmp_p
     monkeypatch.setattr(tuned.datasets, "load", lambda name: (data, toy_split(data)))
     real_fit = train.fit
 
-    def quick_fit(data, split, *, model_config, train_config, **options):  # 2 small epochs
+    def quick_fit(data, split, *, model_config, train_config, **options):
         small = replace(model_config, feature_hidden=(16,), label_hidden=(16,),
                         decoder_hidden=(16,))
         return real_fit(data, split, model_config=small,
                         train_config=replace(train_config, max_epochs=2), **options)
 
     monkeypatch.setattr(train, "fit", quick_fit)
+    return data, toy_split(data)
+
+
+def test_a_tuned_run_keeps_the_probabilities_of_each_training(quick_toy, tmp_path):
+    from benchmarks import quality
+
+    data, split = quick_toy
     rows = tuned.run_dataset("toy", 1, (0,), proba_dir=str(tmp_path))
     assert [row["method"] for row in rows] == ["cgmvae", tuned.METHOD]
     for method in ("cgmvae", tuned.METHOD):
         saved = np.load(quality.probabilities_path(tmp_path, quality.Job("toy", method, 0)))
-        assert saved["test"].shape == (toy_split(data).test.size, data.n_labels)
+        assert saved["test"].shape == (split.test.size, data.n_labels)
+
+
+def test_a_shared_study_serves_a_run_of_any_seeds(quick_toy, tmp_path):
+    """The workers' study trains every trial with seed 0; a run that trains the best with seed 2
+    alone (one of three processes side by side) reads it, not refuses it as other settings."""
+    from cgmvae import tune
+    from cgmvae.config import ModelConfig, TrainConfig
+
+    data, split = quick_toy
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    tune.run_study(data, split, trials=1, model_config=ModelConfig(),
+                   train_config=TrainConfig(seed=0, device="cpu"), storage=storage,
+                   study_name=f"{tuned.METHOD}-toy")
+    rows = tuned.run_dataset("toy", 1, (2,), storage=storage)
+    assert [(row["method"], row["seed"]) for row in rows] == [("cgmvae", 2), (tuned.METHOD, 2)]
