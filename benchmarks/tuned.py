@@ -182,12 +182,15 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, notes: str = "") 
     seeds = " ".join(map(str, sorted(set(tuned.seed))))
     command = (f"python -m benchmarks.tuned --datasets {' '.join(names)} --trials "
                f"{int(tuned_rows.trials.iloc[0])} --seeds {seeds}")
-    subset = (f"A subset: {len(names)} of the {len(datasets.QUALITY)} benchmark data sets; the "
-              "counts of \"Does C-GMVAE beat the baselines?\" above are not re-measured here. "
-              "Written by `python -m benchmarks.tuned` into results/tuning.md, which "
-              "`benchmarks.report` includes (with no --datasets it rewrites it from "
-              "results/tuned.csv).")
-    lines = ["## Tuning (cgmvae-tuned, a subset of the data sets)", "", f"`{command}`", "", subset,
+    every = len(names) == len(datasets.QUALITY)
+    subset = ((f"All {len(names)} benchmark data sets" if every else
+               f"A subset: {len(names)} of the {len(datasets.QUALITY)} benchmark data sets")
+              + "; the counts of \"Does C-GMVAE beat the baselines?\" above (the defaults) are "
+              "not re-measured here. Written by `python -m benchmarks.tuned` into "
+              "results/tuning.md, which `benchmarks.report` includes (with no --datasets it "
+              "rewrites it from results/tuned.csv).")
+    title = "every data set" if every else "a subset of the data sets"
+    lines = [f"## Tuning (cgmvae-tuned, {title})", "", f"`{command}`", "", subset,
              "", _budget_note(tuned_rows), ""] + ([notes.strip(), ""] if notes.strip() else [])
     for metric in ("micro_f1", "macro_f1"):
         lines += [f"**{report.TITLES[metric]}** (test; C-GMVAE mean ± std over seeds)", "",
@@ -249,8 +252,9 @@ def _budget_note(rows: pd.DataFrame) -> str:
             f"the validation score `fit` selects by ({TrainConfig.selection_metric}, not the "
             f"F1s the tables count); the best "
             f"configuration is then trained with each seed and scored once on test. Test rows "
-            f"choose nothing. Tuning wall time: {per_set}. \"defaults today\" is `cgmvae` with "
-            "today's defaults trained in the same run. Baselines from quality.csv, same split.")
+            f"choose nothing. Tuning time (wall time; summed over the trials where workers "
+            f"shared a study): {per_set}. \"defaults today\" is `cgmvae` with today's defaults "
+            "trained in the same run. Baselines from quality.csv, same split.")
 
 
 def replace_section(text: str, section: str) -> str:
