@@ -196,8 +196,7 @@ def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
 
     model, scaler = fit_baseline(job.method, data, split)
     x_test = scaler.transform(data.features[split.test])
-    # the validation probabilities its thresholds were chosen on: ML-kNN's predict_proba may
-    # break ties between equally near neighbours otherwise than its tuning did
+    # the validation probabilities its thresholds were chosen on, kept by its tuning
     return (model.val_proba_, model.predict_proba(x_test),
             score_with_val_thresholds(model, x_test, data.labels[split.test]))
 

@@ -175,9 +175,10 @@ def wins_without(quality: pd.DataFrame, results: list[tuple[str, bool, str]]) ->
     row there (skipped: too slow): won against the baselines that ran, not against every one."""
     full = quality[(quality.train_fraction == 1.0) & quality.method.isin(BASELINE_METHODS)]
     ran = set(full.method)
-    gaps = [f"{dataset} ({', '.join(sorted(ran - set(full[full.dataset == dataset].method)))})"
-            for dataset, won, _ in results
-            if won and ran - set(full[full.dataset == dataset].method)]
+    missing = {dataset: sorted(ran - set(methods))
+               for dataset, methods in full.groupby("dataset").method}
+    gaps = [f"{dataset} ({', '.join(missing[dataset])})" for dataset, won, _ in results
+            if won and missing.get(dataset)]
     if not gaps:
         return ""
     return (f"Counted as won though a baseline has no row there (see Skipped): {', '.join(gaps)}"

@@ -33,7 +33,7 @@ THRESHOLD_METRICS = ("hamming_accuracy", "example_f1", "micro_f1", "macro_f1")
 def rescore(folder: Path, splits: int) -> pd.DataFrame:
     """One row per saved job: its key, each threshold metric under the one-split rule, macro-F1
     under the `splits`-split rule (`macro_f1_surer`), and whether the decision changed."""
-    from cgmvae.metrics import evaluate, validation_threshold_parts
+    from cgmvae.metrics import evaluate, per_label_thresholds_help, validation_threshold_parts
 
     rows, labels = [], {}
     for path in sorted(folder.glob("*.npz")):
@@ -47,7 +47,7 @@ def rescore(folder: Path, splits: int) -> pd.DataFrame:
         y_val, y_test = labels[name]
         saved = np.load(path)
         overall, per_label, one_split = validation_threshold_parts(y_val, saved["val"])
-        surer = validation_threshold_parts(y_val, saved["val"], splits=splits)[2]
+        surer = per_label_thresholds_help(y_val, saved["val"], splits=splits)
         scores = {metric: evaluate(y_test, saved["test"], overall[metric])[metric]
                   for metric in THRESHOLD_METRICS}
         macro = {False: scores["macro_f1"],

@@ -202,11 +202,11 @@ def tuning_section(tuned: pd.DataFrame, earlier: pd.DataFrame, notes: str = "") 
                      for frame in sources.values()]
             lines.append(f"| {name} | {val_rows[name]} | {best.method} {best[metric]:.3f} | "
                          + " | ".join(cells) + " |")
-        counts = {label: sum(won for _, won, _ in report.wins(
-            pd.concat([baselines, frame.assign(method="cgmvae")]), metric))
-            for label, frame in sources.items()}
-        tuned_wins = pd.concat([baselines, sources["tuned"].assign(method="cgmvae")])
-        without = report.wins_without(tuned_wins, report.wins(tuned_wins, metric))
+        against = {label: pd.concat([baselines, frame.assign(method="cgmvae")])
+                   for label, frame in sources.items()}
+        results = {label: report.wins(frame, metric) for label, frame in against.items()}
+        counts = {label: sum(won for _, won, _ in result) for label, result in results.items()}
+        without = report.wins_without(against["tuned"], results["tuned"])
         lines += ["", "Data sets where C-GMVAE beats every baseline: " + ", ".join(
             f"{label} {n} of {len(names)}" for label, n in counts.items()) + "."
             + (f" Tuned: {without[0].lower()}{without[1:]}" if without else ""),

@@ -212,8 +212,7 @@ def note_config_data(args, n_features: int, n_labels: int) -> None:
         from cgmvae.tune import other_data_note, parse_config
 
         tuned_on = parse_config(Path(args.config).read_text(), args.config)[2].get("data")
-        note = other_data_note(tuned_on if isinstance(tuned_on, dict) else {}, n_features,
-                               n_labels)
+        note = other_data_note(tuned_on, n_features, n_labels)
         if note:
             print(f"note: {note}", file=sys.stderr)
 

@@ -362,11 +362,13 @@ def parse_config(text: str, source: str) -> tuple[ModelConfig, TrainConfig, dict
                          ) from err
 
 
-def other_data_note(tuned_on: dict, n_features: int, n_labels: int) -> str | None:
-    """A line when a configuration was tuned on data (best_config.json's "data") of another shape
-    than the data it now trains on; None when the shape is the same or was not saved."""
-    if not tuned_on or (tuned_on.get("features"), tuned_on.get("labels")) == (n_features,
-                                                                             n_labels):
+def other_data_note(tuned_on, n_features: int, n_labels: int) -> str | None:
+    """A line when a configuration was tuned on data (best_config.json's "data", a dict) of
+    another shape than the data it now trains on; None when the shape is the same or was not
+    saved (anything but a dict)."""
+    if not isinstance(tuned_on, dict) or not tuned_on:
+        return None
+    if (tuned_on.get("features"), tuned_on.get("labels")) == (n_features, n_labels):
         return None
     return (f"this configuration was tuned on {tuned_on.get('name', 'other data')} "
             f"({tuned_on.get('features', '?')} features, {tuned_on.get('labels', '?')} labels), "

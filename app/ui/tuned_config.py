@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cgmvae import tune
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData
-from cgmvae import tune
 
 MAX_CONFIG_BYTES = 1_000_000  # best_config.json is a few kB
 
@@ -20,7 +20,7 @@ class TunedStart:
     model_config: ModelConfig
     train_config: TrainConfig
     source: str
-    tuned_on: dict  # the data's fingerprint (name, rows, features, labels), or {} if not saved
+    tuned_on: object  # the file's "data": its fingerprint (name, rows, features, labels)
     summary: str  # "trial 7 of study cgmvae-yeast, validation mean_auc 0.7123"
 
 
@@ -37,7 +37,6 @@ def read_tuned_config(raw: bytes, source: str) -> TunedStart:
     model_config, train_config, values = tune.parse_config(text, source)
     # the app trains on its own device ("auto"), whichever the file was tuned on
     train_config = replace(train_config, device=TrainConfig().device)
-    tuned_on = values.get("data") if isinstance(values.get("data"), dict) else {}
     parts = []
     if isinstance(values.get("trial"), int):
         parts.append(f"trial {values['trial']}"
@@ -46,7 +45,7 @@ def read_tuned_config(raw: bytes, source: str) -> TunedStart:
     if isinstance(values.get("best_value"), (int, float)):
         parts.append(f"validation {values.get('selection_metric', 'score')} "
                      f"{values['best_value']:.4f}")
-    return TunedStart(model_config, train_config, source, tuned_on, ", ".join(parts))
+    return TunedStart(model_config, train_config, source, values.get("data"), ", ".join(parts))
 
 
 def read_tuned_config_file(path: Path) -> TunedStart:
