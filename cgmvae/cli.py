@@ -478,8 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="predict labels for a CSV or Parquet table of features, chunk by chunk")
     predict.add_argument("--model", required=True)
-    predict.add_argument("--input", required=True)
-    predict.add_argument("--output", required=True,
+    # --data and --out as in train: a user who trained with them tries them here first
+    predict.add_argument("--input", "--data", required=True,
+                         help="the features, CSV or Parquet: the model's feature columns, "
+                              "matched by name (other columns are ignored)")
+    predict.add_argument("--output", "--out", required=True,
                          help="the predictions, .parquet or CSV (not the input)")
     predict.add_argument("--id",
                          help="id column(s) of the input to keep, comma-separated (default: the "
@@ -510,8 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser(
         "convert", help="write a CSV as Parquet, chunk by chunk (its sidecar copied): loads and "
                         "streams faster")
-    convert.add_argument("--input", required=True, help="the CSV (, ; or tab separated)")
-    convert.add_argument("--output", required=True, help="the Parquet file to write")
+    convert.add_argument("--input", "--data", required=True,
+                         help="the CSV (, ; or tab separated)")
+    convert.add_argument("--output", "--out", required=True, help="the Parquet file to write")
     convert.add_argument("--row-group-rows", type=int,
                          help="rows per row group, the unit `train --stream` shuffles and holds "
                               "out (default 65,536; --stream needs at least 3 groups)")

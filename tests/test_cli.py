@@ -62,6 +62,14 @@ def test_predict_writes_probability_and_label_columns(trained, tmp_path, capsys)
     assert set(result["gamma_predicted"].unique()) <= {0, 1}
 
 
+def test_predict_takes_train_s_option_names_too(trained, tmp_path):
+    folder, csv = trained
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(folder / "run"), "--data", str(csv),
+                 "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == len(pd.read_csv(csv))
+
+
 def test_predict_with_a_missing_column_fails_by_name_and_writes_nothing(trained, tmp_path, capsys):
     folder, csv = trained
     pd.read_csv(csv).drop(columns=["f2"]).to_csv(tmp_path / "in.csv", index=False)
