@@ -13,6 +13,10 @@ command, side by side or in turns, and the benchmark then reads it:
     python -m benchmarks.tuned --datasets imdb --storage sqlite:///imdb.db
 The "Tuning" section of the report compares both, and quality.csv's rows, with
 the baselines of quality.csv on the same split.
+
+`--from-recorded` runs no study: each set's best parameters, as --out's tuned rows record them,
+are trained again with today's code (after a fix to the model, or with --save-proba to score
+another threshold rule); the rows keep the study's budget columns.
 """
 
 from __future__ import annotations
@@ -47,13 +51,15 @@ def result_row(dataset: str, method: str, seed: int, y_test, test_proba, scores:
 
 def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: int = 0, *,
                 storage: str | None = None, defaults: pd.DataFrame | None = None,
-                proba_dir: str | None = None) -> list[dict]:
+                proba_dir: str | None = None, recorded: dict | None = None) -> list[dict]:
     """Default rows (the control), one study on validation, then tuned rows for every seed.
 
     `storage`: the study is not run here but read from that Optuna storage, where workers of
     `python -m cgmvae tune` ran it (`shared_study`). `defaults`: the control's rows, already
     trained with today's defaults (quality.csv's), instead of training them again. `proba_dir`:
     keep each training's validation and test probabilities there (`benchmarks.rescore`).
+    `recorded`: a tuned row of an earlier run (`recorded_budget`): its best parameters are
+    trained again, with today's code and defaults around them, and no study runs.
     """
     import optuna
 
@@ -73,6 +79,12 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
         rows.append(result_row(name, "cgmvae", seed, y_test, proba, scores,
                                time.perf_counter() - started))
         _progress(rows[-1])
+    if recorded is not None:
+        model_config, study_train_config = tune.apply_params(
+            json.loads(recorded["params"]), ModelConfig(),
+            TrainConfig(seed=STUDY_SEED, device="cpu"))
+        return rows + tuned_rows(name, seeds, data, split, model_config,
+                                 study_train_config.to_dict(), recorded, proba_dir)
     started = time.perf_counter()
     if storage is None:
         study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
@@ -91,15 +103,39 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
               "max_epochs_per_trial": best["budget"]["max_epochs_per_trial"],
               "tune_seconds": round(tune_seconds, 1), "best_val": best["best_value"],
               "params": json.dumps(best["params"])}
+    return rows + tuned_rows(name, seeds, data, split, model_config, best["train_config"],
+                             budget, proba_dir)
+
+
+def tuned_rows(name: str, seeds: tuple[int, ...], data, split, model_config,
+               train_config: dict, budget: dict, proba_dir: str | None) -> list[dict]:
+    """The best configuration (`train_config` as a dict) trained with each seed and scored on
+    test, each row carrying the study's `budget`."""
+    from cgmvae.config import TrainConfig
+
+    rows = []
     for seed in seeds:
-        train_config = TrainConfig.from_dict({**best["train_config"], "seed": seed})
         started = time.perf_counter()
-        proba, scores = train_and_score(data, split, model_config, train_config,
+        proba, scores = train_and_score(data, split, model_config,
+                                        TrainConfig.from_dict({**train_config, "seed": seed}),
                                         quality.Job(name, METHOD, seed), proba_dir)
-        rows.append({**result_row(name, METHOD, seed, y_test, proba, scores,
+        rows.append({**result_row(name, METHOD, seed, data.labels[split.test], proba, scores,
                                   time.perf_counter() - started), **budget})
         _progress(rows[-1])
     return rows
+
+
+BUDGET_COLUMNS = ("trials", "pruned", "failed", "max_epochs_per_trial", "tune_seconds",
+                  "best_val", "params")
+
+
+def recorded_budget(tuned: pd.DataFrame, name: str) -> dict:
+    """The study budget and best parameters that `name`'s tuned rows in `tuned` record."""
+    rows = tuned[(tuned.dataset == name) & (tuned.method == METHOD)]
+    if rows.empty:
+        raise ValueError(f"--from-recorded: no {METHOD} row of {name} to take its parameters "
+                         "from: tune it first")
+    return {column: rows[column].iloc[0] for column in BUDGET_COLUMNS}
 
 
 def train_and_score(data, split, model_config, train_config, job: quality.Job,
@@ -282,17 +318,27 @@ def main(argv=None) -> None:
     parser.add_argument("--save-proba", metavar="DIR",
                         help="keep each training's validation and test probabilities in DIR "
                              "(benchmarks.rescore)")
+    parser.add_argument("--from-recorded", action="store_true",
+                        help="run no study: train each set's best parameters as --out records "
+                             "them again (after a code change, or to keep probabilities), "
+                             "keeping the study's budget columns")
     parser.add_argument("--defaults-from-quality", action="store_true",
                         help="take the control rows from --quality's cgmvae rows instead of "
                              "training them again (only where those ran with today's code)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     frames = [pd.read_csv(out)] if out.is_file() else []  # other data sets' rows are kept
+    if args.from_recorded and args.storage:
+        parser.error("--from-recorded runs no study: it reads no --storage")
     for name in args.datasets:
         defaults = pd.read_csv(args.quality) if args.defaults_from_quality else None
+        recorded = recorded_budget(frames[0], name) if args.from_recorded and frames else None
+        if args.from_recorded and recorded is None:
+            parser.error(f"--from-recorded: {out} is not there")
         rows = pd.DataFrame(run_dataset(name, args.trials, tuple(args.seeds),
                                         storage=args.storage, defaults=defaults,
-                                        proba_dir=args.save_proba), columns=COLUMNS)
+                                        proba_dir=args.save_proba, recorded=recorded),
+                            columns=COLUMNS)
         frames = [f[f.dataset != name] for f in frames] + [rows]
         pd.concat(frames).to_csv(out, index=False)
         print(rows[["dataset", "method", "seed", "micro_f1", "macro_f1", "train_seconds"]]

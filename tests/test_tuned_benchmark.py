@@ -193,3 +193,32 @@ def test_a_shared_study_serves_a_run_of_any_seeds(quick_toy, tmp_path):
                    study_name=f"{tuned.METHOD}-toy")
     rows = tuned.run_dataset("toy", 1, (2,), storage=storage)
     assert [(row["method"], row["seed"]) for row in rows] == [("cgmvae", 2), (tuned.METHOD, 2)]
+
+
+def test_recorded_parameters_train_again_without_a_study(quick_toy, tmp_path, monkeypatch):
+    """--from-recorded: a set's tuned rows give their best parameters, trained again with each
+    seed (after a code change, or to keep probabilities) under the study's budget columns."""
+    from cgmvae import train, tune
+
+    first = pd.DataFrame(tuned.run_dataset("toy", 1, (0,)), columns=tuned.COLUMNS)
+    recorded = tuned.recorded_budget(first, "toy")
+    params = json.loads(recorded["params"])
+
+    def no_study(*args, **kwargs):
+        raise AssertionError("a study ran")
+
+    monkeypatch.setattr(tune, "run_study", no_study)
+    seen, quick_fit = [], train.fit
+    monkeypatch.setattr(train, "fit", lambda *a, **k: seen.append(k) or quick_fit(*a, **k))
+    rows = tuned.run_dataset("toy", 1, (1, 2), proba_dir=str(tmp_path), recorded=recorded)
+    assert [(row["method"], row["seed"]) for row in rows] == [
+        ("cgmvae", 1), ("cgmvae", 2), (tuned.METHOD, 1), (tuned.METHOD, 2)]
+    assert all(row["params"] == recorded["params"] and row["trials"] == recorded["trials"]
+               for row in rows[2:])
+    for options in seen[2:]:
+        assert options["model_config"].embedding_dim == params["embedding_dim"]
+        assert options["train_config"].learning_rate == params["learning_rate"]
+        assert options["train_config"].loss.kl == params["kl_weight"]
+    assert [options["train_config"].seed for options in seen[2:]] == [1, 2]
+    with pytest.raises(ValueError, match="no cgmvae-tuned row of other"):
+        tuned.recorded_budget(first, "other")
