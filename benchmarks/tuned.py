@@ -26,6 +26,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -61,12 +62,9 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
     `recorded`: a tuned row of an earlier run (`recorded_budget`): its best parameters are
     trained again, with today's code and defaults around them, and no study runs.
     """
-    import optuna
-
     from cgmvae import tune
     from cgmvae.config import ModelConfig, TrainConfig
 
-    optuna.logging.set_verbosity(optuna.logging.INFO)  # a line per trial: studies run for hours
     data, split = datasets.load(name)
     y_test, rows = data.labels[split.test], []
     if defaults is not None:
@@ -80,11 +78,12 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
                                time.perf_counter() - started))
         _progress(rows[-1])
     if recorded is not None:
-        model_config, study_train_config = tune.apply_params(
-            json.loads(recorded["params"]), ModelConfig(),
-            TrainConfig(seed=STUDY_SEED, device="cpu"))
-        return rows + tuned_rows(name, seeds, data, split, model_config,
-                                 study_train_config.to_dict(), recorded, proba_dir)
+        configs = tune.apply_params(json.loads(recorded["params"]), ModelConfig(),
+                                    TrainConfig(seed=STUDY_SEED, device="cpu"))
+        return rows + tuned_rows(name, seeds, data, split, *configs, recorded, proba_dir)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # a line per trial: studies run for hours
     started = time.perf_counter()
     if storage is None:
         study = tune.run_study(data, split, trials=trials, model_config=ModelConfig(),
@@ -96,28 +95,25 @@ def run_dataset(name: str, trials: int, seeds: tuple[int, ...], sampler_seed: in
         study, tune_seconds = shared_study(name, data, split, trials, storage, ModelConfig(),
                                            TrainConfig(seed=STUDY_SEED, device="cpu"))
     best = tune.best_config(study, trials=trials, storage=storage)
-    model_config = ModelConfig.from_dict(best["model_config"])
     counts = best["budget"]["trials_in_study"]
     budget = {"trials": trials if storage is None else counts["complete"] + counts["pruned"]
               + counts["fail"], "pruned": counts["pruned"], "failed": counts["fail"],
               "max_epochs_per_trial": best["budget"]["max_epochs_per_trial"],
               "tune_seconds": round(tune_seconds, 1), "best_val": best["best_value"],
               "params": json.dumps(best["params"])}
-    return rows + tuned_rows(name, seeds, data, split, model_config, best["train_config"],
-                             budget, proba_dir)
+    return rows + tuned_rows(name, seeds, data, split, ModelConfig.from_dict(best["model_config"]),
+                             TrainConfig.from_dict(best["train_config"]), budget, proba_dir)
 
 
-def tuned_rows(name: str, seeds: tuple[int, ...], data, split, model_config,
-               train_config: dict, budget: dict, proba_dir: str | None) -> list[dict]:
-    """The best configuration (`train_config` as a dict) trained with each seed and scored on
-    test, each row carrying the study's `budget`."""
-    from cgmvae.config import TrainConfig
-
+def tuned_rows(name: str, seeds: tuple[int, ...], data, split, model_config, train_config,
+               budget: dict, proba_dir: str | None) -> list[dict]:
+    """The best configuration trained with each seed and scored on test, each row carrying the
+    study's `budget`."""
     rows = []
     for seed in seeds:
         started = time.perf_counter()
         proba, scores = train_and_score(data, split, model_config,
-                                        TrainConfig.from_dict({**train_config, "seed": seed}),
+                                        replace(train_config, seed=seed),
                                         quality.Job(name, METHOD, seed), proba_dir)
         rows.append({**result_row(name, METHOD, seed, data.labels[split.test], proba, scores,
                                   time.perf_counter() - started), **budget})
@@ -328,16 +324,21 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     out = Path(args.out)
     frames = [pd.read_csv(out)] if out.is_file() else []  # other data sets' rows are kept
-    if args.from_recorded and args.storage:
-        parser.error("--from-recorded runs no study: it reads no --storage")
+    recorded = dict.fromkeys(args.datasets)  # --from-recorded: every set's, before any trains
+    if args.from_recorded:
+        if args.storage:
+            parser.error("--from-recorded runs no study: it reads no --storage")
+        if not frames:
+            parser.error(f"--from-recorded: {out} is not there")
+        try:
+            recorded = {name: recorded_budget(frames[0], name) for name in args.datasets}
+        except ValueError as err:
+            parser.error(str(err))
     for name in args.datasets:
         defaults = pd.read_csv(args.quality) if args.defaults_from_quality else None
-        recorded = recorded_budget(frames[0], name) if args.from_recorded and frames else None
-        if args.from_recorded and recorded is None:
-            parser.error(f"--from-recorded: {out} is not there")
         rows = pd.DataFrame(run_dataset(name, args.trials, tuple(args.seeds),
                                         storage=args.storage, defaults=defaults,
-                                        proba_dir=args.save_proba, recorded=recorded),
+                                        proba_dir=args.save_proba, recorded=recorded[name]),
                             columns=COLUMNS)
         frames = [f[f.dataset != name] for f in frames] + [rows]
         pd.concat(frames).to_csv(out, index=False)
