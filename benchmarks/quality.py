@@ -122,7 +122,7 @@ def estimate_seconds(job: Job, shape: tuple[int, int, int]) -> float:
     if job.method == "cc":  # 3 chains x 4 C values, features grow along the chain
         cells = n_rows * (n_features + n_labels / 2)
         return 12 * n_labels * (cells * LOGISTIC_SECONDS_PER_CELL + LOGISTIC_SECONDS_PER_FIT)
-    if job.method == "mlp":  # 3 alphas x 100 epochs x 6 flop per row-parameter
+    if job.method == "mlp":  # 3 alphas x ~100 epochs (early stopping) x 6 flop per row-parameter
         parameters = 256 * n_features + 393_216 + 512 * n_labels
         return 3 * 100 * 6 * n_rows * parameters / MLP_FLOP_PER_SECOND
     if job.method == "mlknn":  # brute-force neighbours of train + val + test rows
@@ -192,9 +192,11 @@ def cgmvae_probabilities(data, split, model_config, train_config
 
 
 def _run_baseline(job: Job, data, split) -> tuple[np.ndarray, np.ndarray, dict]:
-    from benchmarks.baselines import score_with_val_thresholds
+    from benchmarks.baselines import describe_tuning, score_with_val_thresholds
 
     model, scaler = fit_baseline(job.method, data, split)
+    print(f"  {job.dataset} {job.method} x{job.train_fraction}: {describe_tuning(model)}",
+          flush=True)
     x_test = scaler.transform(data.features[split.test])
     # the validation probabilities its thresholds were chosen on, kept by its tuning
     return (model.val_proba_, model.predict_proba(x_test),

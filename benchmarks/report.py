@@ -30,7 +30,8 @@ seeded 10% of train; a set without a split file: seeded 80/10/10) and scored onc
 Features are standardised with training statistics. Everything that is tuned is tuned on the
 validation rows only: C-GMVAE's epoch (the best validation mean per-label ROC-AUC,
 `TrainConfig.selection_metric`), the baselines' main knob (BR/CC: C of the logistic regressions;
-ML-kNN: k; MLP: L2 penalty), and, for every method, the decision threshold of each metric (the
+ML-kNN: k; MLP: L2 penalty, and its epoch, up to 300 with patience 20 as for C-GMVAE, by the
+best validation micro-F1), and, for every method, the decision threshold of each metric (the
 global threshold that maximises that metric on validation; for macro-F1, per-label thresholds
 tuned on validation where a 2-fold cross-fit on the validation rows shows they beat the global
 one: `cgmvae.metrics.validation_thresholds`, the same rule for C-GMVAE and the baselines).

@@ -154,3 +154,54 @@ def test_mlknn_gives_validation_rows_the_probabilities_it_was_tuned_on_despite_t
     model = MLkNN(k_grid=(5, 20)).fit(X[:200], Y[:200], X[200:], Y[200:])
     assert model.best_param_ == 5  # a k below the largest, where ties can differ
     np.testing.assert_array_equal(model.predict_proba(X[200:]), model.val_proba_)
+
+
+def test_mlp_keeps_the_weights_of_its_best_validation_epoch_and_stops_after_patience(problem):
+    X_train, Y_train, X_val, Y_val, _, _ = problem
+    model = baselines.MLPBaseline(alpha_grid=(1e-2,), max_epochs=60, patience=5).fit(
+        X_train, Y_train, X_val, Y_val)
+    curve, best_epoch = model.val_curves_[1e-2], model.best_epochs_[1e-2]
+    assert best_epoch == int(np.argmax(curve)) + 1
+    # it stopped `patience` epochs after the best, unless the budget ran out first
+    assert len(curve) == 60 or len(curve) == best_epoch + 5
+    assert curve.max() > curve[0]  # training did improve on validation
+    # the network predicts what its best epoch predicted, so the validation score reproduces
+    assert baselines.val_micro_f1(Y_val, model.predict_proba(X_val)) == pytest.approx(curve.max())
+    np.testing.assert_array_equal(model.predict_proba(X_val), model.val_proba_)
+
+
+def test_mlp_draws_a_new_batch_order_every_epoch_and_is_reproducible(problem, monkeypatch):
+    from sklearn.neural_network import _multilayer_perceptron
+
+    X_train, Y_train, X_val, Y_val, _, _ = problem
+    orders = []
+
+    def recording_shuffle(indices, random_state):
+        orders.append(sklearn_shuffle(indices, random_state=random_state))
+        return orders[-1]
+
+    sklearn_shuffle = _multilayer_perceptron.shuffle
+    monkeypatch.setattr(_multilayer_perceptron, "shuffle", recording_shuffle)
+    settings = {"alpha_grid": (1e-2,), "max_epochs": 3, "patience": 3,
+                "hidden_layer_sizes": (16,)}
+    first = baselines.MLPBaseline(**settings).fit(X_train, Y_train, X_val, Y_val)
+    # partial_fit re-seeds from an int random_state on every call: one order for every epoch
+    assert len(orders) == 3 and not np.array_equal(orders[0], orders[1])
+    again = baselines.MLPBaseline(**settings).fit(X_train, Y_train, X_val, Y_val)
+    np.testing.assert_array_equal(first.val_curves_[1e-2], again.val_curves_[1e-2])
+    np.testing.assert_array_equal(orders[:3], orders[3:])
+
+
+def test_mlp_trains_on_a_single_label(problem):
+    X_train, Y_train, X_val, Y_val, X_test, _ = problem
+    model = baselines.MLPBaseline(alpha_grid=(1e-2,), max_epochs=3, hidden_layer_sizes=(16,))
+    proba = model.fit(X_train, Y_train[:, :1], X_val, Y_val[:, :1]).predict_proba(X_test)
+    assert proba.shape == (len(X_test), 1)
+
+
+def test_describe_tuning_names_the_choice_and_the_mlp_epochs(problem, fitted):
+    line = baselines.describe_tuning(fitted["mlp"])
+    model = fitted["mlp"]
+    assert line.startswith(f"chose {model.best_param_:g} (validation micro-F1 ")
+    assert f"{model.best_param_:g}: {model.best_epochs_[model.best_param_]} of " in line
+    assert "epoch" not in baselines.describe_tuning(fitted["br"])
