@@ -36,8 +36,9 @@ from cgmvae.formats.parquet import (
     iter_batches,
     table_header,
 )
+from cgmvae.formats.presence import marks_notice, read_marks
 from cgmvae.formats.tables import id_column_names
-from cgmvae.formats.text_table import describe_row, is_missing, non_numeric
+from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
 from cgmvae.train import (
     TrainingSummary,
     finished_model,
@@ -81,6 +82,8 @@ class ParquetBatches(IterableDataset):
 
     `feature_names` are the feature columns read; `text` says how those that are not numbers
     become model inputs (`plan_streamed_table` decides it), so batches carry `input_names`.
+    `empty_labels_absent`: the table marks presence (`x`, `+`: `cgmvae.formats.presence`), so an
+    empty label cell is absence, not an error.
 
     Use with `DataLoader(dataset, batch_size=None)` and call `set_epoch(epoch)` before each
     epoch, as with a DistributedSampler.
@@ -101,6 +104,7 @@ class ParquetBatches(IterableDataset):
         row_groups: Sequence[int] | None = None,
         standardizer: Standardizer | None = None,
         text: dict[str, TextColumn] | None = None,
+        empty_labels_absent: bool = False,
     ):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in 0..{world_size - 1}, got {rank}")
@@ -110,6 +114,7 @@ class ParquetBatches(IterableDataset):
                                                                       buffer_rows, seed)
         self.rank, self.world_size, self.standardizer = rank, world_size, standardizer
         self.text = dict(text or {})
+        self.empty_labels_absent = empty_labels_absent
         self.input_names = input_names(self.feature_names, self.text)
         metadata = pq.ParquetFile(self.path).metadata
         sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
@@ -179,7 +184,8 @@ class ParquetBatches(IterableDataset):
             features[:, j] = column
         if blocks:
             features[:, len(numeric):] = np.hstack(blocks)
-        labels, _ = label_presence(batch, self.label_names, where, first_row)
+        labels, _, _ = label_presence(batch, self.label_names, where, first_row,
+                                      empty_is_absent=self.empty_labels_absent)
         return features, labels
 
 
@@ -251,6 +257,7 @@ class StreamedTable:
     test: list[int]
     notices: list[str]
     text: dict[str, TextColumn] = field(default_factory=dict)
+    labels_marked: bool = False  # presence written as marks: an empty label cell is absence
 
     @property
     def feature_names(self) -> list[str]:
@@ -259,7 +266,8 @@ class StreamedTable:
 
     def reader(self, **options) -> ParquetBatches:
         return ParquetBatches(self.path, feature_names=self.columns,
-                              label_names=self.label_names, text=self.text, **options)
+                              label_names=self.label_names, text=self.text,
+                              empty_labels_absent=self.labels_marked, **options)
 
     def rows(self, groups: Sequence[int]) -> int:
         metadata = pq.ParquetFile(self.path).metadata
@@ -295,10 +303,28 @@ def plan_streamed_table(path: str | Path, *, labels: Sequence[str] | None = None
     val = _held_out(rows, 0, held)
     test = _held_out(rows, val, held)
     text, text_notices = text_columns(path, columns.features)
+    marked = marked_label_columns(path, columns.labels)
     return StreamedTable(path, columns.features, columns.labels,
                          train=sorted(order[val + test:]), val=sorted(order[:val]),
-                         test=sorted(order[val:val + test]), notices=notices + text_notices,
-                         text=text)
+                         test=sorted(order[val:val + test]),
+                         notices=notices + text_notices + marks_notice(marked, columns.labels),
+                         text=text, labels_marked=bool(marked))
+
+
+def marked_label_columns(path: Path, labels: Sequence[str]) -> list[str]:
+    """The label columns of a Parquet table that hold a presence mark (`x`, `+`, yes: see
+    `cgmvae.formats.presence`); only columns Parquet stores as text are read, each whole, alone."""
+    schema = pq.read_schema(path)
+    marked = []
+    for name in labels:
+        kind = schema.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        column = text_column(path, name)
+        numbers, bad = to_number(column)
+        if read_marks(column, numbers, bad)[2]:
+            marked.append(name)
+    return marked
 
 
 def text_columns(path: Path, features: Sequence[str]) -> tuple[dict[str, TextColumn], list[str]]:

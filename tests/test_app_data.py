@@ -119,6 +119,21 @@ def test_a_semicolon_decimal_comma_export_loads_with_its_numbers(tmp_path):
     assert data.label_names == ["Parus major", "Sitta europaea"] and data.sample_ids[0] == "P1"
 
 
+def test_a_releve_table_with_x_marks_and_empty_cells_loads_as_species(tmp_path):
+    path = tmp_path / "releves.csv"
+    path.write_text("Aufnahme;pH;Dryas;Nardus;Carex\nA1;7,5;x;;+\nA2;4,8;;x;2m\nA3;6,1;x;;\n"
+                    "A4;5,0;;X;r\n", encoding="utf-8")
+    app = load_path(run_page("1_data.py"), path)
+    assert widget(app.multiselect, "Species (label) columns").value == ["Dryas", "Nardus", "Carex"]
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert_no_python_or_temp_words(app)
+    data = app.session_state[DATA_KEY].data
+    np.testing.assert_array_equal(data.labels, [[1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 1]])
+    assert "read presence marks in all 3 label columns" in texts(app, "caption") + texts(
+        app, "markdown")
+
+
 @pytest.mark.parametrize("content, expected", [
     ("", "plots.csv is empty"),
     ("plot,elev,sp\nP1,1.5,1\nP2,,0\nP3,2,1\n", "column 'elev' at data row 2"),

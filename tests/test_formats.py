@@ -232,7 +232,7 @@ def test_csv_missing_value_is_named_unless_imputed(tmp_path):
     (SITES_CSV.replace("4.0", "abc"), {"label_prefix": "sp_"}, "'temp'.*'abc'.*data row 3"),
     (SITES_CSV.replace("2,1\n", "0.5,1\n"), {"label_prefix": "sp_"}, "'sp_a' has value 0.5"),
     (SITES_CSV.replace("1,0\n", "-1,0\n"), {"label_prefix": "sp_"}, "value -1"),
-    (SITES_CSV.replace("1,0\n", "yes,0\n"), {"label_prefix": "sp_"}, "label column 'sp_a'"),
+    (SITES_CSV.replace("1,0\n", "maybe,0\n"), {"label_prefix": "sp_"}, "label column 'sp_a'"),
     (SITES_CSV, {"label_prefix": "zz"}, "no column starts with"),
 ])
 def test_bad_csv_raises_a_clear_error(tmp_path, text, options, message):

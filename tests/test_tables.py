@@ -123,7 +123,7 @@ def test_two_tables_are_joined_on_the_id_in_species_order(tmp_path):
     (SPECIES + "S1,1,1\n", COVARIATES, r"species.csv: 1 duplicated id.*S1 \(2 rows\)"),
     (SPECIES, COVARIATES.replace("site;", "plot;"), "sites.csv has no id column site"),
     (SPECIES, COVARIATES.replace("2,0;", "abc;"), r"sites.csv: column 'temp'.*'abc' at data row 2"),
-    (SPECIES.replace("S2,1,0", "S2,x,0"), COVARIATES, r"species.csv: label column 'sp_a'.*'x'"),
+    (SPECIES.replace("S2,1,0", "S2,abc,0"), COVARIATES, r"species.csv: label column 'sp_a'.*'abc'"),
 ])
 def test_two_table_errors_name_the_file_and_the_ids(tmp_path, species, sites, message):
     with pytest.raises(DataError, match=message):

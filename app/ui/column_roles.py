@@ -61,8 +61,8 @@ def role_editor() -> None:
     columns = list(frame.columns)
     st.subheader(f"Columns of {name}")
     st.caption(f"{len(frame):,} rows. No sidecar names the species, so the roles below are a guess "
-               "from the values (ids: id-like names or unique text; species: 0/1 or counts; "
-               "covariates: the rest). Change them if needed.")
+               "from the values (ids: id-like names or unique text; species: 0/1, counts or "
+               "marks such as x or +; covariates: the rest). Change them if needed.")
     roles = {role: st.multiselect(label, columns, default=pending["roles"][role],
                                   key=f"roles-{token}-{role}")
              for role, label in ROLE_WIDGETS.items()}

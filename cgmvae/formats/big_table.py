@@ -39,6 +39,7 @@ from cgmvae.formats.parquet import (
     iter_batches,
     table_header,
 )
+from cgmvae.formats.presence import MARKS_HELP, empty_cells, marks_notice, read_marks
 from cgmvae.formats.text_table import describe_row, non_numeric
 
 # `load_dataset` reads a CSV bigger than this here: its text cells as one pandas frame would
@@ -88,11 +89,11 @@ def load_table(
     meta = read_sidecar(path)
     columns.text = {c for c in (*meta.get("categorical", []), *meta.get("ordinal", []))
                     if c in columns.features}
-    features, label_values, maxima, ids = _read(path, columns, batch_rows)
+    features, label_values, maxima, ids, marked = _read(path, columns, batch_rows)
     features, feature_names, feature_notices = _encode(path, features, columns, meta, impute,
                                                        batch_rows)
-    label_notices = _count_notice(maxima, columns.labels) + never_present_notice(
-        label_values, columns.labels)
+    label_notices = (marks_notice(marked, columns.labels) + _count_notice(maxima, columns.labels)
+                     + never_present_notice(label_values, columns.labels))
     return MultiLabelData(features, label_values, feature_names, columns.labels, name=path.stem,
                           notices=notices + feature_notices + label_notices,
                           sample_ids=ids)
@@ -111,12 +112,16 @@ def choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, lis
 
 def _read(path: Path, columns: _Columns, batch_rows: int):
     """One pass: (features (N, D) float32 with NaN in text columns, labels (N, L) uint8, the
-    largest value of each label column, sample ids or None); marks text features in `columns`."""
+    largest value of each label column, sample ids or None, the label columns that held presence
+    marks); marks text features in `columns`."""
     wanted = list(dict.fromkeys([*columns.ids, *columns.labels, *columns.features]))
     feature_parts, label_parts, maxima, id_parts, first_row = [], [], [], [], 0
+    marked = np.zeros(len(columns.labels), dtype=bool)
     for batch in iter_batches(path, wanted, batch_rows=batch_rows):
         feature_parts.append(_feature_batch(batch, columns))
-        labels, largest = label_presence(batch, columns.labels, path.name, first_row)
+        labels, largest, has_mark = label_presence(batch, columns.labels, path.name, first_row,
+                                                   empty_is_absent=None)
+        marked |= has_mark
         label_parts.append(labels)
         maxima.append(largest)
         if columns.ids:
@@ -125,7 +130,9 @@ def _read(path: Path, columns: _Columns, batch_rows: int):
     features = np.concatenate(feature_parts)
     del feature_parts
     labels = np.concatenate(label_parts)
-    return features, labels, np.max(maxima, axis=0), id_parts or None
+    resolve_empty_labels(labels, columns.labels, bool(marked.any()), path.name)
+    marked_names = [name for name, has in zip(columns.labels, marked, strict=True) if has]
+    return features, labels, np.max(maxima, axis=0), id_parts or None, marked_names
 
 
 def _feature_batch(batch: pa.RecordBatch, columns: _Columns) -> np.ndarray:
@@ -141,22 +148,57 @@ def _feature_batch(batch: pa.RecordBatch, columns: _Columns) -> np.ndarray:
     return block
 
 
-def label_presence(batch: pa.RecordBatch, names: list[str], where: str,
-                 first_row: int) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 presence (B, L), each column's largest value); DataError naming column and row."""
+# A label cell left empty in a batch read before the table's marks are known (`label_presence`
+# with empty_is_absent=None): absence if the table marks presence (`cgmvae.formats.presence`).
+EMPTY_LABEL = 2
+
+
+def label_presence(batch: pa.RecordBatch, names: list[str], where: str, first_row: int, *,
+                   empty_is_absent: bool | None = False
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(uint8 presence (B, L), each column's largest value, whether each column held a presence
+    mark);
+    DataError naming column and row. Cells may be 0/1, counts or presence marks; an empty cell
+    is absence (`empty_is_absent=True`), an error (False), or EMPTY_LABEL for the caller to
+    decide once the whole table is read (None)."""
     presence = np.empty((batch.num_rows, len(names)), dtype=np.uint8)
     largest = np.zeros(len(names))
     describe = partial(_describe, first_row=first_row, where=where)
+    marked = np.zeros(len(names), dtype=bool)
     for k, name in enumerate(names):
         numbers, bad = column_numbers(batch.column(name))
+        text = None
         if bad.size:
-            message = non_numeric(column_text(batch.column(name)), name, bad,
-                                  first_row=first_row, where=where)
-            raise DataError(f"{where}: label {message}: labels must be 0/1 or counts")
+            text = column_text(batch.column(name))
+            numbers, bad, has_mark = read_marks(text, numbers, bad)
+            marked[k] = has_mark
+            if bad.size:
+                message = non_numeric(text, name, bad, first_row=first_row, where=where)
+                raise DataError(f"{where}: label {message}: labels must be {MARKS_HELP}")
+        empty = np.zeros(batch.num_rows, dtype=bool)
+        if empty_is_absent is not False and np.isnan(numbers).any():
+            empty = empty_cells(text if text is not None else column_text(batch.column(name)))
+            numbers[empty] = 0.0
         binary, _ = binarize_labels(numbers[:, None], [name], describe_row=describe, where=where)
         presence[:, k] = binary[:, 0]
+        if empty_is_absent is None:
+            presence[empty, k] = EMPTY_LABEL
         largest[k] = numbers.max(initial=0)
-    return presence, largest
+    return presence, largest, marked
+
+
+def resolve_empty_labels(labels: np.ndarray, names: list[str], marked: bool, where: str) -> None:
+    """Empty label cells (EMPTY_LABEL) become absence in a table that marks presence; in one that
+    does not, DataError names the first, as a table read whole would."""
+    empty = labels == EMPTY_LABEL
+    if not empty.any():
+        return
+    if marked:
+        labels[empty] = 0
+        return
+    row, col = (int(i[0]) for i in np.nonzero(empty))
+    binarize_labels(np.array([[np.nan]]), [names[col]], where=where,
+                    describe_row=lambda _: describe_row(row, where))
 
 
 def _describe(row: int, *, first_row: int, where: str) -> str:

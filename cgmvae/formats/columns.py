@@ -12,6 +12,7 @@ import pandas as pd
 
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
+from cgmvae.formats.presence import MARKS_HELP, empty_cells, marks_notice, read_marks
 from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
 
 # A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
@@ -188,16 +189,25 @@ def _one_hot(column: pd.Series, name: str, impute, where) -> tuple[np.ndarray, l
 
 
 def label_matrix(body, names, where) -> tuple[np.ndarray, list[str]]:
-    """(N, L) 0/1 labels from 0/1 or count columns, with notices; DataError names column and row."""
-    columns = []
+    """(N, L) 0/1 labels from 0/1, count or presence-mark columns (`cgmvae.formats.presence`),
+    with notices; DataError names column and row."""
+    columns, empty, marked = [], [], []
     for name in names:
         values, bad = to_number(body[name])
+        values, bad, has_mark = read_marks(body[name], values, bad)
         if bad.size:
             raise DataError(f"{where}: label {non_numeric(body[name], name, bad, where=where)}: "
-                            "labels must be 0/1 or counts")
+                            f"labels must be {MARKS_HELP}")
         columns.append(values)
-    return binarize_labels(np.column_stack(columns), list(names), where=where,
-                           describe_row=partial(describe_row, where=where))
+        empty.append(empty_cells(body[name]))
+        if has_mark:
+            marked.append(name)
+    matrix = np.column_stack(columns)
+    if marked:  # the table writes presence with marks: an empty cell is absence
+        matrix[np.column_stack(empty)] = 0.0
+    labels, notices = binarize_labels(matrix, list(names), where=where,
+                                      describe_row=partial(describe_row, where=where))
+    return labels, marks_notice(marked, list(names)) + notices
 
 
 def build_data(body, *, ids, labels, features, meta, impute, where, name) -> MultiLabelData:

@@ -109,6 +109,8 @@ def binarize_labels(
         raise DataError(
             f"{where}: label '{names[col]}' has value {value} at {describe_row(row)}: "
             "labels must be 0/1 (or whole counts, read as presence)"
+            + ("; write 0 where the species was not found (an empty cell reads as absence only "
+               "in a table that marks presence with x or +)" if value == "missing" else "")
         )
     notices = []
     counted = labels.max(axis=0, initial=0) > 1

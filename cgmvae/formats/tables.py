@@ -19,6 +19,7 @@ from cgmvae.formats.columns import (
 )
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import check_impute, short_list
+from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.text_table import (
     is_missing,
     read_cells,
@@ -82,9 +83,10 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     - id: named like an id (id, site, sample, plot, *_id, ...), or text with a different value on
       every row;
     - labels: 0/1 columns, and non-negative whole-number (count) columns that hold a 0 and either
-      few distinct values (<= 20) or mostly zeros; but in a presence/absence table (more than half
-      of those columns hold only 0 and 1) a column of other whole numbers is a covariate: a class
-      or a score such as a decay stage 0-6, not a species;
+      few distinct values (<= 20) or mostly zeros, and columns of releve marks (`x`, `+`, `r`,
+      Braun-Blanquet cover codes; empty = absent); but in a presence/absence table (more than
+      half of those columns hold only 0 and 1) a numeric column of other whole numbers is a
+      covariate: a class or a score such as a decay stage 0-6, not a species;
     - features: everything else (numbers, class codes like `A0600`, categories).
 
     Returns
@@ -94,9 +96,11 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     body = text_frame(frame)
     guessed = {name: _guess_role(body[name], name) for name in body.columns}
     labels = [name for name, role in guessed.items() if role == "labels"]
+    marked = {name for name in labels if is_marked_column(body[name])}  # x, +, cover codes
     binary = {name for name in labels if _is_binary(body[name])}
     if len(binary) * 2 > len(labels):
-        guessed.update({name: "features" for name in labels if name not in binary})
+        guessed.update({name: "features" for name in labels
+                        if name not in binary and name not in marked})
     roles = {"id": [], "labels": [], "features": []}
     for name, role in guessed.items():
         roles[role].append(name)
@@ -113,6 +117,8 @@ def _guess_role(column: pd.Series, name: str) -> str:
         return "id"
     numbers, bad = to_number(column)
     present = numbers[~np.isnan(numbers)]
+    if bad.size and is_marked_column(column):
+        return "labels"
     if bad.size or present.size == 0:
         texts = column[~is_missing(column)]
         unique = texts.size > 1 and texts.nunique() == len(column)
