@@ -19,8 +19,13 @@ Uncertainty: `spread` is the sd across several models; every model-based layer a
 bootstrap sd over sites. A pair is "supported" when both species were recorded at >= 5 training
 sites and its value tells from 0 at alpha = 0.05 (normal p of value / sd, the models' and the
 sites' variation together); for co-occurrence when Veech's p < alpha; the learned layer, which
-claims co-occurrence, needs both (and the same sign as the records). Optionally Benjamini-Hochberg
-across all pairs, since a survey of L species tests L(L-1)/2 pairs.
+claims co-occurrence, needs both (and the same sign as the records). The environmental layer also
+needs both species to respond to the covariates at all: a correlation of predicted responses is
+scale-free, so a species whose prediction barely moves across sites still gets correlations of
++-0.5 or more with the habitat species, from noise the model fitted (a planted association
+without any habitat showed 0.63). A species responds when the cross-fitted covariate model
+ranks its occupied sites above its empty ones (one-sided Mann-Whitney p < alpha). Optionally
+Benjamini-Hochberg across all pairs, since a survey of L species tests L(L-1)/2 pairs.
 """
 
 from __future__ import annotations
@@ -287,6 +292,38 @@ def crossfit_covariate_probabilities(features: np.ndarray, labels: np.ndarray, *
     return proba
 
 
+RESPONSE_ROWS = 20_000  # sites the response test ranks at most (a seeded sample beyond)
+
+
+def response_pvalues(proba: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """(L,) one-sided Mann-Whitney p per species that `proba` (cross-fitted covariate-model
+    probabilities) rank the sites where it was recorded above those where it was not: small when
+    the covariates predict the species out of sample. 1.0 for a species at no site or every site.
+    Normal approximation with a tie correction, over at most RESPONSE_ROWS sites."""
+    from scipy.stats import norm, rankdata
+
+    proba, labels = np.asarray(proba, dtype=np.float64), np.asarray(labels) > 0.5
+    if len(proba) > RESPONSE_ROWS:
+        rows = np.random.default_rng(seed).choice(len(proba), RESPONSE_ROWS, replace=False)
+        proba, labels = proba[rows], labels[rows]
+    n = len(proba)
+    ranks = rankdata(proba, axis=0)
+    positives = labels.sum(axis=0).astype(np.float64)
+    negatives = n - positives
+    u = (ranks * labels).sum(axis=0) - positives * (positives + 1) / 2
+    ties = np.array([_tie_term(ranks[:, k]) for k in range(ranks.shape[1])])
+    variance = positives * negatives / 12 * ((n + 1) - ties / max(n * (n - 1), 1))
+    z = np.divide(u - positives * negatives / 2, np.sqrt(variance),
+                  out=np.zeros_like(u), where=variance > 0)
+    return np.where(variance > 0, norm.sf(z), 1.0)
+
+
+def _tie_term(ranks: np.ndarray) -> float:
+    """sum(t^3 - t) over groups of tied ranks, the Mann-Whitney variance's tie correction."""
+    _, counts = np.unique(ranks, return_counts=True)
+    return float((counts.astype(np.float64) ** 3 - counts).sum())
+
+
 def _pair_counts(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(L, L) sites where both species of a pair were recorded, (L,) sites of each, and the
     number of sites; counted in float64 (exact; an int64 product gets no BLAS)."""
@@ -355,6 +392,8 @@ class Associations:
     n_models: int
     n_sites: int
     train_counts: np.ndarray  # (L,) training sites with each species
+    # (L,) one-sided p that the covariates predict each species out of sample (None: not tested)
+    response_p: np.ndarray | None = None
 
     def reliable_pairs(self) -> np.ndarray:
         """(L, L) bool: both species were recorded at >= MIN_RECORDS training sites."""
@@ -382,6 +421,9 @@ class Associations:
         if name == "learned":  # it claims co-occurrence: the records must agree, in sign too
             significant &= _significant(self.cooccurrence_p, alpha, many_pairs) & (
                 np.sign(self.cooccurrence) == np.sign(self.learned))
+        if name == "environmental" and self.response_p is not None:
+            responds = self.response_p < alpha  # a shared response needs a response
+            significant &= np.outer(responds, responds)
         return significant & self.reliable_pairs()
 
     def supported_fraction(self, name: str, alpha: float = 0.05, *,
@@ -389,6 +431,13 @@ class Associations:
         """The share of species pairs (upper triangle) that `supported` keeps."""
         upper = np.triu_indices(len(self.label_names), k=1)
         return float(self.supported(name, alpha, many_pairs=many_pairs)[upper].mean())
+
+    def without_response(self, alpha: float = 0.05) -> list[str]:
+        """The species the covariates do not predict out of sample (response p >= alpha): the
+        environmental layer supports none of their pairs."""
+        if self.response_p is None:
+            return []
+        return [n for n, p in zip(self.label_names, self.response_p, strict=True) if p >= alpha]
 
     def uncertainty(self, name: str) -> np.ndarray:
         return self.cooccurrence_p if name == "cooccurrence" else getattr(self, f"{name}_sd")
@@ -446,7 +495,8 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
     learned_boot = bootstrap_sd(lambda r: implied_cooccurrence(_sigmoid(logits[r])), rows,
                                 n_boot=n_boot, seed=seed)
     env_boot = bootstrap_sd(lambda r: column_correlation(logits[r]), rows, n_boot=n_boot, seed=seed)
-    residuals = labels - crossfit_covariate_probabilities(features, labels, seed=seed)
+    covariate_proba = crossfit_covariate_probabilities(features, labels, seed=seed)
+    residuals = labels - covariate_proba
     residual_sd = bootstrap_sd(lambda r: column_correlation(residuals[r]), rows, n_boot=n_boot,
                                seed=seed)
     return Associations(
@@ -456,7 +506,8 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
         residual=column_correlation(residuals), residual_sd=residual_sd,
         cooccurrence=column_correlation(labels),
         cooccurrence_p=directional_pvalue(labels), n_models=len(models), n_sites=len(features),
-        train_counts=labels.sum(axis=0))
+        train_counts=labels.sum(axis=0),
+        response_p=response_pvalues(covariate_proba, labels, seed=seed))
 
 
 def bootstrap_draws(n_sites: int, n_species: int, n_boot: int = 50) -> int:

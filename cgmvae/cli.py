@@ -365,9 +365,12 @@ def cmd_associations(args: argparse.Namespace) -> int:
                               if split.test.size else None),
         "supported_fraction": {layer: result.supported_fraction(layer)
                                for layer in associations.LAYERS},
+        "species_without_covariate_response": result.without_response(),
         "notes": "learned = co-occurrence (phi) the models imply across the training sites; "
                  "residual = correlation of observed minus 5-fold cross-fitted covariate-model "
-                 "predictions; cooccurrence_p = Veech (2013) p in the observed direction.",
+                 "predictions; cooccurrence_p = Veech (2013) p in the observed direction; "
+                 "environmental pairs are supported only between species that cross-fitted "
+                 "covariate model predicts (one-sided Mann-Whitney p < 0.05).",
     }
     written = associations.write_associations(result, args.out, summary)
     print(f"wrote {len(written)} files to {args.out}: " + ", ".join(p.name for p in written))

@@ -7,6 +7,7 @@ from ui.widgets import csv_download, group_count_slider, group_support_note, gro
 
 from cgmvae import explore
 from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
+from cgmvae.formats.encode import short_list
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
 from cgmvae.timing import duration
 
@@ -83,7 +84,9 @@ else:
                     f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
                          "(site bootstrap sd; co-occurrence: Veech's p); the learned layer also "
-                         "needs the records to agree.")
+                         "needs the records to agree, the environmental layer both species to "
+                         "respond to the covariates (a covariate model predicts them on sites "
+                         "it was not fitted on).")
     stats[1].metric("Rank agreement with co-occurrence in the training rows (Spearman)",
                     f"{explore.rank_agreement(matrix, result.cooccurrence):.3f}")
     stats[2].metric("Training sites", f"{result.n_sites:,}",
@@ -93,6 +96,10 @@ else:
     st.plotly_chart(association_heatmap(matrix, names, clustering, supported=supported,
                                         only_supported=only_supported, rows=rows,
                                         title=LAYER_TITLES[layer], value_name=layer))
+    without_response = result.without_response()
+    if layer == "environmental" and without_response:
+        st.caption(f"No detectable response to the covariates, so no shared one (their pairs "
+                   f"are grey, however strong they look): {short_list(without_response, 20)}.")
     st.caption("Grey: not supported by the data (too few records, or within the uncertainty). "
                "How sure: " + ("Veech's p per pair." if layer == "cooccurrence" else
                                "the sd of each pair over a bootstrap of the training sites."))

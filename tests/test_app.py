@@ -148,6 +148,26 @@ def test_correlation_page_residual_layer_ranks_the_planted_pairs_first():
     assert len(top & planted) >= 6
 
 
+def test_environmental_layer_names_the_species_without_a_habitat_and_greys_their_pairs():
+    """Planted: none_0-none_3 follow no covariate (benchmarks/environmental_gate.py)."""
+    from benchmarks.environmental_gate import planted_survey
+
+    data, _ = planted_survey(300, seed=1)
+    split = random_split(data.n_samples)
+    model = fit(data, split, model_config=SMALL, train_config=TrainConfig(max_epochs=3))
+    choice = DataChoice(data, split, "planted survey", "planted-300")
+    app = run_page("3_label_correlations.py", {MODEL_KEY: Workspace(model, choice, "trained",
+                                                                    "planted")})
+    by_label(app.radio, "Layer").set_value("environmental").run()
+    assert_clean(app)
+    said = " ".join(texts(app, "caption"))
+    assert "No detectable response to the covariates" in said
+    assert all(f"none_{k}" in said for k in range(4)) and "habitat_" not in said
+    pairs = app.dataframe[0].value
+    touching = pairs["species A"].str.startswith("none") | pairs["species B"].str.startswith("none")
+    assert touching.any() and not pairs[touching]["supported"].any()
+
+
 def test_shipped_model_recovers_the_guilds_at_the_default_number_of_groups():
     """ARI >= 0.8 over the guild species on the headline (learned) layer. Generalists share no
     habitat (they follow season and effort only), so they are rightly not one group: the ARI over

@@ -6,6 +6,7 @@ from math import comb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import mannwhitneyu
 from test_cli import FAST, write_toy_csv
 
 from cgmvae import associations as assoc
@@ -193,6 +194,34 @@ def test_residual_layer_finds_the_hidden_factor_pair_and_not_the_shared_habitat_
     assert result.environmental[0, 1] > 0.99 and result.learned[0, 1] > 0.3
     assert np.all(result.spread == 0) and result.n_models == 1
     assert result.cooccurrence_p[2, 3] < 1e-6 and result.supported("cooccurrence")[0, 1]
+
+
+def test_response_pvalues_are_mann_whitney_s_one_sided_test_with_ties():
+    rng = np.random.default_rng(0)
+    proba = rng.random((300, 3))
+    proba[:, 2] = np.round(proba[:, 2], 1)  # ties
+    y = np.column_stack([rng.random(300) < proba[:, 0], rng.random(300) < 0.3,
+                         rng.random(300) < proba[:, 2]])
+    expected = [mannwhitneyu(proba[y[:, k], k], proba[~y[:, k], k], alternative="greater",
+                             method="asymptotic", use_continuity=False).pvalue for k in range(3)]
+    assert np.allclose(assoc.response_pvalues(proba, y), expected, rtol=1e-9)
+    y[:, 1] = True  # at every site: nothing to rank
+    assert assoc.response_pvalues(proba, y)[1] == 1.0
+
+
+def test_a_species_without_a_habitat_supports_no_environmental_pair():
+    """The model gives species e a tiny response along a's covariate (noise it fitted): the
+    scale-free correlation of their responses is 1, but e's records follow no covariate."""
+    x, y, _ = hidden_factor_sites(1500)
+    y[:, 4] = np.random.default_rng(5).random(len(y)) < 0.3  # no habitat at all
+    weights = np.zeros((3, 5))
+    weights[0, :2], weights[0, 4], weights[1, 2:4] = 2.0, 0.01, (0.5, -0.5)
+    result = assoc.compute_associations([FixedModel(weights, list("abcde"))], x, y, n_boot=10)
+    assert result.environmental[0, 4] > 0.99 and result.environmental_sd[0, 4] < 0.01
+    assert result.response_p[4] > 0.05 and result.response_p[0] < 1e-6
+    assert not result.supported("environmental")[0, 4]
+    assert result.supported("environmental")[0, 1]  # both respond to covariate 0
+    assert result.supported("environmental")[2, 3]  # both respond to covariate 1, oppositely
 
 
 def test_benjamini_hochberg_keeps_the_strong_pairs_and_drops_chance_ones():
