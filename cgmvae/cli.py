@@ -423,15 +423,17 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True,
-                        help="Mulan folder, ARFF file, npy folder or CSV (+ .json sidecar); "
-                             "with --features: the site x species CSV")
+                        help="Mulan folder, ARFF file, npy folder, or a CSV, Parquet or Excel "
+                             "(.xlsx) table (+ .json sidecar); with --features: the site x "
+                             "species table")
     parser.add_argument("--features",
                         help="a site x covariates CSV joined to the --data species table on --id")
-    parser.add_argument("--id", help="CSV only: the site id column(s), comma-separated "
+    parser.add_argument("--id", help="tables only: the site id column(s), comma-separated "
                                      "(default: the sidecar's 'id')")
     parser.add_argument("--split", help="split JSON {train, val, test} of row indices")
-    parser.add_argument("--labels", help="CSV only: comma-separated label columns")
-    parser.add_argument("--label-prefix", help="CSV only: label columns start with this prefix")
+    parser.add_argument("--labels", help="tables only: comma-separated label columns")
+    parser.add_argument("--label-prefix", help="tables only: label columns start with this "
+                        "prefix")
     parser.add_argument("--impute", choices=["median"],
                         help="fill missing feature values instead of failing")
     parser.add_argument("--n-labels", type=int,
@@ -479,12 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True)
     evaluate.set_defaults(run=cmd_evaluate)
     predict = commands.add_parser(
-        "predict", help="predict labels for a CSV or Parquet table of features, chunk by chunk")
+        "predict", help="predict labels for a CSV, Parquet or Excel table of features, chunk by "
+                        "chunk")
     predict.add_argument("--model", required=True)
     # --data and --out as in train: a user who trained with them tries them here first
     predict.add_argument("--input", "--data", required=True,
-                         help="the features, CSV or Parquet: the model's feature columns, "
-                              "matched by name (other columns are ignored)")
+                         help="the features, CSV, Parquet or Excel (.xlsx): the model's "
+                              "feature columns, matched by name (other columns are ignored)")
     predict.add_argument("--output", "--out", required=True,
                          help="the predictions, .parquet or CSV (not the input)")
     predict.add_argument("--id",

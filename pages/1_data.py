@@ -63,8 +63,9 @@ with tabs[0]:
 with tabs[1]:
     path = st.text_input("Data path on the server",
                          placeholder="../shared/data/ecology/swiss_birds",
-                         help="A CSV or Parquet file (with or without its JSON sidecar), a Mulan "
-                              f"folder or ARFF file, or an npy folder. {SERVER_PATH_HELP}").strip()
+                         help="A CSV, Excel (.xlsx: its first sheet) or Parquet file (with or "
+                              "without its JSON sidecar), a Mulan folder or ARFF file, or an npy "
+                              f"folder. {SERVER_PATH_HELP}").strip()
     split_path = st.text_input("Split file on the server (optional)",
                                placeholder="../shared/data/splits/yeast.json").strip()
     clicked = st.button("Load", key="load_path")
@@ -83,8 +84,9 @@ with tabs[1]:
             st.error(f"Could not load {plain(path)}: {safe_message(user_message(err))}")
 with tabs[2]:
     files = st.file_uploader("Data files", type=DATA_FILE_TYPES, accept_multiple_files=True,
-                             help="A CSV or Parquet file (its JSON sidecar optional), an ARFF with "
-                                  "its Mulan XML, or <name>_data.npy with its index files.")
+                             help="A CSV, Excel (.xlsx: its first sheet) or Parquet file (its "
+                                  "JSON sidecar optional), an ARFF with its Mulan XML, or "
+                                  "<name>_data.npy with its index files.")
     if st.button("Load", key="load_upload", disabled=not files):
         names = ", ".join(f.name for f in files)
         try:

@@ -37,7 +37,7 @@ st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (
             + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
-upload = st.file_uploader("CSV (or Parquet) of samples to score", type=TABLE_TYPES)
+upload = st.file_uploader("CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES)
 path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
                      help="A path on the machine that runs this app (not on your computer), "
                           "inside the data folders its operator allows.").strip()

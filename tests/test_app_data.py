@@ -326,6 +326,32 @@ def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
     assert predict_csv(habitat_model.model, good, name=good.name)["site"].tolist() == ["A"]
 
 
+def test_excel_workbooks_load_on_the_data_page_and_are_scored_on_the_predict_page(
+        habitat_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in (["plot", "elev", "Parus major", "Sitta europaea"], ["P1", 1.5, "x", None],
+                ["P2", 2.5, None, "x"], ["P3", 3.0, "x", "x"]):
+        book.active.append(row)
+    path = tmp_path / "Kartierung 2024.xlsx"
+    book.save(path)
+    app = load_path(run_page("1_data.py"), path)
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert_no_python_or_temp_words(app)
+    data = app.session_state[DATA_KEY].data
+    np.testing.assert_array_equal(data.labels, [[1, 0], [0, 1], [1, 1]])
+    assert data.feature_names == ["elev"] and data.sample_ids == ["P1", "P2", "P3"]
+    new_sites = openpyxl.Workbook()
+    for row in (["plot", "habitat", "elev"], ["N1", "forest", 1.0], ["N2", "open", -0.5]):
+        new_sites.active.append(row)
+    upload = io.BytesIO()
+    new_sites.save(upload)
+    scored = predict_csv(habitat_model.model, Upload(upload.getvalue(), "neue Flächen.xlsx"),
+                         name="neue Flächen.xlsx")
+    assert scored["plot"].tolist() == ["N1", "N2"] and "Parus major_probability" in scored
+
+
 @pytest.mark.parametrize("content, expected", [
     ("", "new.csv is empty"),
     ("plot,elev\nP1,1\n", "new.csv is missing column(s) `habitat` (text: forest, open)"),

@@ -17,10 +17,12 @@ from cgmvae.predictor import TrainedModel
 from ui.paths import allowed_path
 from ui.uploads import upload_folder
 
-DATA_FILE_TYPES = ["csv", "tsv", "parquet", "json", "arff", "bz2", "gz", "xml", "npy", "txt"]
-TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]  # one table: `,` `;` or tab separated, or Parquet
+DATA_FILE_TYPES = ["csv", "tsv", "parquet", "xlsx", "xlsm", "json", "arff", "bz2", "gz", "xml",
+                   "npy", "txt"]
+# one table: `,` `;` or tab separated, Parquet, or an Excel workbook's first sheet
+TABLE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "xlsm"]
 EBIRD_TYPES = ["txt", "tsv", "csv", "gz"]  # the download's .txt.gz as they are
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx", ".xlsm")
 IMPUTE_LABEL = "Fill missing covariate values (median; text: most frequent)"
 
 

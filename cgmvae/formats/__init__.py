@@ -72,8 +72,10 @@ def load_dataset(
     """
     path = Path(path)
     kind = _kind(path)
-    if kind not in ("csv", "parquet") and (labels is not None or label_prefix is not None or ids):
-        raise DataError(f"labels / label_prefix / ids choose columns of a CSV or Parquet table; "
+    if kind not in ("csv", "parquet", "excel") and (
+            labels is not None or label_prefix is not None or ids):
+        raise DataError(f"labels / label_prefix / ids choose columns of a CSV, Parquet or Excel "
+                        f"table; "
                         f"{path.name} is {kind} data")
     if kind != "npy" and n_labels is not None:
         raise DataError(f"n_labels is for npy data (<name>_data.npy); {path.name} is {kind} data")
@@ -87,6 +89,9 @@ def load_dataset(
     if kind == "npy":
         return load_npy_folder(path, n_labels=n_labels, impute=impute)
     csv_path = path / f"{path.name}.csv" if path.is_dir() else path
+    if kind == "excel":  # a workbook is read whole (and is never as big as a chunked table)
+        return load_csv(csv_path, labels=labels, label_prefix=label_prefix, impute=impute,
+                        ids=ids)
     if kind == "parquet" or csv_path.stat().st_size > CHUNKED_CSV_BYTES:
         return load_table(csv_path, labels=labels, label_prefix=label_prefix, impute=impute,
                           ids=ids)
@@ -115,10 +120,14 @@ def _kind(path: Path) -> str:
             return "csv"
         if name.endswith(".parquet"):
             return "parquet"
+        if name.endswith((".xlsx", ".xlsm")):
+            return "excel"
+        if name.endswith(".xls"):
+            raise DataError(f"{path.name}: an old binary Excel file; save it as .xlsx or CSV")
         if name.endswith("_data.npy"):
             return "npy"
         raise DataError(f"{path.name}: unknown data file type; expected .arff(.bz2), .csv, "
-                        ".parquet or <name>_data.npy")
+                        ".parquet, .xlsx or <name>_data.npy")
     if is_npy_folder(path):
         return "npy"
     if is_norberg_folder(path):

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import short_list
+from cgmvae.formats.excel import is_excel, read_excel_cells
 from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
 from cgmvae.whole_file import whole_file
 
@@ -72,6 +73,8 @@ def table_header(path: str | Path) -> list[str]:
     path = Path(path)
     if is_parquet(path):
         return _parquet_file(path).schema_arrow.names
+    if is_excel(path):
+        return read_excel_cells(path, path.name)[0]
     return _CsvLayout(path, path.name).header
 
 
@@ -82,7 +85,8 @@ def iter_batches(path: str | Path, columns: Sequence[str], *,
     stripped text with decimal commas made points; Parquet columns keep their types.
     DataError naming the file for unreadable, ragged or header-only tables."""
     path = Path(path)
-    read = _parquet_batches if is_parquet(path) else _csv_batches
+    read = (_parquet_batches if is_parquet(path) else _excel_batches if is_excel(path)
+            else _csv_batches)
     batches = read(path, columns, batch_rows)
     seen = 0
     for batch in batches:
@@ -97,6 +101,16 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         return pq.ParquetFile(path, pre_buffer=False)  # pre-buffering holds every batch read
     except (OSError, pa.ArrowException) as err:
         raise DataError(f"cannot read {path.name} as Parquet: {first_line(err)}") from None
+
+
+def _excel_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:
+    """A workbook's first sheet, read whole (a spreadsheet is small), as batches of text."""
+    _, body = read_excel_cells(path, path.name)
+    check = [c for c in columns if c not in body.columns]
+    if check:
+        raise DataError(f"{path.name} has no column(s) {short_list(check)}")
+    table = pa.table({name: pa.array(body[name].tolist(), pa.string()) for name in columns})
+    yield from table.to_batches(max_chunksize=batch_rows)
 
 
 def _parquet_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:

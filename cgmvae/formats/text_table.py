@@ -79,7 +79,8 @@ def detect_format(text: str) -> tuple[str, str]:
 
 def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     """Header and body (all cells as stripped text) of a CSV, separator and decimal detected,
-    or of a Parquet file (`where` ending in `.parquet`: numbers written as a CSV would hold them).
+    of a Parquet file (`where` ending in `.parquet`: numbers written as a CSV would hold them) or
+    of an Excel workbook's first sheet (`.xlsx`, `.xlsm`).
 
     Decimal commas are rewritten as points, so that `to_number` reads them.
 
@@ -91,6 +92,10 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
         from cgmvae.formats.arrow_text import read_parquet_cells  # pyarrow only when needed
 
         return read_parquet_cells(source, where)
+    if where.lower().endswith((".xlsx", ".xlsm")):
+        from cgmvae.formats.excel import read_excel_cells  # openpyxl only when needed
+
+        return read_excel_cells(source, where)
     text = read_text(source, where)
     if not text.strip():
         raise DataError(f"{where} is empty")
@@ -126,8 +131,8 @@ def _first_line(err: Exception) -> str:
 
 def describe_row(row: int, where: str = "") -> str:
     """Data row `row` (0-based) of a table with one header line, for messages; a Parquet file
-    (`where` ending in `.parquet`) has rows but no lines."""
-    if where.lower().endswith(".parquet"):
+    or an Excel workbook (`where` ending in `.parquet`, `.xlsx`) has rows but no lines."""
+    if where.lower().endswith((".parquet", ".xlsx", ".xlsm")):  # no lines (a sheet may skip rows)
         return f"data row {row + 1}"
     return f"data row {row + 1} (line {row + 2})"
 
