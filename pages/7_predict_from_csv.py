@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import streamlit as st
+from ui.column_roles import chosen_ids
 from ui.loading import TABLE_TYPES, USER_ERRORS, read_table, user_message
 from ui.paths import allowed_path
 from ui.state import current_workspace
@@ -29,11 +30,12 @@ def describe(column: str, values: list[str]) -> str:
 
 
 st.title("Predict from CSV")
-model = current_workspace().model
+workspace = current_workspace()
+model = workspace.model
 required = input_columns(model.feature_names)
-st.markdown(f"The CSV needs a header row and these **{len(required)} columns** (matched by name, "
-            "in any order; `,` `;` or tab separated, decimal comma or point; other columns are "
-            "ignored, id columns are kept): "
+st.markdown(f"The CSV (or Excel sheet) needs a header row and these **{len(required)} columns** "
+            "(matched by name, in any order; `,` `;` or tab separated, decimal comma or point; "
+            "other columns are ignored, id columns are kept): "
             + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
@@ -58,8 +60,9 @@ if missing:
              + ", ".join(describe(c, required[c]) for c in missing)
              + "; its columns are " + ", ".join(code(c) for c in columns[:20]))
     st.stop()
+same_as_training = [c for c in chosen_ids(workspace.data) if c in columns]
 ids = st.multiselect("Id column(s) to keep in the output", columns,
-                     default=[] if guessed is None else list(guessed.columns),
+                     default=same_as_training or ([] if guessed is None else list(guessed.columns)),
                      help="They come first in the output, so the predictions join back to your "
                           "sites. None chosen: a `row` number (1 = first data row).")
 try:

@@ -315,6 +315,28 @@ def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(hab
     assert predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
 
 
+def test_predict_page_keeps_the_id_column_chosen_for_the_training_table(habitat_model,
+                                                                        tmp_path):
+    """`Aufnahme` is not named like an id, but the user chose it as the training table's id."""
+    from ui.state import DataChoice
+
+    data = MultiLabelData(np.zeros((2, 3), np.float32), np.eye(2, dtype=np.float32),
+                          ["elev", "habitat=forest", "habitat=open"],
+                          ["Parus major", "Sitta europaea"], name="habitat")
+    choice = DataChoice(data, random_split(2), "uploaded habitat.csv", "habitat-upload")
+    workspace = Workspace(habitat_model.model, choice, "trained", "habitat-trained")
+    path = tmp_path / "neue.csv"
+    path.write_text("Aufnahme;habitat;elev\nA1;forest;1,5\nA2;open;-0,5\n")
+    app = AppTest.from_file(str(PAGES_DIR / "7_predict_from_csv.py"), default_timeout=TIMEOUT)
+    app.session_state[MODEL_KEY] = workspace
+    app.session_state[ROLES_KEY] = ("habitat-upload", {"id": ["Aufnahme"]}, False)
+    app.run()
+    widget(app.text_input, "...or a CSV path on the server").input(str(path))
+    app.run()
+    assert widget(app.multiselect, "Id column(s) to keep in the output").value == ["Aufnahme"]
+    assert app.dataframe[0].value["Aufnahme"].tolist() == ["A1", "A2"]
+
+
 def test_predict_page_takes_a_european_upload_by_its_name(habitat_model):
     from cgmvae.data import DataError
 

@@ -103,6 +103,16 @@ def sidecar_download(where, roles: dict, name: str, key: str) -> None:
                                "`python -m cgmvae` then reads the same columns.")
 
 
+def chosen_ids(choice: DataChoice | None) -> list[str]:
+    """The id column(s) chosen for the data set in use when it came from a table, else []: new
+    sites for its model usually carry the same id column (`Aufnahme`, `Probefläche`), whatever
+    its name."""
+    found = st.session_state.get(ROLES_KEY)
+    if choice is None or found is None or found[0] != choice.key:
+        return []
+    return list(found[1].get("id") or [])
+
+
 def show_roles(choice: DataChoice) -> None:
     """The column roles of the data set in use, when it came from a table."""
     found = st.session_state.get(ROLES_KEY)
