@@ -100,8 +100,9 @@ with tabs[2]:
         except USER_ERRORS as err:
             st.error(f"Could not load {plain(names)}: {safe_message(user_message(err))}")
 with tabs[3]:
-    st.write("A species table (a row per site, a column per species) and a site table (a row per "
-             "site, a column per covariate), joined on an id column both have.")
+    st.write("A species table (a row per site and a column per species, or a row per species "
+             "and a column per site as vegetation tables are written) and a site table (a row "
+             "per site, a column per covariate), joined on the site id.")
     left, right = st.columns(2)
     with left:
         species = source_input("Species table", TABLE_TYPES, "species")
@@ -109,16 +110,21 @@ with tabs[3]:
         sites = source_input("Site table", TABLE_TYPES, "sites")
     if species is not None and sites is not None:
         try:
-            shared = [c for c in table_columns(species) if c in set(table_columns(sites))]
+            site_columns = table_columns(sites)
+            shared = [c for c in table_columns(species) if c in set(site_columns)]
         except USER_ERRORS as err:
             shared = None
             st.error(safe_message(user_message(err)))
-        if shared == []:
-            st.error(f"{plain(shown_name(species))} and {plain(shown_name(sites))} have no "
-                     "column in common to join them on: give both the same id column (e.g. "
-                     "`site`).")
-        elif shared:
-            id_column = st.selectbox("Id column in both tables", shared)
+        if shared is not None:
+            if shared:
+                id_column = st.selectbox("Id column in both tables", shared)
+            else:
+                st.info(f"{plain(shown_name(species))} and {plain(shown_name(sites))} have no "
+                        "column in common. If the species table has a row per species and a "
+                        "column per site (as vegetation tables do), choose the site table's id "
+                        "column: its values name the species table's columns. Otherwise give "
+                        "both tables the same id column (e.g. `site`).")
+                id_column = st.selectbox("Id column of the site table", site_columns)
             if st.button("Join and load", key="load_two_tables"):
                 try:
                     data, split, how = load_tables(species, sites, id_column)

@@ -396,13 +396,36 @@ def test_the_downloaded_predictions_hold_no_shortened_text(habitat_model, tmp_pa
     assert json.loads(saved.to_json(orient="records"))[0]["site"] == "S0"
 
 
+def test_a_vegetation_table_with_a_column_per_site_joins_on_the_site_table_s_id(tmp_path):
+    species = tmp_path / "Vegetationstabelle.csv"
+    species.write_text("Art;A2;A1;A3\nDryas octopetala;x;;+\nNardus stricta;;x;\n"
+                       "Carex firma;2m;r;\n")
+    sites = tmp_path / "Aufnahmen.csv"
+    sites.write_text("Aufnahme;pH;Hoehe\nA1;7,5;1900\nA2;4,8;2100\nA3;6,1;1500\n")
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    id_choice = widget(app.selectbox, "Id column of the site table")
+    assert id_choice.options == ["Aufnahme", "pH", "Hoehe"] and id_choice.value == "Aufnahme"
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert not app.error and not app.exception
+    data = app.session_state[DATA_KEY].data
+    assert data.label_names == ["Dryas octopetala", "Nardus stricta", "Carex firma"]
+    assert data.sample_ids == ["A2", "A1", "A3"]  # the species table's column order
+    np.testing.assert_array_equal(data.labels, [[1, 0, 1], [0, 1, 1], [1, 0, 0]])
+    np.testing.assert_allclose(data.features[:, 0], [4.8, 7.5, 6.1])
+
+
 def test_two_tables_without_a_shared_column_or_with_an_empty_file_say_which_file(tmp_path):
     species, sites = two_tables(tmp_path)
     plots = tmp_path / "plots.csv"
     plots.write_text("plot;elev\nS1;1\n")
     app = fill_two_tables(run_page("1_data.py"), species, plots)
     assert not app.exception and "species.csv and plots.csv have no column in common" in texts(
-        app, "error")
+        app, "info")
+    widget(app.button, "Join and load").click()
+    app.run()
+    said = texts(app, "error")
+    assert "species.csv has no id column 'plot', and its columns are not the plot values" in said
     sites.write_text("")
     app = fill_two_tables(run_page("1_data.py"), species, sites)
     assert not app.exception and "sites.csv is empty" in texts(app, "error")

@@ -137,6 +137,30 @@ def test_two_table_ids_only_in_one_table_are_listed_up_to_ten(tmp_path):
         load_two_tables(write(tmp_path / "species.csv", many), io.StringIO(COVARIATES), "site")
 
 
+def test_a_species_by_site_table_is_turned_to_a_row_per_site(tmp_path):
+    species = write(tmp_path / "veg.csv", "species,S3,S1,S2\nsp_a,1,0,1\nsp_b,1,1,0\n")
+    sites = write(tmp_path / "sites.csv", COVARIATES)
+    data = load_two_tables(species, sites, "site")
+    assert data.sample_ids == ["S3", "S1", "S2"] and data.label_names == ["sp_a", "sp_b"]
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 1], [1, 0]])
+    np.testing.assert_allclose(data.features[:, 0], [-4.25, 1.5, 2.0])
+    assert "a row per species and a column per site" in data.notices[0]
+
+
+@pytest.mark.parametrize("species, message", [
+    ("species,S1,S2,S4\nsp_a,1,0,1\n", r"1 id\(s\) only in veg.csv, not in sites.csv: S4"),
+    ("species,S1,S2,S3\nsp_a,1,0,1\nsp_a,0,0,1\n", "species listed twice .*: sp_a"),
+    ("species,S1,S2,S3\nsp_a,1,0,1\n,0,0,1\n", r"species name \(first column, 'species'\) is "
+                                                  r"empty at data row 2"),
+    ("species,X1,X2,S3\nsp_a,1,0,1\n", "veg.csv has no id column 'site', and its columns are "
+                                       "not the site values of sites.csv either"),
+])
+def test_species_by_site_table_errors_name_the_problem(tmp_path, species, message):
+    with pytest.raises(DataError, match=message):
+        load_two_tables(write(tmp_path / "veg.csv", species), write(tmp_path / "sites.csv",
+                                                                       COVARIATES), "site")
+
+
 def test_two_tables_from_uploads_use_their_display_names():
     with pytest.raises(DataError, match=r"^species upload\.csv has no id column plot"):
         load_two_tables(io.BytesIO(SPECIES.encode()), io.BytesIO(COVARIATES.encode()), "plot",

@@ -21,6 +21,7 @@ from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import check_impute, short_list
 from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.text_table import (
+    describe_row,
     is_missing,
     read_cells,
     source_name,
@@ -224,6 +225,14 @@ def load_two_tables(
     y_where, x_where = source_name(species, species_name), source_name(features, features_name)
     y_header, y_body = read_cells(species, y_where)
     x_header, x_body = read_cells(features, x_where)
+    transposed = len(ids) == 1 and ids[0] not in y_header and ids[0] in x_header
+    if transposed:  # a vegetation table (a row per species, a column per site)?
+        if not _sites_as_columns(y_header, _keys(x_body, x_header, ids, x_where)):
+            raise DataError(f"{y_where} has no id column '{ids[0]}', and its columns are not the "
+                            f"{ids[0]} values of {x_where} either (a table with a row per "
+                            f"species and a column per site); its columns are "
+                            f"{short_list(y_header, 12)}")
+        y_header, y_body = _species_rows_to_columns(y_header, y_body, ids[0], y_where)
     y_keys, x_keys = _keys(y_body, y_header, ids, y_where), _keys(x_body, x_header, ids, x_where)
     _check_same_ids(y_keys, x_keys, y_where, x_where)
     label_names = _role_columns(species, y_header, ids, "labels", y_where)
@@ -239,7 +248,38 @@ def load_two_tables(
     data = MultiLabelData(x_matrix[order], labels, x_names, label_names,
                           name=Path(y_where).stem, sample_ids=sample_ids(y_body, ids))
     joined = f"joined {y_where} and {x_where} on {', '.join(ids)}: {len(y_keys)} sites"
+    if transposed:
+        joined += (f" ({y_where} read with a row per species and a column per site, as vegetation "
+                   "tables are written)")
     return replace(data, notices=[joined, *notices, *label_notices])
+
+
+def _sites_as_columns(header: list[str], site_keys: list[str]) -> bool:
+    """Whether a species table's columns after the first are sites: most are ids of the site
+    table (those that are not are listed by the id check that follows)."""
+    known = set(site_keys)
+    return len(header) > 1 and sum(h in known for h in header[1:]) * 2 > len(header) - 1
+
+
+def _species_rows_to_columns(header: list[str], body: pd.DataFrame, id_name: str,
+                             where: str) -> tuple[list[str], pd.DataFrame]:
+    """A species x sites table (species names in its first column, a column per site) as the
+    sites x species table the loaders read, with the sites in an `id_name` column."""
+    names = body[header[0]].astype(str).str.strip()
+    unnamed = np.flatnonzero(names.to_numpy() == "")
+    if unnamed.size:
+        raise DataError(f"{where}: the species name (first column, '{header[0]}') is empty at "
+                        f"{describe_row(int(unnamed[0]), where)}")
+    duplicated = sorted(set(names[names.duplicated()]))
+    if duplicated:
+        raise DataError(f"{where}: species listed twice in its first column: "
+                        f"{short_list(duplicated, 10)}")
+    if id_name in set(names):
+        raise DataError(f"{where}: a species is named '{id_name}', the id column's name")
+    cells = body[header[1:]].T.reset_index(drop=True)
+    cells.columns = names.tolist()
+    cells.insert(0, id_name, header[1:])
+    return list(cells.columns), cells
 
 
 def _keys(body: pd.DataFrame, header: list[str], ids: list[str], where: str) -> list[str]:
