@@ -6,7 +6,12 @@ from ui.state import compatible_data, current_workspace
 from ui.widgets import csv_download, group_count_slider, group_support_note, group_zoom
 
 from cgmvae import explore
-from cgmvae.associations import LAYER_EXPLANATIONS, LAYER_TITLES, LAYERS
+from cgmvae.associations import (
+    ENVIRONMENTAL_CAUTION,
+    LAYER_EXPLANATIONS,
+    LAYER_TITLES,
+    LAYERS,
+)
 from cgmvae.formats.encode import short_list
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
 from cgmvae.timing import duration
@@ -100,6 +105,8 @@ else:
     if layer == "environmental" and without_response:
         st.caption(f"No detectable response to the covariates, so no shared one (their pairs "
                    f"are grey, however strong they look): {short_list(without_response, 20)}.")
+    if layer == "environmental":
+        st.caption(ENVIRONMENTAL_CAUTION)
     st.caption("Grey: not supported by the data (too few records, or within the uncertainty). "
                "How sure: " + ("Veech's p per pair." if layer == "cooccurrence" else
                                "the sd of each pair over a bootstrap of the training sites."))

@@ -163,6 +163,7 @@ def test_environmental_layer_names_the_species_without_a_habitat_and_greys_their
     said = " ".join(texts(app, "caption"))
     assert "No detectable response to the covariates" in said
     assert all(f"none_{k}" in said for k in range(4)) and "habitat_" not in said
+    assert "Read the size, not only the colour" in said
     pairs = app.dataframe[0].value
     touching = pairs["species A"].str.startswith("none") | pairs["species B"].str.startswith("none")
     assert touching.any() and not pairs[touching]["supported"].any()
