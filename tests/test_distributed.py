@@ -3,6 +3,7 @@ processes started by torchrun that train, stay in sync and leave one checkpoint.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -138,6 +139,7 @@ def two_processes(tmp_path_factory):
         results[run] = run_process_group(command, timeout=120)
         if ABORT_AT_EXIT in results[run].stderr:  # rare, not about training: see ABORT_AT_EXIT
             warnings.warn(f"{run}: a worker aborted at exit; ran it again", stacklevel=1)
+            shutil.rmtree(folder / run, ignore_errors=True)  # rank 0 may have written it
             results[run] = run_process_group(command, timeout=120)
         assert results[run].returncode == 0, results[run].stderr[-3000:]
     return folder, results
