@@ -13,7 +13,7 @@ import pandas as pd
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
 from cgmvae.formats.presence import MARKS_HELP, empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
+from cgmvae.formats.text_table import ISO_DATE, describe_row, is_missing, non_numeric, to_number
 
 # A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
 # Short codes (region R1, R2) are categories, so they stay text and are one-hot encoded.
@@ -105,6 +105,7 @@ class EncodedColumn(NamedTuple):
     names: list[str]  # [name], or `name=value` per one-hot column
     one_hot: bool
     note: str | None  # `name (A0600 -> 600)` for class codes, `name (k values)` for one-hot
+    dates: bool = False  # a one-hot column of ISO dates: a new date cannot be predicted
 
 
 def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> EncodedColumn:
@@ -115,8 +116,10 @@ def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> En
         if values is not None:
             return EncodedColumn(values=values, names=[name], one_hot=False, note=code_note)
     block, labels = _one_hot(column, name, impute, where)
+    present = column[~is_missing(column)].str.strip()
     return EncodedColumn(values=block, names=labels, one_hot=True,
-                         note=f"{name} ({len(labels)} values)")
+                         note=f"{name} ({len(labels)} values)",
+                         dates=bool(present.str.match(ISO_DATE).all()))
 
 
 def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
@@ -154,6 +157,12 @@ def encoding_notices(columns: Sequence[EncodedColumn]) -> list[str]:
     if encoded:
         notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
                        "columns after the numeric ones")
+    dated = [c.names[0].split("=")[0] for c in columns if c.one_hot and c.dates]
+    if dated:
+        notices.append(f"column(s) {short_list(dated)} hold dates, one-hot encoded like any "
+                       "text: the model cannot score a site surveyed on a date it never saw. To "
+                       "use the season, give numbers instead (e.g. a year and a day-of-year "
+                       "column), or leave the column out")
     return notices
 
 

@@ -30,6 +30,7 @@ from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.csv_table import is_id_name
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import (
+    ISO_DATE,
     describe_row,
     is_missing,
     read_cells,
@@ -352,7 +353,6 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
     return [c for c in candidates if c not in {*varying, *id_like, *many_words}], notices
 
 
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"  # 2019-05-03, 2019-05-03T06:30, 2019-05-03/2019-05-05 (its start)
 
 
 def _is_date(column: pd.Series) -> bool:

@@ -14,6 +14,9 @@ from cgmvae.data import DataError
 from cgmvae.formats.encode import short_list
 
 SEPARATORS = (",", ";", "\t")
+# A date as ISO writes it (and as Excel dates are read): 2019-05-03, 2019-05-03T06:30, or an
+# interval 2019-05-03/2019-05-05 (its start).
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
 _SAMPLE_LINES = 50
 # A number written with a decimal comma (European Excel exports: `1,5`, `-0,25`, `3,1e-2`).
