@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -365,3 +366,8 @@ def test_rescore_gives_back_the_rows_and_scores_the_surer_rule_from_saved_probab
     assert len(scored) == 3 and set(scored.columns) >= {"macro_f1_surer", "changed"}
     with pytest.raises(SystemExit, match="no saved probabilities"):
         rescore.main(["--proba", str(tmp_path / "empty")])
+    tuned = tmp_path / "proba" / "toy__cgmvae-tuned__seed0__fraction1.0.npz"
+    shutil.copy(tmp_path / "proba" / "toy__cgmvae__seed0__fraction1.0.npz", tuned)
+    rescore.main(["--proba", str(tmp_path / "proba"), "--splits", "5", "--ours", "cgmvae-tuned"])
+    out = capsys.readouterr().out
+    assert "| toy | cgmvae-tuned |" in out and "sets where cgmvae-tuned beats every baseline" in out
