@@ -321,8 +321,7 @@ def marked_label_columns(path: Path, labels: Sequence[str]) -> list[str]:
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             continue
         column = text_column(path, name)
-        numbers, bad = to_number(column)
-        if read_marks(column, numbers, bad)[2]:
+        if read_marks(column, *to_number(column), name, path.name)[1]:
             marked.append(name)
     return marked
 

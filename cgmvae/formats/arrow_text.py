@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cgmvae.data import DataError
-from cgmvae.formats.encode import short_list
+from cgmvae.formats.encode import check_unique_names
 
 
 def column_text(cells: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -49,9 +49,7 @@ def read_parquet_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     except (OSError, pa.ArrowException) as err:
         raise DataError(f"cannot read {where} as Parquet: {first_line(err)}") from None
     header = [str(name).strip() for name in table.column_names]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
+    check_unique_names(header, where)
     if table.num_rows == 0:
         raise DataError(f"{where} has a header but no data rows")
     body = pd.DataFrame({name: column_text(table.column(i)) for i, name in enumerate(header)})

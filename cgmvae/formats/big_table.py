@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cgmvae.data import DataError, MultiLabelData
+from cgmvae.data import MultiLabelData
 from cgmvae.formats.columns import (
     EncodedColumn,
     encode_column,
@@ -39,8 +39,8 @@ from cgmvae.formats.parquet import (
     iter_batches,
     table_header,
 )
-from cgmvae.formats.presence import MARKS_HELP, empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import describe_row, non_numeric
+from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
+from cgmvae.formats.text_table import describe_row
 
 # `load_dataset` reads a CSV bigger than this here: its text cells as one pandas frame would
 # take about 20 times the file's size.
@@ -157,9 +157,8 @@ def label_presence(batch: pa.RecordBatch, names: list[str], where: str, first_ro
                    empty_is_absent: bool | None = False
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(uint8 presence (B, L), each column's largest value, whether each column held a presence
-    mark);
-    DataError naming column and row. Cells may be 0/1, counts or presence marks; an empty cell
-    is absence (`empty_is_absent=True`), an error (False), or EMPTY_LABEL for the caller to
+    mark); DataError naming column and row. Cells may be 0/1, counts or presence marks; an empty
+    cell is absence (`empty_is_absent=True`), an error (False), or EMPTY_LABEL for the caller to
     decide once the whole table is read (None)."""
     presence = np.empty((batch.num_rows, len(names)), dtype=np.uint8)
     largest = np.zeros(len(names))
@@ -170,11 +169,7 @@ def label_presence(batch: pa.RecordBatch, names: list[str], where: str, first_ro
         text = None
         if bad.size:
             text = column_text(batch.column(name))
-            numbers, bad, has_mark = read_marks(text, numbers, bad)
-            marked[k] = has_mark
-            if bad.size:
-                message = non_numeric(text, name, bad, first_row=first_row, where=where)
-                raise DataError(f"{where}: label {message}: labels must be {MARKS_HELP}")
+            numbers, marked[k] = read_marks(text, numbers, bad, name, where, first_row)
         empty = np.zeros(batch.num_rows, dtype=bool)
         if empty_is_absent is not False and np.isnan(numbers).any():
             empty = empty_cells(text if text is not None else column_text(batch.column(name)))

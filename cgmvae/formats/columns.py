@@ -12,8 +12,14 @@ import pandas as pd
 
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
-from cgmvae.formats.presence import MARKS_HELP, empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import ISO_DATE, describe_row, is_missing, non_numeric, to_number
+from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
+from cgmvae.formats.text_table import (
+    describe_row,
+    is_date_column,
+    is_missing,
+    non_numeric,
+    to_number,
+)
 
 # A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
 # Short codes (region R1, R2) are categories, so they stay text and are one-hot encoded.
@@ -116,10 +122,8 @@ def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> En
         if values is not None:
             return EncodedColumn(values=values, names=[name], one_hot=False, note=code_note)
     block, labels = _one_hot(column, name, impute, where)
-    present = column[~is_missing(column)].str.strip()
     return EncodedColumn(values=block, names=labels, one_hot=True,
-                         note=f"{name} ({len(labels)} values)",
-                         dates=bool(present.str.match(ISO_DATE).all()))
+                         note=f"{name} ({len(labels)} values)", dates=is_date_column(column))
 
 
 def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
@@ -202,11 +206,7 @@ def label_matrix(body, names, where) -> tuple[np.ndarray, list[str]]:
     with notices; DataError names column and row."""
     columns, empty, marked = [], [], []
     for name in names:
-        values, bad = to_number(body[name])
-        values, bad, has_mark = read_marks(body[name], values, bad)
-        if bad.size:
-            raise DataError(f"{where}: label {non_numeric(body[name], name, bad, where=where)}: "
-                            f"labels must be {MARKS_HELP}")
+        values, has_mark = read_marks(body[name], *to_number(body[name]), name, where)
         columns.append(values)
         empty.append(empty_cells(body[name]))
         if has_mark:

@@ -31,6 +31,13 @@ def binary_map(categories: Sequence[str]) -> np.ndarray | None:
     return np.array(mapped, dtype=np.float32)
 
 
+def check_unique_names(header: Sequence[str], where: str) -> None:
+    """DataError naming `where` and the column names that occur more than once in `header`."""
+    duplicated = sorted({h for h in header if list(header).count(h) > 1})
+    if duplicated:
+        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
+
+
 def short_list(names: Sequence[str], limit: int = 8) -> str:
     """`a, b, c` or `a, b, ... (+12 more)` for messages."""
     names = [str(n) for n in names]

@@ -10,7 +10,7 @@ import zipfile
 import pandas as pd
 
 from cgmvae.data import DataError
-from cgmvae.formats.encode import short_list
+from cgmvae.formats.encode import check_unique_names, short_list
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 # Unpacked, a sheet's XML is far bigger than the workbook; a larger one is a zip bomb or a table
@@ -82,9 +82,7 @@ def _check_header(header: list[str], where: str, sheet: str) -> None:
     if unnamed:
         raise DataError(f"{where}: column(s) {short_list([str(k) for k in unnamed])} of sheet "
                         f"'{sheet}' have values but no name in the first row")
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
+    check_unique_names(header, where)
 
 
 def _text(value) -> str:

@@ -4,11 +4,13 @@ and CSV converted to Parquet."""
 from __future__ import annotations
 
 import csv
+import functools
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -16,7 +18,7 @@ import pyarrow.parquet as pq
 
 from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
-from cgmvae.formats.encode import short_list
+from cgmvae.formats.encode import check_unique_names, short_list
 from cgmvae.formats.excel import is_excel, read_excel_cells
 from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
 from cgmvae.whole_file import whole_file
@@ -63,9 +65,7 @@ class _CsvLayout:
         self.skip_rows = blank + 1
         names = next(csv.reader([lines[blank]], delimiter=self.separator))
         self.header = [h.strip() for h in names]
-        duplicated = sorted({h for h in self.header if self.header.count(h) > 1})
-        if duplicated:
-            raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
+        check_unique_names(self.header, where)
 
 
 def table_header(path: str | Path) -> list[str]:
@@ -74,7 +74,7 @@ def table_header(path: str | Path) -> list[str]:
     if is_parquet(path):
         return _parquet_file(path).schema_arrow.names
     if is_excel(path):
-        return read_excel_cells(path, path.name)[0]
+        return list(_excel_cells(path)[0])
     return _CsvLayout(path, path.name).header
 
 
@@ -103,9 +103,21 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise DataError(f"cannot read {path.name} as Parquet: {first_line(err)}") from None
 
 
+def _excel_cells(path: Path) -> tuple[list[str], pd.DataFrame]:
+    """`read_excel_cells` of a workbook on disk, parsed once while the file is unchanged: its
+    header and its batches are asked for one after the other (never modify the frame)."""
+    stat = path.stat()
+    return _parsed_workbook(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed_workbook(path: str, _mtime_ns: int, _size: int) -> tuple[list[str], pd.DataFrame]:
+    return read_excel_cells(path, Path(path).name)
+
+
 def _excel_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:
     """A workbook's first sheet, read whole (a spreadsheet is small), as batches of text."""
-    _, body = read_excel_cells(path, path.name)
+    _, body = _excel_cells(path)
     check = [c for c in columns if c not in body.columns]
     if check:
         raise DataError(f"{path.name} has no column(s) {short_list(check)}")
@@ -115,10 +127,7 @@ def _excel_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:
 
 def _parquet_batches(path: Path, columns, batch_rows) -> Iterator[pa.RecordBatch]:
     parquet = _parquet_file(path)
-    duplicated = sorted({h for h in parquet.schema_arrow.names
-                         if parquet.schema_arrow.names.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{path.name}: duplicate column name(s) {short_list(duplicated)}")
+    check_unique_names(parquet.schema_arrow.names, path.name)
     try:
         yield from parquet.iter_batches(batch_size=batch_rows, columns=list(columns))
     except pa.ArrowException as err:

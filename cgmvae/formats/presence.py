@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cgmvae.data import DataError
 from cgmvae.formats.encode import short_list
+from cgmvae.formats.text_table import non_numeric
 
 # Compared lower-case. Braun-Blanquet cover codes: r, +, 1, 2 (2m, 2a, 2b), 3, 4, 5; the digits
 # read as numbers (a count > 0 is presence).
@@ -26,29 +28,37 @@ MARKS_HELP = ("0/1, counts, or presence marks (x, +, r, Braun-Blanquet codes, ye
               "true/false) with empty cells for absence")
 
 
-def read_marks(text: pd.Series, numbers: np.ndarray,
-               bad: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Read the non-numeric cells `bad` of a label column as marks.
+def read_marks(text: pd.Series, numbers: np.ndarray, bad: np.ndarray, name: str, where: str,
+               first_row: int = 0) -> tuple[np.ndarray, bool]:
+    """Read the non-numeric cells `bad` of the label column `name` as marks.
 
     Parameters
     ----------
     text : the column's cells as text.
     numbers, bad : `to_number(text)`: numbers (NaN where missing) and the non-numeric rows.
+    where, first_row : the file, and the table row of the column's first cell, for messages.
 
     Returns
     -------
-    (numbers with presence marks as 1 and absence marks as 0, the rows still not readable,
-    whether a presence mark was read)
+    (numbers with presence marks as 1 and absence marks as 0, whether a presence mark was read)
+
+    Raises
+    ------
+    DataError naming the column, the row and the value of a cell that is no number or mark.
     """
     values = numbers.copy()
     if not bad.size:
-        return values, bad, False
+        return values, False
     cells = text.iloc[bad].astype(str).str.strip().str.lower().to_numpy()
     present = np.isin(cells, list(PRESENCE_MARKS))
     absent = np.isin(cells, list(ABSENCE_MARKS))
+    unknown = bad[~(present | absent)]
+    if unknown.size:
+        message = non_numeric(text, name, unknown, first_row=first_row, where=where)
+        raise DataError(f"{where}: label {message}: labels must be {MARKS_HELP}")
     values[bad[present]] = 1.0
     values[bad[absent]] = 0.0
-    return values, bad[~(present | absent)], bool(present.any())
+    return values, bool(present.any())
 
 
 def empty_cells(text: pd.Series) -> np.ndarray:

@@ -30,8 +30,8 @@ from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.csv_table import is_id_name
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import (
-    ISO_DATE,
     describe_row,
+    is_date_column,
     is_missing,
     read_cells,
     source_name,
@@ -333,7 +333,7 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
     id_like = [c for c in candidates if c not in varying and is_id_name(c)]
     many_words = []
     for column in candidates:
-        if column in varying or column in id_like or _is_date(records[column]):
+        if column in varying or column in id_like or is_date_column(records[column]):
             continue
         cells = records[column]
         _, bad = to_number(cells)
@@ -355,11 +355,6 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
 
 
 
-def _is_date(column: pd.Series) -> bool:
-    present = column[~is_missing(column)]
-    return not present.empty and bool(present.str.match(ISO_DATE).all())
-
-
 def _dates_as_numbers(frame: pd.DataFrame, where: str
                       ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """The site covariates with each column of ISO dates (Darwin Core's eventDate) replaced by
@@ -368,7 +363,7 @@ def _dates_as_numbers(frame: pd.DataFrame, where: str
     columns, notices = {}, []
     for name in frame.columns:
         cells = frame[name]
-        if not _is_date(cells):
+        if not is_date_column(cells):
             columns[name] = cells
             continue
         missing = is_missing(cells)

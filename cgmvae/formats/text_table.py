@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cgmvae.data import DataError
-from cgmvae.formats.encode import short_list
+from cgmvae.formats.encode import check_unique_names
 
 SEPARATORS = (",", ";", "\t")
 # A date as ISO writes it (and as Excel dates are read): 2019-05-03, 2019-05-03T06:30, or an
@@ -110,9 +110,7 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
         raise DataError(f"cannot read {where} as a table separated by {_say(separator)}: "
                         f"{_first_line(err)}") from None
     header = [str(h).strip() for h in raw.iloc[0]]
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    if duplicated:
-        raise DataError(f"{where}: duplicate column name(s) {short_list(duplicated)}")
+    check_unique_names(header, where)
     body = raw.iloc[1:].reset_index(drop=True)
     if body.empty:
         raise DataError(f"{where} has a header but no data rows")
@@ -143,6 +141,12 @@ def describe_row(row: int, where: str = "") -> str:
 def is_missing(column: pd.Series) -> np.ndarray:
     """True where a text cell is empty or a missing-value word (NA, nan, ?, ...)."""
     return column.isna().to_numpy() | column.str.strip().str.lower().isin(MISSING_WORDS).to_numpy()
+
+
+def is_date_column(column: pd.Series) -> bool:
+    """Whether every present cell of a text column starts with an ISO date (`ISO_DATE`)."""
+    present = column[~is_missing(column)].str.strip()
+    return not present.empty and bool(present.str.match(ISO_DATE).all())
 
 
 def to_number(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
