@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from cgmvae.formats.columns import (
     prefixed_numbers,
 )
 from cgmvae.formats.csv_table import read_sidecar
+from cgmvae.formats.dates import date_parts, date_source, part_names
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.parquet import (
     BATCH_ROWS,
@@ -55,7 +57,8 @@ class TextColumn:
     decided once on the whole column as a loaded table decides it (`encode_column`), then applied
     a row group at a time: `one_hot` (a `column=value` input per category, in `categories`),
     `codes` (class codes read as their numbers; `categories` holds the code's letter), `ordinal`
-    (the number in each value) or `numbers` (text that holds plain numbers)."""
+    (the number in each value), `dates` (a year and a day-of-year input) or `numbers` (text that
+    holds plain numbers)."""
 
     kind: str
     categories: tuple[str, ...] = ()
@@ -63,10 +66,11 @@ class TextColumn:
 
 def input_names(columns: Sequence[str], text: dict[str, TextColumn]) -> list[str]:
     """The model's feature names for these feature columns, in a loaded table's order: the
-    columns read as numbers, then each one-hot block."""
-    one_hot = {c for c, encoding in text.items() if encoding.kind == "one_hot"}
-    return [c for c in columns if c not in one_hot] + [
-        f"{c}={value}" for c in columns if c in one_hot for value in text[c].categories]
+    columns read as numbers (a date column as two), then each one-hot block."""
+    kinds = {c: text[c].kind if c in text else "numbers" for c in columns}
+    return [n for c in columns if kinds[c] != "one_hot"
+            for n in (part_names(c) if kinds[c] == "dates" else [c])] + [
+        f"{c}={value}" for c in columns if kinds[c] == "one_hot" for value in text[c].categories]
 
 
 class ParquetBatches(IterableDataset):
@@ -180,10 +184,13 @@ class ParquetBatches(IterableDataset):
                 numeric.append(_column_numbers(batch.column(name), name, encoding, where,
                                                first_row))
         features = np.empty((batch.num_rows, len(self.input_names)), dtype=np.float32)
-        for j, column in enumerate(numeric):
-            features[:, j] = column
+        j = 0
+        for column in numeric:  # (n,), or a date column's (n, 2)
+            width = 1 if column.ndim == 1 else column.shape[1]
+            features[:, j:j + width] = column.reshape(batch.num_rows, width)
+            j += width
         if blocks:
-            features[:, len(numeric):] = np.hstack(blocks)
+            features[:, j:] = np.hstack(blocks)
         labels, _, _ = label_presence(batch, self.label_names, where, first_row,
                                       empty_is_absent=self.empty_labels_absent)
         return features, labels
@@ -191,8 +198,11 @@ class ParquetBatches(IterableDataset):
 
 def _column_numbers(cells: pa.ChunkedArray, name: str, encoding: TextColumn, where: str,
                     first_row: int) -> np.ndarray:
-    """One feature column of a row group as numbers: plain, class codes or ordinal values."""
-    if encoding.kind == "numbers":
+    """One feature column of a row group as numbers: plain, class codes or ordinal values (n,),
+    or a date column's year and day of year (n, 2)."""
+    if encoding.kind == "dates":
+        numbers = date_parts(column_text(cells), name, where, first_row)
+    elif encoding.kind == "numbers":
         numbers, bad = column_numbers(cells)
         if bad.size:
             message = non_numeric(column_text(cells), name, bad, first_row=first_row, where=where)
@@ -205,7 +215,8 @@ def _column_numbers(cells: pa.ChunkedArray, name: str, encoding: TextColumn, whe
             kind = f"class codes like {letter}0600" if letter else "ordinal values with a number"
             raise DataError(f"{where}: column '{name}' holds {kind}, but has {text.iat[bad[0]]!r} "
                             f"at {describe_row(first_row + int(bad[0]), where)}")
-    _refuse_missing(np.isnan(numbers), name, where, first_row)
+    _refuse_missing(np.isnan(numbers).reshape(len(numbers), -1).any(axis=1), name, where,
+                    first_row)
     return numbers
 
 
@@ -353,6 +364,8 @@ def _text_encoding(encoding: EncodedColumn, column: pd.Series, name: str,
                    meta: dict) -> TextColumn:
     if encoding.one_hot:
         return TextColumn("one_hot", tuple(n[len(name) + 1:] for n in encoding.names))
+    if encoding.dates:
+        return TextColumn("dates")
     if name in set(meta.get("ordinal", [])):
         return TextColumn("ordinal")
     if encoding.note:  # class codes: one shared letter
@@ -509,7 +522,7 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
 
 def _predictions(model, path: Path, plan: dict, id_names: list[str],
                  chunk_rows: int) -> Iterator[pa.Table]:
-    wanted = list(dict.fromkeys([*id_names, *(source for source, _ in plan.values())]))
+    wanted = list(dict.fromkeys([*id_names, *(entry.source for entry in plan.values())]))
     first_row = 0
     for batch in iter_batches(path, wanted, batch_rows=chunk_rows):
         features = _feature_chunk(batch, plan, path.name, first_row)
@@ -536,18 +549,30 @@ def _write(path: Path, tables: Iterator[pa.Table], *, parquet: bool) -> int:
     return rows
 
 
-def _feature_plan(features: Sequence[str], header: list[str],
-                  where: str) -> dict[str, tuple[str, str | None]]:
-    """Each model feature's (input column, one-hot value or None); DataError for missing ones."""
+class _Input(NamedTuple):
+    """Where one model input is read from in a table to score: the column `source` as a number,
+    or the 0/1 of `source == one_hot`, or the year (`date_part` 0) or day of year (1) of a date
+    column."""
+
+    source: str
+    one_hot: str | None = None
+    date_part: int | None = None
+
+
+def _feature_plan(features: Sequence[str], header: list[str], where: str) -> dict[str, _Input]:
+    """Each model feature's `_Input`; DataError for missing ones."""
     present, plan, missing = set(header), {}, []
     for feature in features:
         if feature in present:
-            plan[feature] = (feature, None)
+            plan[feature] = _Input(feature)
             continue
         sources = [feature[:k] for k, char in enumerate(feature)
                    if char == "=" and feature[:k] in present]
+        dated = date_source(feature, present)
         if sources:
-            plan[feature] = (sources[0], feature[len(sources[0]) + 1:])
+            plan[feature] = _Input(sources[0], one_hot=feature[len(sources[0]) + 1:])
+        elif dated is not None:
+            plan[feature] = _Input(dated[0], date_part=dated[1])
         else:
             missing.append(feature)
     if missing:
@@ -556,11 +581,21 @@ def _feature_plan(features: Sequence[str], header: list[str],
     return plan
 
 
-def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int) -> np.ndarray:
+def _feature_chunk(batch: pa.RecordBatch, plan: dict[str, _Input], where: str,
+                   first_row: int) -> np.ndarray:
     """(B, D) float32 model inputs of one chunk; DataError naming column and table row."""
-    columns, problems, unseen = [], [], {}
-    for source, value in plan.values():
-        if value is None:
+    columns, problems, unseen, dates = [], [], {}, {}
+    for source, value, date_part in plan.values():
+        if date_part is not None:
+            if source not in dates:
+                try:
+                    dates[source] = date_parts(column_text(batch.column(source)), source, where,
+                                               first_row)
+                except DataError as err:
+                    problems.append(str(err).removeprefix(f"{where}: "))
+                    dates[source] = np.full((batch.num_rows, 2), np.nan)
+            columns.append(dates[source][:, date_part])
+        elif value is None:
             numbers, bad = column_numbers(batch.column(source))
             codes = prefixed_numbers(column_text(batch.column(source))) if bad.size else None
             if bad.size and codes is None:
@@ -575,7 +610,7 @@ def _feature_chunk(batch: pa.RecordBatch, plan: dict, where: str, first_row: int
             columns.append(numbers)
     problems += [_unseen(text, source, known, first_row, where)
                  for source, (text, known) in unseen.items()]
-    problems = [p for p in problems if p]
+    problems = list(dict.fromkeys(p for p in problems if p))
     matrix = np.column_stack(columns)  # float64: a value beyond float32 is still itself here
     bad_rows = np.flatnonzero(np.isnan(matrix).any(axis=1))
     if not problems and bad_rows.size:

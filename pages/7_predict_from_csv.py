@@ -12,20 +12,12 @@ from ui.widgets import csv_download
 
 from cgmvae import explore
 from cgmvae.formats import read_id_columns
-from cgmvae.formats.model_input import predict_csv, template_frame
+from cgmvae.formats.model_input import input_columns, predict_csv, template_frame
 
 
-def input_columns(feature_names) -> dict[str, list[str]]:
-    """The raw columns to supply: a one-hot feature `col=value` is the text column `col` (its
-    values listed), the others numbers ([])."""
-    columns: dict[str, list[str]] = {}
-    for feature in feature_names:
-        column, equals, value = feature.partition("=")
-        columns.setdefault(column if equals else feature, []).extend([value] if equals else [])
-    return columns
-
-
-def describe(column: str, values: list[str]) -> str:
+def describe(column: str, values: list[str] | str) -> str:
+    if values == "date":
+        return f"{code(column)} (a date, 2024-07-15 or 15.07.2024)"
     return (f"{code(column)} (text: {plain(', '.join(values))})" if values else code(column))
 
 

@@ -210,22 +210,15 @@ def test_site_ids_stay_apart_when_the_values_hold_the_joining_underscore():
     assert list(table.frame.site) == ["a_b | c", "a | b_c"]
 
 
-def test_iso_dates_become_year_and_day_of_year_covariates():
-    """Darwin Core's eventDate (a day, a time or an interval) is the season and the trend; as text
-    with a value per visit it would be left out."""
-    records = pd.DataFrame({
-        "eventID": ["e1", "e1", "e2", "e3"], "scientificName": ["a", "b", "a", "b"],
-        "eventDate": ["2019-05-03", "2019-05-03", "2020-01-02T06:30", "2019-12-31/2020-01-01"],
-        "decimalLatitude": ["46.5", "46.5", "47", "45.25"]})
+def test_a_date_that_does_not_exist_is_named_when_the_sites_become_data():
+    """Darwin Core's eventDate is kept as the sites' date (tests/test_dates.py: it trains as a
+    year and a day of year); a day that does not exist is named."""
+    records = pd.DataFrame({"eventID": ["e1", "e2"], "scientificName": ["a", "b"],
+                            "eventDate": ["2019-05-03", "2019-02-30"]})
     table = zero_fill_records(records, sites=["eventID"], species="scientificName")
-    assert table.covariates == ["eventDate_year", "eventDate_day_of_year", "decimalLatitude"]
-    assert table.frame.eventDate_year.tolist() == ["2019", "2020", "2019"]
-    assert table.frame.eventDate_day_of_year.tolist() == ["123", "2", "365"]
-    assert "dates in 'eventDate' read as eventDate_year and eventDate_day_of_year" in table.notices
-    records.loc[3, "eventDate"] = "2019-02-30"
-    with pytest.raises(DataError, match="column 'eventDate' holds the date '2019-02-30', which "
-                                        "does not exist"):
-        zero_fill_records(records, sites=["eventID"], species="scientificName", where="r.csv")
+    with pytest.raises(DataError, match=r"column 'eventDate' holds the date '2019-02-30' at data "
+                                        r"row 2 .*which does not exist"):
+        table.as_data("events")
 
 
 def test_names_that_are_not_one_species_are_kept_and_named():

@@ -15,7 +15,6 @@ from cgmvae.formats import (
     load_csv,
     load_dataset,
     load_frame_with_roles,
-    load_table,
     load_two_tables,
     read_csv_table,
     read_feature_table,
@@ -262,13 +261,3 @@ def test_in_a_count_table_count_columns_stay_species():
                           "Parus": ["0", "3", "2", "1"], "Sitta": ["1", "0", "2", "0"],
                           "Lagopus": ["0", "0", "0", "1"]})
     assert guess_roles(frame)["labels"] == ["Parus", "Sitta", "Lagopus"]
-
-
-def test_a_date_covariate_gets_a_notice_that_new_dates_cannot_be_scored(tmp_path):
-    path = write(tmp_path / "plots.csv", "plot,surveyed,elev,sp_a\nP1,2024-05-02,1,1\n"
-                                         "P2,2024-06-11,2,0\nP3,2024-05-02,3,1\n")
-    for data in (load_csv(path, labels=["sp_a"]), load_table(path, labels=["sp_a"], batch_rows=2)):
-        assert data.feature_names[-2:] == ["surveyed=2024-05-02", "surveyed=2024-06-11"]
-        notice = next(n for n in data.notices if "hold dates" in n)
-        assert "surveyed" in notice and "cannot score a site surveyed on a date it never saw" in (
-            notice)

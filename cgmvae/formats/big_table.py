@@ -207,8 +207,8 @@ def _id_batch(batch: pa.RecordBatch, ids: list[str]) -> list[str]:
 def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, impute,
             batch_rows: int) -> tuple[np.ndarray, list[str], list[str]]:
     """Text feature columns read again one at a time and encoded as `load_csv` encodes them
-    (class codes and ordinals into their column, one-hot blocks after the numeric ones); then
-    missing values filled or refused."""
+    (class codes and ordinals into their column, a date column as its year and day of year,
+    one-hot blocks after the numeric ones); then missing values filled or refused."""
     encoded = []
     for j, name in enumerate(columns.features):
         if name not in columns.text:
@@ -216,10 +216,14 @@ def _encode(path: Path, features: np.ndarray, columns: _Columns, meta: dict, imp
             continue
         column = text_column(path, name, batch_rows)
         encoded.append(encode_column(column, name, meta, impute, path.name))
-        if not encoded[-1].one_hot:
+        if not encoded[-1].one_hot and len(encoded[-1].names) == 1:
             features[:, j] = encoded[-1].values
-    keep = [j for j, column in enumerate(encoded) if not column.one_hot]
-    numeric = features if len(keep) == features.shape[1] else features[:, keep]
+    if any(len(column.names) > 1 for column in encoded if not column.one_hot):  # dates: 2 each
+        numeric = np.column_stack([features[:, j] if len(column.names) == 1 else column.values
+                                   for j, column in enumerate(encoded) if not column.one_hot])
+    else:
+        keep = [j for j, column in enumerate(encoded) if not column.one_hot]
+        numeric = features if len(keep) == features.shape[1] else features[:, keep]
     return finish_features(numeric, encoded, impute, path.name)
 
 

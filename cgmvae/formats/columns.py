@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from cgmvae.data import DataError, MultiLabelData
+from cgmvae.formats.dates import date_parts, is_date_column, part_names
 from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
 from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
 from cgmvae.formats.text_table import (
     describe_row,
-    is_date_column,
     is_missing,
     non_numeric,
     to_number,
@@ -105,32 +105,39 @@ def ordinal_numbers(column: pd.Series, name: str, where: str) -> np.ndarray:
 
 
 class EncodedColumn(NamedTuple):
-    """One feature column as model inputs: its numbers (N,) or its one-hot block (N, k)."""
+    """One feature column as model inputs: its numbers (N,), its year and day of year (N, 2) if
+    it holds dates, or its one-hot block (N, k)."""
 
     values: np.ndarray | None  # None when a big table's reader already holds the numbers
-    names: list[str]  # [name], or `name=value` per one-hot column
+    names: list[str]  # [name], [name_year, name_day_of_year], or `name=value` per one-hot column
     one_hot: bool
     note: str | None  # `name (A0600 -> 600)` for class codes, `name (k values)` for one-hot
-    dates: bool = False  # a one-hot column of ISO dates: a new date cannot be predicted
+    dates: bool = False  # a column of dates (read as two numbers, or one-hot if `categorical`)
 
 
 def encode_column(column: pd.Series, name: str, meta: dict, impute, where) -> EncodedColumn:
-    """A text feature column as numbers (plain, class codes, or sidecar `ordinal`), or one-hot
-    when it is text or named by the sidecar's `categorical`."""
-    if name not in set(meta.get("categorical", [])):
-        values, code_note = _numbers(column, name, name in set(meta.get("ordinal", [])), where)
+    """A text feature column as numbers (plain, class codes, or sidecar `ordinal`), as its year
+    and day of year when it holds dates (`cgmvae.formats.dates`), or one-hot when it is other
+    text or named by the sidecar's `categorical`."""
+    dates = is_date_column(column)
+    categorical, ordinal = (name in set(meta.get(key, [])) for key in ("categorical", "ordinal"))
+    if dates and not (categorical or ordinal):
+        return EncodedColumn(values=date_parts(column, name, where), names=part_names(name),
+                             one_hot=False, note=None, dates=True)
+    if not categorical:
+        values, code_note = _numbers(column, name, ordinal, where)
         if values is not None:
             return EncodedColumn(values=values, names=[name], one_hot=False, note=code_note)
     block, labels = _one_hot(column, name, impute, where)
     return EncodedColumn(values=block, names=labels, one_hot=True,
-                         note=f"{name} ({len(labels)} values)", dates=is_date_column(column))
+                         note=f"{name} ({len(labels)} values)", dates=dates)
 
 
 def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[str], list[str]]:
     """Numeric columns as they are, class codes and sidecar `ordinal` columns as their numbers,
     text (or sidecar `categorical`) columns one-hot after them."""
     columns = [encode_column(body[name], name, meta, impute, where) for name in names]
-    numeric = [c.values for c in columns if not c.one_hot]
+    numeric = [c.values for c in columns if not c.one_hot]  # (N,) or a date's (N, 2)
     matrix = np.column_stack(numeric) if numeric else np.zeros((len(body), 0))
     return finish_features(matrix, columns, impute, where)
 
@@ -138,8 +145,9 @@ def encode_features(body, names, meta, impute, where) -> tuple[np.ndarray, list[
 def finish_features(matrix: np.ndarray, columns: Sequence[EncodedColumn], impute,
                     where) -> tuple[np.ndarray, list[str], list[str]]:
     """(features, names, notices): the numeric columns `matrix` (N, k), in the order of the
-    non-one-hot `columns`, missing values filled or refused, then the one-hot blocks."""
-    numeric_names = [c.names[0] for c in columns if not c.one_hot]
+    non-one-hot `columns` (a date column gives two), missing values filled or refused, then the
+    one-hot blocks."""
+    numeric_names = [n for c in columns if not c.one_hot for n in c.names]
     note = fill_missing(matrix, numeric_names, impute=impute,
                         describe_row=partial(describe_row, where=where), where=where)
     notices = ([note] if note else []) + encoding_notices(columns)
@@ -161,12 +169,17 @@ def encoding_notices(columns: Sequence[EncodedColumn]) -> list[str]:
     if encoded:
         notices.append(f"one-hot encoded text column(s) {short_list(encoded)} as 'column=value' "
                        "columns after the numeric ones")
+    read = [c.names[0].removesuffix("_year") for c in columns if c.dates and not c.one_hot]
+    if read:
+        notices.append(f"read the date column(s) {short_list(read)} as two numbers each, "
+                       "`<column>_year` (a trend) and `<column>_day_of_year` (the season), so "
+                       "sites surveyed on any date can be scored")
     dated = [c.names[0].split("=")[0] for c in columns if c.one_hot and c.dates]
     if dated:
-        notices.append(f"column(s) {short_list(dated)} hold dates, one-hot encoded like any "
-                       "text: the model cannot score a site surveyed on a date it never saw. To "
-                       "use the season, give numbers instead (e.g. a year and a day-of-year "
-                       "column), or leave the column out")
+        notices.append(f"column(s) {short_list(dated)} hold dates but are named 'categorical' in "
+                       "the sidecar, so they are one-hot encoded like any text: the model cannot "
+                       "score a site surveyed on a date it never saw. Leave them out of "
+                       "'categorical' to read each as a year and a day of the year")
     return notices
 
 

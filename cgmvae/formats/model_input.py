@@ -10,6 +10,7 @@ import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.columns import prefixed_numbers
+from cgmvae.formats.dates import date_columns, date_parts, date_source, typical_date
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.tables import read_id_columns
 from cgmvae.formats.text_table import (
@@ -31,21 +32,28 @@ def read_feature_table(source, feature_names: Sequence[str], *,
     (N, D) float32 features a model expects; separator and decimal comma are detected.
 
     Columns are matched by name, extra columns ignored; a feature `col=value` is rebuilt as the
-    one-hot of a raw text column `col`; class codes (`A0600`) are read as their numbers.
+    one-hot of a raw text column `col`, and `col_year` / `col_day_of_year` from a date column
+    `col`; class codes (`A0600`) are read as their numbers.
     Raises DataError listing every missing column, every non-numeric column (first bad row and
     value), unseen categories and rows with missing values.
     """
     where = source_name(source, name)
     header, body = read_cells(source, where)
     present = set(header)
-    columns, problems, missing, one_hot_sources = [], [], [], {}
+    columns, problems, missing, one_hot_sources, dates = [], [], [], {}, {}
     for feature in feature_names:
         source_column = None if feature in present else _one_hot_source(feature, present)
+        dated = None if feature in present or source_column else date_source(feature, present)
         if feature in present:
             values, bad = _feature_numbers(body[feature])
             if bad.size or np.isnan(values).all():
                 problems.append(non_numeric(body[feature], feature, bad) if bad.size
                                 else f"column '{feature}' is empty")
+        elif dated is not None:
+            column, part = dated
+            if column not in dates:
+                dates[column] = _date_values(body[column], column, where, problems)
+            values = dates[column][:, part]
         elif source_column is not None:
             value = feature[len(source_column) + 1:]
             values = _one_hot_values(body[source_column], value)
@@ -101,18 +109,42 @@ def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
     return model.prediction_frame(features, ids=id_frame)
 
 
+def input_columns(feature_names: Sequence[str]) -> dict[str, list[str] | str]:
+    """The columns a table to score needs, in the model's order: a one-hot feature `col=value`
+    is the text column `col` (its values listed), a pair `col_year`, `col_day_of_year` is the
+    date column `col` ("date"), the others numbers ([])."""
+    dated = {part: column for column, parts in date_columns(feature_names).items()
+             for part in parts}
+    columns: dict[str, list[str] | str] = {}
+    for feature in feature_names:
+        if feature in dated:
+            columns[dated[feature]] = "date"
+            continue
+        column, equals, value = feature.partition("=")
+        columns.setdefault(column if equals else feature, []).extend([value] if equals else [])
+    return columns
+
+
 def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
     """An example input table with the model's feature columns filled with training means.
 
-    A one-hot feature `col=value` becomes one column `col` holding its most frequent value.
+    A one-hot feature `col=value` becomes one column `col` holding its most frequent value; a
+    date column's `col_year` and `col_day_of_year` become one column `col` holding their mean
+    date.
     """
     # equal lengths: fit builds both from one table, and load_model checks both against n_features
     means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float),
                      strict=True))
+    dated = date_columns(model.feature_names)
+    date_parts_of = {part: column for column, parts in dated.items() for part in parts}
     columns: dict[str, object] = {}
     best_share: dict[str, float] = {}
     for name, mean in means.items():
-        if "=" in name:
+        if name in date_parts_of:
+            column = date_parts_of[name]
+            year, day = dated[column]
+            columns[column] = typical_date(means[year], means[day])
+        elif "=" in name:
             column, value = name.split("=", 1)
             if mean >= best_share.get(column, -1.0):
                 columns[column], best_share[column] = value, mean
@@ -127,6 +159,16 @@ def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values, bad = to_number(column)
     codes = prefixed_numbers(column) if bad.size else None
     return (codes, bad[:0]) if codes is not None else (values, bad)
+
+
+def _date_values(column: pd.Series, name: str, where: str, problems: list[str]) -> np.ndarray:
+    """A date column's (N, 2) year and day of year, NaN where missing; a cell that is not a
+    date goes to `problems` (all NaN then)."""
+    try:
+        return date_parts(column, name, where)
+    except DataError as err:
+        problems.append(str(err).removeprefix(f"{where}: "))
+        return np.full((len(column), 2), np.nan)
 
 
 def _one_hot_source(feature: str, present: set[str]) -> str | None:

@@ -11,8 +11,8 @@ species found was recorded); for opportunistic records, absence means "not repor
 Site covariates are the columns whose value is the same on every record of a site (habitat, plot
 type, year); columns that vary within a site describe records (a catch's weight, sex or id), not
 sites, and are left out, as are text columns with a value per site (ids): each is named in a
-notice. A column of ISO dates (Darwin Core's eventDate) becomes `<name>_year` and
-`<name>_day_of_year`.
+notice. A column of dates (Darwin Core's eventDate) is kept: as a model input it becomes
+`<name>_year` and `<name>_day_of_year` (`cgmvae.formats.dates`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import pandas as pd
 
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.csv_table import is_id_name
+from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.text_table import (
     describe_row,
-    is_date_column,
     is_missing,
     read_cells,
     source_name,
@@ -207,9 +207,7 @@ def zero_fill_records(
     ids = _joined(at_first, sites, "_")
     if ids.duplicated().any():  # values holding `_` themselves: a_b + c and a + b_c
         ids = _joined(at_first, sites, " | ")
-    site_covariates, covariates, read_dates = _dates_as_numbers(at_first[covariates], where)
-    notices += read_dates
-    frame = pd.concat([ids.rename(id_column).to_frame(), site_covariates,
+    frame = pd.concat([ids.rename(id_column).to_frame(), at_first[covariates],
                        pd.DataFrame(presence, columns=labels)], axis=1)
     empty = int((presence.sum(axis=1) == 0).sum())
     notices.insert(0, f"zero-filled {len(records):,} records into {n_sites:,} sites x "
@@ -353,30 +351,6 @@ def _site_columns(records: pd.DataFrame, candidates: list[str], site_of: np.ndar
     return [c for c in candidates if c not in {*varying, *id_like, *many_words}], notices
 
 
-
-
-def _dates_as_numbers(frame: pd.DataFrame, where: str
-                      ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """The site covariates with each column of ISO dates (Darwin Core's eventDate) replaced by
-    `<name>_year` and `<name>_day_of_year`, the numbers a model can use (season and trend), as
-    the eBird reader gives `day_of_year`; (frame, its columns, notices)."""
-    columns, notices = {}, []
-    for name in frame.columns:
-        cells = frame[name]
-        if not is_date_column(cells):
-            columns[name] = cells
-            continue
-        missing = is_missing(cells)
-        dates = pd.to_datetime(cells.str.slice(0, 10).where(~missing), format="%Y-%m-%d",
-                               errors="coerce")
-        wrong = np.flatnonzero(dates.isna().to_numpy() & ~missing)
-        if wrong.size:
-            raise DataError(f"{where}: column '{name}' holds the date {cells.iat[wrong[0]]!r}, "
-                            "which does not exist")
-        for part, numbers in (("year", dates.dt.year), ("day_of_year", dates.dt.day_of_year)):
-            columns[f"{name}_{part}"] = numbers.map(lambda v: "" if pd.isna(v) else str(int(v)))
-        notices.append(f"dates in '{name}' read as {name}_year and {name}_day_of_year")
-    return pd.DataFrame(columns, index=frame.index), list(columns), notices
 
 
 def _check_site_columns(records: pd.DataFrame, covariates: list[str], site_of: np.ndarray,

@@ -18,6 +18,7 @@ from cgmvae.formats.columns import (
     sample_ids,
 )
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
+from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import check_impute, short_list
 from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.text_table import (
@@ -88,7 +89,8 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
       Braun-Blanquet cover codes; empty = absent); but in a presence/absence table (more than
       half of those columns hold only 0 and 1) a numeric column of other whole numbers is a
       covariate: a class or a score such as a decay stage 0-6, not a species;
-    - features: everything else (numbers, class codes like `A0600`, categories).
+    - features: everything else (numbers, class codes like `A0600`, categories, dates, even a
+      date on every row: it is read as the year and the season, `cgmvae.formats.dates`).
 
     Returns
     -------
@@ -123,7 +125,8 @@ def _guess_role(column: pd.Series, name: str) -> str:
     if bad.size or present.size == 0:
         texts = column[~is_missing(column)]
         unique = texts.size > 1 and texts.nunique() == len(column)
-        return "id" if unique and bad.size == texts.size else "features"
+        return "id" if unique and bad.size == texts.size and not is_date_column(column) else (
+            "features")
     if np.isin(present, (0, 1)).all():
         return "labels"
     counts = (present >= 0).all() and (present == np.round(present)).all() and (present == 0).any()

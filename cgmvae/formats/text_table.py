@@ -14,9 +14,6 @@ from cgmvae.data import DataError
 from cgmvae.formats.encode import check_unique_names
 
 SEPARATORS = (",", ";", "\t")
-# A date as ISO writes it (and as Excel dates are read): 2019-05-03, 2019-05-03T06:30, or an
-# interval 2019-05-03/2019-05-05 (its start).
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
 _SAMPLE_LINES = 50
 # A number written with a decimal comma (European Excel exports: `1,5`, `-0,25`, `3,1e-2`).
@@ -141,12 +138,6 @@ def describe_row(row: int, where: str = "") -> str:
 def is_missing(column: pd.Series) -> np.ndarray:
     """True where a text cell is empty or a missing-value word (NA, nan, ?, ...)."""
     return column.isna().to_numpy() | column.str.strip().str.lower().isin(MISSING_WORDS).to_numpy()
-
-
-def is_date_column(column: pd.Series) -> bool:
-    """Whether every present cell of a text column starts with an ISO date (`ISO_DATE`)."""
-    present = column[~is_missing(column)].str.strip()
-    return not present.empty and bool(present.str.match(ISO_DATE).all())
 
 
 def to_number(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
