@@ -154,6 +154,12 @@ class TrainConfig:
     # validate and keep an exponential moving average of the weights (0 = off); 0.99 beat no
     # averaging on yeast and scene validation in HA, ex-F1, micro-F1 and P@1 (README)
     ema_decay: float = 0.99
+    # the average's decay grows with the steps taken, min(ema_decay, (1 + n) / (10 + n)) after n
+    # updates (TensorFlow's ExponentialMovingAverage with num_updates): without it a run of few
+    # steps per epoch (a survey of a few hundred sites) validates a model that is mostly its first
+    # steps' weights, with flat probabilities. Off by default until the benchmark table is
+    # re-run with it (benchmarks/results/ema_warmup.csv)
+    ema_warmup: bool = False
     seed: int = 0  # initialisation, batch order, dropout and latent samples (0..MAX_SEED)
     device: str = "auto"  # "auto" = CUDA when available, else CPU; or "cpu", "cuda[:N]", "mps"
     eval_batch_size: int = 4096  # rows per validation forward pass (memory, not results)
@@ -176,6 +182,7 @@ class TrainConfig:
                selection_window=check_integer("selection_window", self.selection_window, 1),
                ema_decay=check_number("ema_decay", self.ema_decay, "in [0, 1)",
                                       lambda decay: 0 <= decay < 1),
+               ema_warmup=check_flag("ema_warmup", self.ema_warmup),
                seed=check_integer("seed", self.seed, 0, MAX_SEED),
                eval_batch_size=check_integer("eval_batch_size", self.eval_batch_size, 1))
         if not isinstance(self.device, str) or not DEVICE_PATTERN.fullmatch(self.device):

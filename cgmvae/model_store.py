@@ -63,7 +63,8 @@ def describe(model: TrainedModel) -> dict:
                          "batch size": train.batch_size, "max epochs": train.max_epochs,
                          "patience": train.patience,
                          "contrastive weight": train.loss.contrastive,
-                         "KL weight": train.loss.kl, "seed": train.seed},
+                         "KL weight": train.loss.kl, "seed": train.seed}
+                        | ({"weight-average warm-up": "on"} if train.ema_warmup else {}),
             "best_epoch": model.best_epoch, "epochs": len(model.history),
             "labels": len(model.label_names), "features": len(model.feature_names)}
 

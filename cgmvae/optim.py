@@ -89,12 +89,21 @@ class WeightAverage:
     """An exponential moving average of a network's parameters, updated after each step:
     `average = decay * average + (1 - decay) * current` (buffers copied), as
     torch.optim.swa_utils.AveragedModel with get_ema_multi_avg_fn(decay), whose first update
-    copies the weights. `module` is the averaged copy to validate and keep."""
+    copies the weights. With `warmup`, the n-th update uses min(decay, (1 + n) / (10 + n))
+    instead (TensorFlow's ExponentialMovingAverage with num_updates), so that after a few
+    dozen steps the average is not still mostly the first step's weights. `module` is the
+    averaged copy to validate and keep."""
 
-    def __init__(self, network: nn.Module, decay: float):
+    def __init__(self, network: nn.Module, decay: float, warmup: bool = False):
         self.module = copy.deepcopy(network)
-        self.decay, self.updates = float(decay), 0
+        self.decay, self.warmup, self.updates = float(decay), bool(warmup), 0
         self._averaged = [p.detach() for p in self.module.parameters()]
+
+    def current_decay(self) -> float:
+        """The decay of the next update."""
+        if not self.warmup:
+            return self.decay
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self, network: nn.Module) -> None:
@@ -102,7 +111,7 @@ class WeightAverage:
         if self.updates == 0:
             torch._foreach_copy_(self._averaged, current)
         else:
-            torch._foreach_lerp_(self._averaged, current, 1.0 - self.decay)
+            torch._foreach_lerp_(self._averaged, current, 1.0 - self.current_decay())
         for mine, theirs in zip(self.module.buffers(), network.buffers(), strict=True):
             mine.copy_(theirs)
         self.updates += 1

@@ -215,7 +215,8 @@ def fit_loop(network: CGMVAE, batches: Batches, val: tuple[torch.Tensor, torch.T
     training ended before its time when the loss diverged ("" otherwise)."""
     model = context.wrap(network)
     optimizer = adam(network, config, context)
-    averaged = WeightAverage(network, config.ema_decay) if config.ema_decay > 0 else None
+    averaged = (WeightAverage(network, config.ema_decay, warmup=config.ema_warmup)
+                if config.ema_decay > 0 else None)
     evaluated = averaged.module if averaged is not None else network
     selection = Selection(config)
     diverged_in = 0

@@ -257,6 +257,25 @@ def test_train_page_can_train_the_informative_latent_variant(tiny):
     assert job.model.train_config.loss.kl == 0.03
 
 
+def test_train_page_suggests_and_trains_with_the_weight_average_warmup_on_a_small_survey(tiny):
+    """The tiny data's training rows are one step per epoch: the page suggests the warm-up, and
+    ticking it trains with it (and the kept model's settings say so)."""
+    _, choice = tiny
+    app = run_page("2_train.py", {DATA_KEY: choice})
+    assert any("A small survey" in text for text in texts(app, "info"))
+    assert not by_label(app.checkbox, "Warm up the weight average").value
+    by_label(app.number_input, "Max epochs").set_value(1)
+    by_label(app.checkbox, "Warm up the weight average").check()
+    by_label(app.button, "Train").click()
+    app.run()
+    job = app.session_state["training_job"]
+    job.thread.join(timeout=120)
+    app.run()
+    assert_clean(app)
+    assert job.model.train_config.ema_warmup
+    assert not any("A small survey" in text for text in texts(app, "info"))
+
+
 def test_train_page_cancel_stops_after_the_current_epoch(tiny):
     _, choice = tiny
     app = run_page("2_train.py", {DATA_KEY: choice})

@@ -226,3 +226,14 @@ def test_package_names_stay_importable_lazily():
     from cgmvae import CGMVAEClassifier, TrainedModel, fit  # noqa: F401
 
     assert callable(fit) and TrainedModel.__name__ == "TrainedModel"
+
+
+def test_ema_warmup_is_chosen_on_the_command_line_and_kept_in_the_checkpoint(tmp_path):
+    from cgmvae.predictor import TrainedModel
+
+    csv = write_toy_csv(tmp_path)
+    for options, expected in (([], False), (["--ema-warmup"], True)):
+        out = tmp_path / f"run{int(expected)}"
+        assert main(["train", "--data", str(csv), "--out", str(out), *FAST[:4], "--device",
+                     "cpu", *options]) == 0
+        assert TrainedModel.load(out / "model.pt").train_config.ema_warmup is expected

@@ -77,6 +77,25 @@ def test_weight_average_matches_torch_ema_averaged_model():
     assert not torch.equal(ours.module[0].weight, network[0].weight)  # an average, not a copy
 
 
+def test_weight_average_warmup_follows_the_steps_taken_then_the_decay():
+    """min(decay, (1 + n) / (10 + n)) after n updates: 2/11 after one, 0.99 from 890 on."""
+    network = small_network(0)
+    average = WeightAverage(network, decay=0.99, warmup=True)
+    decays = []
+    for _ in range(1000):
+        decays.append(average.current_decay())
+        average.updates += 1
+    assert decays[1] == pytest.approx(2 / 11) and decays[10] == pytest.approx(11 / 20)
+    assert max(decays) == 0.99 and decays.index(0.99) == 890
+    with torch.no_grad():  # two updates: the copy, then 2/11 of the old and 9/11 of the new
+        first = network[0].weight.clone()
+        average = WeightAverage(network, decay=0.99, warmup=True)
+        average.update(network)
+        network[0].weight.add_(1.0)
+        average.update(network)
+    torch.testing.assert_close(average.module[0].weight, first + 9 / 11)
+
+
 def test_cosine_restart_rate_matches_torch_scheduler():
     parameter = nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([parameter], lr=0.3)

@@ -66,7 +66,8 @@ def form_values(start: TunedStart) -> dict:
             "alpha": train.loss.contrastive, "kl": train.loss.kl}
     # the form's widgets take one number type each (a JSON 1 for a weight is a float here)
     return ({field: int(value) for field, value in whole.items()}
-            | {field: float(value) for field, value in real.items()} | {"variant": "cgmvae"})
+            | {field: float(value) for field, value in real.items()}
+            | {"variant": "cgmvae", "warmup": bool(train.ema_warmup)})
 
 
 def outside_the_form(values: dict, limits: dict[str, tuple[str, float, float]]) -> list[str]:
