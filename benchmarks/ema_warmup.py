@@ -4,6 +4,7 @@ keeping a model with flat probabilities?
 Usage: python -m benchmarks.ema_warmup [--seeds 0 1 2] [--sites 300 1000 3000]
        [--datasets flags foodtruck swiss_birds norberg_birds cal500 yeast]
        [--settings today warmup warmup+val_loss] [--out CSV] [--append]
+       python -m benchmarks.ema_warmup --summary [--out CSV]   (the table of the README)
 
 The weights C-GMVAE validates and keeps are an exponential moving average (decay 0.99 per step).
 On a survey of a few hundred sites an epoch is 2-3 steps, so epoch 20 is ~50 steps and its
@@ -24,7 +25,11 @@ kept epoch's validation log-loss and mean species ROC-AUC) are what a choice on 
 rest on; test columns report the outcome (log-loss, mean AUC, micro- and macro-F1 at validation
 thresholds). Planted surveys (known occurrence probabilities, synthetic: nothing of a real test
 split is seen) also give the mean absolute error of the test probabilities against the truth
-and their spread across sites (mean over species of the sd), beside the truth's spread.
+and their spread across sites (mean over species of the sd), beside the truth's spread; and for
+the Label correlations page's learned layer (the co-occurrence implied by the predicted
+probabilities over the training sites, `associations.implied_cooccurrence`) its mean absolute
+error over species pairs against the same map of the true probabilities (`map_error`), beside
+that map's mean |value| (`truth_map_strength`).
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.datasets import load
+from cgmvae.associations import implied_cooccurrence
 from cgmvae.config import TrainConfig
 from cgmvae.data import MultiLabelData, Split, random_split
 from cgmvae.metrics import evaluate, macro_roc_auc, validation_thresholds
@@ -47,7 +54,8 @@ SETTINGS = {"today": (False, "mean_auc"), "warmup": (True, "mean_auc"),
             "warmup+val_loss": (True, "val_loss")}
 COLUMNS = ("data", "seed", "setting", "train_rows", "steps_per_epoch", "kept_epoch", "epochs_run",
            "val_log_loss", "val_mean_auc", "test_log_loss", "test_mean_auc", "test_micro_f1",
-           "test_macro_f1", "truth_abs_error", "spread", "truth_spread", "seconds")
+           "test_macro_f1", "truth_abs_error", "spread", "truth_spread", "map_error",
+           "truth_map_strength", "seconds")
 
 
 def planted_survey(n_sites: int, seed: int) -> tuple[MultiLabelData, np.ndarray]:
@@ -96,9 +104,32 @@ def run(data: MultiLabelData, split: Split, seed: int, setting: str,
            "spread": float(test_proba.std(axis=0).mean()), "seconds": seconds}
     if truth is not None:
         true_test = truth[split.test]
+        true_map = implied_cooccurrence(truth[split.train])
+        pairs = ~np.eye(len(true_map), dtype=bool)
+        learned = implied_cooccurrence(model.predict_proba(data.features[split.train]))
         row |= {"truth_abs_error": float(np.abs(test_proba - true_test).mean()),
-                "truth_spread": float(true_test.std(axis=0).mean())}
+                "truth_spread": float(true_test.std(axis=0).mean()),
+                "map_error": float(np.abs(learned - true_map)[pairs].mean()),
+                "truth_map_strength": float(np.abs(true_map)[pairs].mean())}
     return row
+
+
+def summary(rows: pd.DataFrame) -> str:
+    """A markdown table: per data set and setting, the means over seeds of the kept epoch, the
+    validation and test log-loss, test micro- and macro-F1, and on planted surveys the error of
+    the probabilities and of the learned map against the truth."""
+    columns = {"kept_epoch": "kept epoch", "val_log_loss": "val log-loss",
+               "test_log_loss": "test log-loss", "test_micro_f1": "micro-F1",
+               "test_macro_f1": "macro-F1", "truth_abs_error": "mean abs(p - truth)",
+               "map_error": "learned-map error"}
+    means = rows.groupby(["data", "setting"], sort=False)[list(columns)].mean()
+    lines = ["| data set | setting | " + " | ".join(columns.values()) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for (name, setting), values in means.iterrows():
+        cells = ["" if pd.isna(values[c]) else f"{values[c]:.0f}" if c == "kept_epoch"
+                 else f"{values[c]:.3f}" for c in columns]
+        lines.append(f"| {name} | {setting} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ema_warmup.csv"))
     parser.add_argument("--append", action="store_true", help="add rows to --out")
+    parser.add_argument("--summary", action="store_true",
+                        help="print the table of --out's rows and run nothing")
     args = parser.parse_args(argv)
+    if args.summary:
+        print(summary(pd.read_csv(args.out)))
+        return 0
     jobs = [(n, seed) for n in args.sites for seed in args.seeds]
     jobs += [(name, seed) for name in args.datasets for seed in args.seeds]
     with args.out.open("a" if args.append else "w", newline="") as handle:

@@ -64,7 +64,9 @@ def describe(model: TrainedModel) -> dict:
                          "patience": train.patience,
                          "contrastive weight": train.loss.contrastive,
                          "KL weight": train.loss.kl, "seed": train.seed}
-                        | ({"weight-average warm-up": "on"} if train.ema_warmup else {}),
+                        | ({"weight-average warm-up": "on"} if train.ema_warmup else {})
+                        | ({"epoch chosen by": train.selection_metric}
+                           if train.selection_metric != "mean_auc" else {}),
             "best_epoch": model.best_epoch, "epochs": len(model.history),
             "labels": len(model.label_names), "features": len(model.feature_names)}
 

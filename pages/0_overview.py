@@ -10,7 +10,9 @@ from cgmvae.model_store import describe
 
 def provenance(about: dict, info: dict) -> str:
     """Which variant and settings produced the model, on which data, when (when known)."""
-    settings = ", ".join(f"{name} {value:g}" for name, value in about["settings"].items())
+    settings = ", ".join(f"{name} {value:g}" if isinstance(value, (int, float))
+                         else f"{name} {plain(str(value))}"
+                         for name, value in about["settings"].items())
     lines = [f"- **Variant**: {code(about['variant'])}",
              f"- **Settings**: {settings}",
              f"- **Training**: best epoch {about['best_epoch']} of {about['epochs']} run",

@@ -257,23 +257,26 @@ def test_train_page_can_train_the_informative_latent_variant(tiny):
     assert job.model.train_config.loss.kl == 0.03
 
 
-def test_train_page_suggests_and_trains_with_the_weight_average_warmup_on_a_small_survey(tiny):
-    """The tiny data's training rows are one step per epoch: the page suggests the warm-up, and
-    ticking it trains with it (and the kept model's settings say so)."""
+def test_train_page_trains_a_small_survey_for_truer_probabilities_unless_unticked(tiny):
+    """The tiny data's training rows are one step per epoch: the page says so and starts with the
+    weight average's warm-up and the epoch chosen by validation log-loss; unticked, the
+    library's defaults."""
     _, choice = tiny
-    app = run_page("2_train.py", {DATA_KEY: choice})
-    assert any("A small survey" in text for text in texts(app, "info"))
-    assert not by_label(app.checkbox, "Warm up the weight average").value
-    by_label(app.number_input, "Max epochs").set_value(1)
-    by_label(app.checkbox, "Warm up the weight average").check()
-    by_label(app.button, "Train").click()
-    app.run()
-    job = app.session_state["training_job"]
-    job.thread.join(timeout=120)
-    app.run()
-    assert_clean(app)
-    assert job.model.train_config.ema_warmup
-    assert not any("A small survey" in text for text in texts(app, "info"))
+    label = "Truer probabilities (warm-up, epoch by log-loss)"
+    for ticked in (True, False):
+        app = run_page("2_train.py", {DATA_KEY: choice})
+        assert any("A small survey" in text for text in texts(app, "info"))
+        assert by_label(app.checkbox, label).value
+        by_label(app.number_input, "Max epochs").set_value(1)
+        by_label(app.checkbox, label).set_value(ticked)
+        by_label(app.button, "Train").click()
+        app.run()
+        job = app.session_state["training_job"]
+        job.thread.join(timeout=120)
+        app.run()
+        assert_clean(app)
+        assert job.model.train_config.ema_warmup is ticked
+        assert job.model.train_config.selection_metric == ("val_loss" if ticked else "mean_auc")
 
 
 def test_train_page_cancel_stops_after_the_current_epoch(tiny):

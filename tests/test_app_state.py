@@ -1,6 +1,7 @@
 """The app's rough edges (issue 9): selections, per-label scores, session state, kept models."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,12 @@ def test_overview_says_which_variant_settings_data_and_date_made_the_model(tiny)
     app = run_page("0_overview.py", {MODEL_KEY: Workspace(model, choice, "trained", "k")})
     text = " ".join(texts(app, "markdown"))
     assert "`cgmvae`" in text and "not recorded" in text
+    calibrated = replace(model, train_config=replace(model.train_config, ema_warmup=True,
+                                                     selection_metric="val_loss"))
+    app = run_page("0_overview.py", {MODEL_KEY: Workspace(calibrated, choice, "trained", "k")})
+    assert_clean(app)
+    text = " ".join(texts(app, "markdown"))
+    assert "weight-average warm-up on" in text and "epoch chosen by val_loss" in text
 
 
 def test_number_of_groups_starts_at_the_suggestion_for_each_new_model():

@@ -371,3 +371,23 @@ def test_rescore_gives_back_the_rows_and_scores_the_surer_rule_from_saved_probab
     rescore.main(["--proba", str(tmp_path / "proba"), "--splits", "5", "--ours", "cgmvae-tuned"])
     out = capsys.readouterr().out
     assert "| toy | cgmvae-tuned |" in out and "sets where cgmvae-tuned beats every baseline" in out
+
+
+def test_ema_warmup_benchmark_scores_each_setting_against_the_planted_truth(tmp_path,
+                                                                           monkeypatch):
+    from functools import partial
+
+    from benchmarks import ema_warmup
+    from cgmvae.config import TrainConfig
+
+    data, truth = ema_warmup.planted_survey(400, seed=0)
+    assert data.labels.shape == truth.shape == (400, 12) and ((truth > 0) & (truth < 1)).all()
+    assert abs(data.labels.mean() - truth.mean()) < 0.03  # labels are drawn from the truth
+    monkeypatch.setattr(ema_warmup, "TrainConfig", partial(TrainConfig, max_epochs=3))
+    out = tmp_path / "warmup.csv"
+    assert ema_warmup.main(["--sites", "150", "--seeds", "0", "--datasets", "--out",
+                            str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert list(rows.setting) == list(ema_warmup.SETTINGS)
+    assert (rows.epochs_run <= 3).all() and rows.map_error.between(0, 2).all()
+    assert rows.truth_abs_error.between(0, 1).all() and rows.truth_spread.gt(0).all()

@@ -67,7 +67,8 @@ def form_values(start: TunedStart) -> dict:
     # the form's widgets take one number type each (a JSON 1 for a weight is a float here)
     return ({field: int(value) for field, value in whole.items()}
             | {field: float(value) for field, value in real.items()}
-            | {"variant": "cgmvae", "warmup": bool(train.ema_warmup)})
+            | {"variant": "cgmvae",
+               "warmup": bool(train.ema_warmup and train.selection_metric == "val_loss")})
 
 
 def outside_the_form(values: dict, limits: dict[str, tuple[str, float, float]]) -> list[str]:
