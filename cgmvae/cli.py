@@ -470,8 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="select on the mean score of this many trailing epochs (default 1)")
     train.add_argument("--ema-warmup", action="store_true",
                        help="let the weight average follow the first steps (decay min(0.99, "
-                            "(1 + n) / (10 + n))): sharper, truer probabilities on surveys of a "
-                            "few hundred sites (benchmarks/results/ema_warmup.csv)")
+                            "(1 + n) / (10 + n))); with --selection val_loss, probabilities "
+                            "and species maps near the truth on surveys of a few hundred sites "
+                            "(README, benchmarks/results/ema_warmup.csv)")
     train.add_argument("--distributed", action="store_true",
                        help="one of the processes `torchrun --nproc_per_node=N -m cgmvae train ... "
                             "--distributed` starts: DistributedDataParallel, gloo on CPUs, NCCL "
