@@ -21,7 +21,8 @@ from cgmvae.model import CGMVAE
 
 FORMAT = "cgmvae-checkpoint"
 VERSION = 2  # 2 adds the SHA-256; version 1 files (no checksum) still load, with a warning
-OPTIONAL_ARRAYS = ("label_thresholds", "learned_association", "environmental_association")
+OPTIONAL_ARRAYS = ("label_thresholds", "learned_association", "environmental_association",
+                   "feature_min", "feature_max")
 
 
 class CheckpointError(ValueError):
@@ -244,7 +245,8 @@ def check_arrays(tensors: dict[str, torch.Tensor], n_features: int, n_labels: in
     shapes = {"standardizer_mean": (n_features,), "standardizer_scale": (n_features,),
               "label_prevalence": (n_labels,), "label_thresholds": (n_labels,),
               "learned_association": (n_labels, n_labels),
-              "environmental_association": (n_labels, n_labels)}
+              "environmental_association": (n_labels, n_labels),
+              "feature_min": (n_features,), "feature_max": (n_features,)}
     arrays = {}
     for name, shape in shapes.items():
         if name not in tensors:

@@ -294,7 +294,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
                         "the input is kept")
     model = TrainedModel.load(model_path(args.model))
     # chunk by chunk (flat memory); a bad value anywhere leaves no output, not even a partial one
-    rows = predict_in_chunks(model, args.input, output, ids=args.id.split(",") if args.id else None)
+    notes: list[str] = []
+    rows = predict_in_chunks(model, args.input, output, ids=args.id.split(",") if args.id else None,
+                             notes=notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"wrote predictions for {rows} rows and {len(model.label_names)} labels to {args.output}")
     return 0
 

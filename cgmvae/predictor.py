@@ -46,6 +46,10 @@ class TrainedModel:
     # sigmoid(logit / T). Predictions and thresholds do not (a
     # monotone change would move the fixed threshold grid). None: saved before calibration existed.
     calibration_temperature: float | None = None
+    # (D,) each input's smallest and largest value over the training rows, to flag a site to
+    # score outside them (an extrapolation); None: saved before ranges were kept
+    feature_min: np.ndarray | None = None
+    feature_max: np.ndarray | None = None
 
     @property
     def device(self) -> torch.device:
@@ -99,16 +103,22 @@ class TrainedModel:
 
         The id column(s) first (when `ids` is given: a DataFrame keeps its columns, a Series its
         name, a list becomes `id`), then one `<label>_probability` and one 0/1 `<label>_predicted`
-        column per label, then `richness_expected` (sum of the probabilities) and
-        `richness_predicted` (labels predicted).
+        column per label, then `richness_expected` (sum of the probabilities),
+        `richness_predicted` (labels predicted) and, when the model knows its training ranges,
+        `covariates_outside_training` (how many of the sample's inputs lie outside the range of
+        the training rows: its predictions extrapolate).
         """
         proba = self.predict_proba(features)
         predicted = (proba >= self.threshold).astype(np.int8)
+        summary = {"richness_expected": proba.sum(axis=1, dtype=np.float64),
+                   "richness_predicted": predicted.sum(axis=1, dtype=np.int64)}
+        outside = self.outside_training_range(features)
+        if outside is not None:
+            summary["covariates_outside_training"] = outside.sum(axis=1, dtype=np.int64)
         parts = [
             pd.DataFrame(proba, columns=[f"{n}_probability" for n in self.label_names]),
             pd.DataFrame(predicted, columns=[f"{n}_predicted" for n in self.label_names]),
-            pd.DataFrame({"richness_expected": proba.sum(axis=1, dtype=np.float64),
-                          "richness_predicted": predicted.sum(axis=1, dtype=np.int64)}),
+            pd.DataFrame(summary),
         ]
         if ids is not None:
             id_frame = ids.to_frame() if isinstance(ids, pd.Series) else pd.DataFrame(
@@ -117,6 +127,21 @@ class TrainedModel:
                 raise ValueError(f"{len(id_frame)} ids for {len(proba)} rows of features")
             parts.insert(0, id_frame.reset_index(drop=True))
         return pd.concat(parts, axis=1)
+
+    def outside_training_range(self, features: np.ndarray) -> np.ndarray | None:
+        """(N, D) True where an input lies below its smallest or above its largest value over the
+        training rows; None when the model does not know its training ranges."""
+        if self.feature_min is None or self.feature_max is None:
+            return None
+        features = np.asarray(features, dtype=np.float32)
+        return (features < self.feature_min) | (features > self.feature_max)
+
+    def extrapolation_note(self, features: np.ndarray, what: str = "sites") -> str | None:
+        """One line for a user when some rows lie outside the training ranges (`OutsideTraining`);
+        None when none does, or the ranges are not known."""
+        tally = OutsideTraining(self)
+        tally.add(features)
+        return tally.note(what)
 
     def label_embeddings(self) -> np.ndarray:
         """(L, E) learned label embeddings w_i."""
@@ -182,3 +207,38 @@ class TrainedModel:
     @classmethod
     def load(cls, path: str | Path) -> TrainedModel:
         return cls(**read_checkpoint(Path(path)))
+
+
+class OutsideTraining:
+    """Rows outside a model's training ranges, tallied chunk by chunk (`add`), and the line that
+    tells a user (`note`): how many rows, and each input concerned with the values seen outside
+    against its training range."""
+
+    def __init__(self, model: TrainedModel):
+        self.model, self.rows, self.total = model, 0, 0
+        self.seen: dict[int, tuple[float, float]] = {}  # input -> (lowest, highest) value outside
+
+    def add(self, features: np.ndarray) -> None:
+        features = np.asarray(features, dtype=np.float32)
+        self.total += len(features)
+        outside = self.model.outside_training_range(features)
+        if outside is None:
+            return
+        self.rows += int(outside.any(axis=1).sum())
+        for j in np.flatnonzero(outside.any(axis=0)):
+            values = features[outside[:, j], j]
+            low, high = self.seen.get(j, (np.inf, -np.inf))
+            self.seen[j] = (min(low, float(values.min())), max(high, float(values.max())))
+
+    def note(self, what: str = "sites") -> str | None:
+        if not self.rows:
+            return None
+        model = self.model
+        inputs = [f"{model.feature_names[j]} {low:g} to {high:g} (training "
+                  f"{model.feature_min[j]:g} to {model.feature_max[j]:g})"
+                  for j, (low, high) in sorted(self.seen.items())]
+        shown = "; ".join(inputs[:5]) + (f"; and {len(inputs) - 5} more" if len(inputs) > 5
+                                         else "")
+        return (f"{self.rows:,} of {self.total:,} {what} lie outside the covariate range of the "
+                f"training rows, so their predictions extrapolate (the column "
+                f"covariates_outside_training counts the covariates per row): {shown}")

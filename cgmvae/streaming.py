@@ -41,6 +41,7 @@ from cgmvae.formats.parquet import (
 from cgmvae.formats.presence import marks_notice, read_marks
 from cgmvae.formats.tables import id_column_names
 from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
+from cgmvae.predictor import OutsideTraining
 from cgmvae.train import (
     TrainingSummary,
     finished_model,
@@ -409,6 +410,8 @@ class TrainingStatistics:
     standardizer: Standardizer
     label_counts: np.ndarray
     n_rows: int
+    feature_min: np.ndarray | None = None  # (D,) each input's range over the training rows
+    feature_max: np.ndarray | None = None
 
 
 def training_statistics(table: StreamedTable) -> TrainingStatistics:
@@ -419,6 +422,8 @@ def training_statistics(table: StreamedTable) -> TrainingStatistics:
     reader, parquet = table.reader(), pq.ParquetFile(table.path)
     n, mean, squares = 0, np.zeros(len(table.feature_names)), np.zeros(len(table.feature_names))
     counts = np.zeros(len(table.label_names), dtype=np.int64)
+    low = np.full(len(table.feature_names), np.inf, dtype=np.float32)
+    high = np.full(len(table.feature_names), -np.inf, dtype=np.float32)
     for group in table.train:
         x, y = reader.read_row_group(parquet, group)
         x = float32_features(x, table.feature_names, first_row=int(reader.group_starts[group]))
@@ -429,10 +434,11 @@ def training_statistics(table: StreamedTable) -> TrainingStatistics:
         squares = squares + group_squares + delta**2 * n * m / total
         n = total
         counts += y.sum(axis=0, dtype=np.int64)
+        low, high = np.minimum(low, x.min(axis=0)), np.maximum(high, x.max(axis=0))
     std = np.sqrt(squares / n)
     scale = np.where(std > 1e-12, std, 1.0)  # as Standardizer.fit: a constant feature stays 0
     return TrainingStatistics(Standardizer(mean.astype(np.float32), scale.astype(np.float32)),
-                              counts, n)
+                              counts, n, feature_min=low, feature_max=high)
 
 
 def association_sample(table: StreamedTable, seed: int, rows: int = ASSOCIATION_ROWS) -> np.ndarray:
@@ -485,12 +491,14 @@ def fit_streamed(table: StreamedTable, *, model_config: ModelConfig | None = Non
         standardizer=statistics.standardizer, feature_names=list(table.feature_names),
         label_names=list(table.label_names), dataset_name=table.path.stem,
         label_prevalence=statistics.label_counts / statistics.n_rows, model_config=model_config,
-        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note),
+        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note,
+        feature_min=statistics.feature_min, feature_max=statistics.feature_max),
         val=(val_x, val_y), train_features=association_sample(table, train_config.seed))
 
 
 def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
-                      ids: Sequence[str] | None = None, chunk_rows: int = BATCH_ROWS) -> int:
+                      ids: Sequence[str] | None = None, chunk_rows: int = BATCH_ROWS,
+                      notes: list[str] | None = None) -> int:
     """Write `model.prediction_frame` for every row of a CSV or Parquet table, a chunk at a time.
 
     Parameters
@@ -500,6 +508,8 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     input_path, output_path : the table of new sites and the predictions (`.parquet`, else CSV).
     ids : id column(s) to keep first; default the sidecar's `id`, else columns named like an id.
     chunk_rows : rows read, predicted and written at once: memory stays flat in the table's size.
+    notes : if given, gets a line when some rows lie outside the training ranges (an
+        extrapolation, `predictor.OutsideTraining`).
 
     Returns
     -------
@@ -514,18 +524,22 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     header = table_header(input_path)
     plan = _feature_plan(model.feature_names, header, input_path.name)
     id_names = id_column_names(header, ids, input_path.name, sidecar_of=input_path)
+    tally = OutsideTraining(model)
     with whole_file(output_path) as partial:
-        rows = _write(partial, _predictions(model, input_path, plan, id_names, chunk_rows),
+        rows = _write(partial, _predictions(model, input_path, plan, id_names, chunk_rows, tally),
                       parquet=is_parquet(output_path))
+    if notes is not None and (note := tally.note("rows")):
+        notes.append(note)
     return rows
 
 
-def _predictions(model, path: Path, plan: dict, id_names: list[str],
-                 chunk_rows: int) -> Iterator[pa.Table]:
+def _predictions(model, path: Path, plan: dict, id_names: list[str], chunk_rows: int,
+                 tally: OutsideTraining) -> Iterator[pa.Table]:
     wanted = list(dict.fromkeys([*id_names, *(entry.source for entry in plan.values())]))
     first_row = 0
     for batch in iter_batches(path, wanted, batch_rows=chunk_rows):
         features = _feature_chunk(batch, plan, path.name, first_row)
+        tally.add(features)
         ids = {n: column_text(batch.column(n)) for n in id_names}
         frame = model.prediction_frame(features, ids=pd.DataFrame(ids) if ids else None)
         yield pa.Table.from_pandas(frame, preserve_index=False)

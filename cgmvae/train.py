@@ -324,7 +324,9 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
         standardizer=standardizer, feature_names=list(data.feature_names),
         label_names=list(data.label_names), dataset_name=data.name,
         label_prevalence=data.labels[split.train].mean(axis=0), model_config=model_config,
-        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note),
+        train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note,
+        feature_min=data.features[split.train].min(axis=0),
+        feature_max=data.features[split.train].max(axis=0)),
         val=(data.features[split.val], data.labels[split.val]),
         train_features=data.features[split.train])
 
@@ -355,6 +357,8 @@ class TrainingSummary:
     history: list[dict]
     best_epoch: int
     stop_note: str = ""  # why training ended before its time (a diverged loss), if it did
+    feature_min: np.ndarray | None = None  # (D,) each input's range over the training rows
+    feature_max: np.ndarray | None = None
 
 
 def finished_model(network: CGMVAE, summary: TrainingSummary, *,

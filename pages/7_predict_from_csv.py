@@ -64,9 +64,13 @@ except USER_ERRORS as err:
     st.stop()
 st.success(f"Scored {len(predictions):,} rows; a label is predicted when its probability is at "
            f"least {model.threshold:.2f}.")
+if note := predictions.attrs.get("extrapolation"):
+    st.warning(plain(note) + ". Read them with care: the model has never seen such sites.")
 st.dataframe(explore.prediction_table(model, predictions))
 st.caption("The download has, per site: the id column(s), `<species>_probability`, "
            "`<species>_predicted` (0/1), `richness_expected` (sum of the probabilities) and "
-           "`richness_predicted` (species predicted).")
+           "`richness_predicted` (species predicted)"
+           + (", `covariates_outside_training` (covariates outside the training range)"
+              if "covariates_outside_training" in predictions else "") + ".")
 csv_download(lambda: predictions, "Download the predictions (CSV)",
              f"{model.dataset_name}_predictions.csv", key="download_predictions")

@@ -310,9 +310,22 @@ def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(hab
     saved = predict_csv(habitat_model.model, path, ids=["plot"])
     assert list(saved.columns) == ["plot", "Parus major_probability", "Sitta europaea_probability",
                                    "Parus major_predicted", "Sitta europaea_predicted",
-                                   "richness_expected", "richness_predicted"]
+                                   "richness_expected", "richness_predicted",
+                                   "covariates_outside_training"]
     assert saved["plot"].tolist() == ["007", "P2"]
     assert predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
+
+
+def test_predict_page_warns_when_sites_lie_outside_the_training_range(habitat_model, tmp_path):
+    model = habitat_model.model
+    inside = model.feature_min[model.feature_names.index("elev")]
+    path = tmp_path / "new.csv"
+    path.write_text(f"plot,habitat,elev\nA,forest,{inside}\nB,open,1000\n")
+    app = predict_page(habitat_model, path)
+    assert not app.exception
+    warning = texts(app, "warning")
+    assert "1 of 2 sites lie outside the covariate range of the training rows" in warning
+    assert "elev 1000 to 1000 (training" in warning
 
 
 def test_predict_page_keeps_the_id_column_chosen_for_the_training_table(habitat_model,

@@ -26,6 +26,10 @@ class LinearModel:
     def prediction_frame(self, features, ids=None):
         return TrainedModel.prediction_frame(self, features, ids=ids)
 
+    feature_min = feature_max = None  # no training ranges: no extrapolation column
+    outside_training_range = TrainedModel.outside_training_range
+    extrapolation_note = TrainedModel.extrapolation_note
+
 
 def test_read_feature_table_matches_by_name_and_rebuilds_one_hot():
     upload = io.BytesIO(b"extra,region,temp\nx,south,5\ny,north,6\n")

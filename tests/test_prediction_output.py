@@ -46,7 +46,8 @@ def test_prediction_frame_puts_ids_first_and_richness_last(model):
     names = model.label_names
     assert list(frame.columns) == (["site"] + [f"{n}_probability" for n in names]
                                    + [f"{n}_predicted" for n in names]
-                                   + ["richness_expected", "richness_predicted"])
+                                   + ["richness_expected", "richness_predicted",
+                                      "covariates_outside_training"])
     proba = model.predict_proba(features)
     np.testing.assert_allclose(frame["richness_expected"], proba.sum(axis=1), rtol=1e-6)
     np.testing.assert_array_equal(frame["richness_predicted"],
@@ -123,3 +124,41 @@ def test_train_and_evaluate_on_a_species_and_a_covariate_table(tmp_path, capsys)
     assert main(["evaluate", "--model", str(tmp_path / "run"), *tables]) == 0
     assert main(["train", *tables[:4], "--out", str(tmp_path / "x")]) == 2
     assert "--features needs --id" in capsys.readouterr().err
+
+
+def test_sites_outside_the_training_ranges_are_counted_and_named(model, model_file, tmp_path,
+                                                                 capsys):
+    """A site beyond the covariates of the training rows is predicted, flagged per row, and
+    named with its values against the training range (whole table, chunks, CLI); the ranges
+    survive the checkpoint."""
+    from cgmvae.formats.model_input import predict_csv
+    from cgmvae.predictor import TrainedModel
+
+    loaded = TrainedModel.load(model_file)
+    np.testing.assert_array_equal(loaded.feature_max, model.feature_max)
+    features = np.clip(toy_data(4, seed=3).features, model.feature_min, model.feature_max)
+    features[1, 0] = model.feature_max[0] + 5.0
+    features[3, [0, 2]] = model.feature_min[[0, 2]] - 1.0
+    frame = model.prediction_frame(features)
+    assert frame["covariates_outside_training"].tolist() == [0, 1, 0, 2]
+    note = model.extrapolation_note(features)
+    assert note.startswith("2 of 4 sites lie outside the covariate range of the training rows")
+    assert f"f0 {model.feature_min[0] - 1:g} to {model.feature_max[0] + 5:g} (training " in note
+    assert model.extrapolation_note(features[[0, 2]]) is None
+    path = tmp_path / "far.csv"
+    pd.DataFrame(features, columns=[f"f{i}" for i in range(6)]).to_csv(path, index=False)
+    assert predict_csv(model, path).attrs["extrapolation"] == note
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(model_file), "--input", str(path),
+                 "--output", str(out)]) == 0
+    assert "note: 2 of 4 rows lie outside the covariate range" in capsys.readouterr().err
+    assert pd.read_csv(out)["covariates_outside_training"].tolist() == [0, 1, 0, 2]
+
+
+def test_a_model_saved_before_ranges_were_kept_predicts_without_the_column(model):
+    from dataclasses import replace
+
+    older = replace(model, feature_min=None, feature_max=None)
+    frame = older.prediction_frame(toy_data(3).features)
+    assert "covariates_outside_training" not in frame
+    assert older.extrapolation_note(toy_data(3).features * 100) is None

@@ -94,7 +94,10 @@ def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
     Returns
     -------
     `TrainedModel.prediction_frame`: the id column(s), `<label>_probability`, `<label>_predicted`,
-    `richness_expected`, `richness_predicted`; numbers only besides the ids (nothing shortened).
+    `richness_expected`, `richness_predicted` (and `covariates_outside_training` when the model
+    knows its training ranges); numbers only besides the ids (nothing shortened). Its
+    `attrs["extrapolation"]` is the line to show when some rows lie outside the training ranges
+    (`TrainedModel.extrapolation_note`), else None.
     """
     if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
         raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "
@@ -106,7 +109,9 @@ def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
     id_frame = read_id_columns(source, ids, name=name) if ids is None or len(ids) else None
     if id_frame is None:
         id_frame = pd.Series(np.arange(1, features.shape[0] + 1), name="row")
-    return model.prediction_frame(features, ids=id_frame)
+    frame = model.prediction_frame(features, ids=id_frame)
+    frame.attrs["extrapolation"] = model.extrapolation_note(features)
+    return frame
 
 
 def input_columns(feature_names: Sequence[str]) -> dict[str, list[str] | str]:
