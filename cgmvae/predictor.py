@@ -234,8 +234,8 @@ class OutsideTraining:
         if not self.rows:
             return None
         model = self.model
-        inputs = [f"{model.feature_names[j]} {low:g} to {high:g} (training "
-                  f"{model.feature_min[j]:g} to {model.feature_max[j]:g})"
+        inputs = [f"{model.feature_names[j]} {low:g}" + (f" to {high:g}" if high > low else "")
+                  + f" (training {model.feature_min[j]:g} to {model.feature_max[j]:g})"
                   for j, (low, high) in sorted(self.seen.items())]
         shown = "; ".join(inputs[:5]) + (f"; and {len(inputs) - 5} more" if len(inputs) > 5
                                          else "")
