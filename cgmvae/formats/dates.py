@@ -32,8 +32,8 @@ def is_date_column(column: pd.Series) -> bool:
     """Whether a text column has a present cell and every present cell starts with a date (ISO,
     or day.month.year)."""
     present = column[~is_missing(column)].astype("string").str.strip()
-    if present.empty:
-        return False
+    if present.empty or not any(pattern.match(present.iat[0]) for pattern in _FORMATS):
+        return False  # most columns are numbers or words: decided on their first cell
     dated = np.zeros(len(present), dtype=bool)
     for pattern in _FORMATS:
         dated |= present.str.match(pattern).to_numpy(dtype=bool)
