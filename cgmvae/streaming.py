@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,8 @@ from cgmvae.formats.columns import (
     prefixed_numbers,
 )
 from cgmvae.formats.csv_table import read_sidecar
-from cgmvae.formats.dates import date_parts, date_source, part_names
+from cgmvae.formats.dates import date_parts, part_names
+from cgmvae.formats.model_input import ModelInput, date_values, input_plan
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.parquet import (
     BATCH_ROWS,
@@ -563,51 +563,25 @@ def _write(path: Path, tables: Iterator[pa.Table], *, parquet: bool) -> int:
     return rows
 
 
-class _Input(NamedTuple):
-    """Where one model input is read from in a table to score: the column `source` as a number,
-    or the 0/1 of `source == one_hot`, or the year (`date_part` 0) or day of year (1) of a date
-    column."""
-
-    source: str
-    one_hot: str | None = None
-    date_part: int | None = None
-
-
-def _feature_plan(features: Sequence[str], header: list[str], where: str) -> dict[str, _Input]:
-    """Each model feature's `_Input`; DataError for missing ones."""
-    present, plan, missing = set(header), {}, []
-    for feature in features:
-        if feature in present:
-            plan[feature] = _Input(feature)
-            continue
-        sources = [feature[:k] for k, char in enumerate(feature)
-                   if char == "=" and feature[:k] in present]
-        dated = date_source(feature, present)
-        if sources:
-            plan[feature] = _Input(sources[0], one_hot=feature[len(sources[0]) + 1:])
-        elif dated is not None:
-            plan[feature] = _Input(dated[0], date_part=dated[1])
-        else:
-            missing.append(feature)
+def _feature_plan(features: Sequence[str], header: list[str],
+                  where: str) -> dict[str, ModelInput]:
+    """Each model feature's `ModelInput`; DataError for missing ones."""
+    plan, missing = input_plan(features, header)
     if missing:
         raise DataError(f"{where} does not match the model's features: missing column(s) "
                         f"{short_list(missing, 20)}")
     return plan
 
 
-def _feature_chunk(batch: pa.RecordBatch, plan: dict[str, _Input], where: str,
+def _feature_chunk(batch: pa.RecordBatch, plan: dict[str, ModelInput], where: str,
                    first_row: int) -> np.ndarray:
     """(B, D) float32 model inputs of one chunk; DataError naming column and table row."""
     columns, problems, unseen, dates = [], [], {}, {}
     for source, value, date_part in plan.values():
         if date_part is not None:
             if source not in dates:
-                try:
-                    dates[source] = date_parts(column_text(batch.column(source)), source, where,
-                                               first_row)
-                except DataError as err:
-                    problems.append(str(err).removeprefix(f"{where}: "))
-                    dates[source] = np.full((batch.num_rows, 2), np.nan)
+                dates[source] = date_values(column_text(batch.column(source)), source, where,
+                                            problems, first_row)
             columns.append(dates[source][:, date_part])
         elif value is None:
             numbers, bad = column_numbers(batch.column(source))

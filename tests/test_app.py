@@ -207,17 +207,24 @@ def test_a_session_model_is_used_by_its_session_only(tiny):
     assert "400 test rows" in " ".join(texts(other, "subheader"))
 
 
+def train_and_wait(app: AppTest):
+    """Press Train, wait for the background training, and run the page once more (it notices
+    the end of training and hands the model over); the training job."""
+    by_label(app.button, "Train").click()
+    app.run()
+    job = app.session_state["training_job"]
+    job.thread.join(timeout=120)
+    app.run()
+    return job
+
+
 def test_train_page_trains_in_the_background_and_installs_the_model(tiny):
     _, choice = tiny
     app = run_page("2_train.py", {DATA_KEY: choice})
     by_label(app.number_input, "Max epochs").set_value(2)
     by_label(app.number_input, "Embedding size E").set_value(8)
     by_label(app.number_input, "Latent size d").set_value(4)
-    by_label(app.button, "Train").click()
-    app.run()
-    job = app.session_state["training_job"]
-    job.thread.join(timeout=120)
-    app.run()  # the page notices the end of training and hands the model over
+    job = train_and_wait(app)
     assert_clean(app)
     assert app.session_state[MODEL_KEY].model is job.model and len(job.records) == 2
     assert any("Trained" in text for text in texts(app, "success"))
@@ -269,11 +276,7 @@ def test_train_page_trains_a_small_survey_for_truer_probabilities_unless_unticke
         assert by_label(app.checkbox, label).value
         by_label(app.number_input, "Max epochs").set_value(1)
         by_label(app.checkbox, label).set_value(ticked)
-        by_label(app.button, "Train").click()
-        app.run()
-        job = app.session_state["training_job"]
-        job.thread.join(timeout=120)
-        app.run()
+        job = train_and_wait(app)
         assert_clean(app)
         assert job.model.train_config.ema_warmup is ticked
         assert job.model.train_config.selection_metric == ("val_loss" if ticked else "mean_auc")

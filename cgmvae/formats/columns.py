@@ -14,12 +14,7 @@ from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.dates import date_parts, is_date_column, part_names
 from cgmvae.formats.encode import binarize_labels, fill_missing, short_list
 from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import (
-    describe_row,
-    is_missing,
-    non_numeric,
-    to_number,
-)
+from cgmvae.formats.text_table import describe_row, is_missing, non_numeric, to_number
 
 # A class code: one letter then 3+ digits, e.g. altitude class A0600 (same letter on every row).
 # Short codes (region R1, R2) are categories, so they stay text and are one-hot encoded.

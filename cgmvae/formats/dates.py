@@ -73,15 +73,14 @@ def date_source(feature: str, present: set[str]) -> tuple[str, int] | None:
     return None
 
 
-def date_columns(feature_names) -> dict[str, tuple[str, str]]:
-    """The date columns a model was trained on: `D` -> (`D_year`, `D_day_of_year`) for each pair
-    of its inputs that a date column `D` gives."""
-    names = list(feature_names)
-    present = set(names)
-    return {name[:-len("_year")]: (name, f"{name[:-len('_year')]}_day_of_year")
-            for name in names
-            if name.endswith("_year") and not name.endswith("_day_of_year")
-            and f"{name[:-len('_year')]}_day_of_year" in present}
+def date_inputs(feature_names) -> dict[str, str]:
+    """Each pair of model inputs that a date column `D` gives (`D_year` and `D_day_of_year`,
+    both present) as input -> `D`."""
+    present = set(feature_names)
+    columns = [name.removesuffix("_year") for name in feature_names
+               if name.endswith("_year") and not name.endswith("_day_of_year")]
+    return {part: column for column in columns if set(part_names(column)) <= present
+            for part in part_names(column)}
 
 
 def typical_date(year: float, day_of_year: float) -> str:

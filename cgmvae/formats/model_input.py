@@ -4,13 +4,20 @@ one-hot columns rebuilt from their raw column), the table scored, and a template
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.columns import prefixed_numbers
-from cgmvae.formats.dates import date_columns, date_parts, date_source, typical_date
+from cgmvae.formats.dates import (
+    date_inputs,
+    date_parts,
+    date_source,
+    part_names,
+    typical_date,
+)
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.tables import read_id_columns
 from cgmvae.formats.text_table import (
@@ -26,6 +33,36 @@ MAX_PREDICT_ROWS = 200_000  # an uploaded table larger than this is refused, not
 MAX_PREDICT_BYTES = 50 * 2**20  # matches server.maxUploadSize in .streamlit/config.toml
 
 
+class ModelInput(NamedTuple):
+    """Where one model input is read from in a table to score: the column `source` as a number,
+    or the 0/1 of `source == one_hot`, or the year (`date_part` 0) or day of year (1) of a date
+    column."""
+
+    source: str
+    one_hot: str | None = None
+    date_part: int | None = None
+
+
+def input_plan(feature_names: Sequence[str],
+               header: Sequence[str]) -> tuple[dict[str, ModelInput], list[str]]:
+    """Each model input's `ModelInput` in a table with these columns (by name; a one-hot input
+    `col=value` from a text column `col`, `col_year` / `col_day_of_year` from a date column
+    `col`), and the inputs the table cannot give."""
+    present, plan, missing = set(header), {}, []
+    for feature in feature_names:
+        source = None if feature in present else _one_hot_source(feature, present)
+        dated = None if feature in present or source else date_source(feature, present)
+        if feature in present:
+            plan[feature] = ModelInput(feature)
+        elif source is not None:
+            plan[feature] = ModelInput(source, one_hot=feature[len(source) + 1:])
+        elif dated is not None:
+            plan[feature] = ModelInput(dated[0], date_part=dated[1])
+        else:
+            missing.append(feature)
+    return plan, missing
+
+
 def read_feature_table(source, feature_names: Sequence[str], *,
                        name: str | None = None) -> np.ndarray:
     """Read a CSV (path or file-like; `name`: an upload's display name for messages) as the
@@ -39,28 +76,21 @@ def read_feature_table(source, feature_names: Sequence[str], *,
     """
     where = source_name(source, name)
     header, body = read_cells(source, where)
-    present = set(header)
-    columns, problems, missing, one_hot_sources, dates = [], [], [], {}, {}
-    for feature in feature_names:
-        source_column = None if feature in present else _one_hot_source(feature, present)
-        dated = None if feature in present or source_column else date_source(feature, present)
-        if feature in present:
+    plan, missing = input_plan(feature_names, header)
+    columns, problems, one_hot_sources, dates = [], [], {}, {}
+    for feature, (column, value, date_part) in plan.items():
+        if date_part is not None:
+            if column not in dates:
+                dates[column] = date_values(body[column], column, where, problems)
+            values = dates[column][:, date_part]
+        elif value is not None:
+            values = _one_hot_values(body[column], value)
+            one_hot_sources.setdefault(column, []).append(value)
+        else:
             values, bad = _feature_numbers(body[feature])
             if bad.size or np.isnan(values).all():
                 problems.append(non_numeric(body[feature], feature, bad) if bad.size
                                 else f"column '{feature}' is empty")
-        elif dated is not None:
-            column, part = dated
-            if column not in dates:
-                dates[column] = _date_values(body[column], column, where, problems)
-            values = dates[column][:, part]
-        elif source_column is not None:
-            value = feature[len(source_column) + 1:]
-            values = _one_hot_values(body[source_column], value)
-            one_hot_sources.setdefault(source_column, []).append(value)
-        else:
-            missing.append(feature)
-            continue
         columns.append(values)
     problems += [_unseen(body[c], c, known) for c, known in one_hot_sources.items()]
     problems = [p for p in problems if p]
@@ -118,8 +148,7 @@ def input_columns(feature_names: Sequence[str]) -> dict[str, list[str] | str]:
     """The columns a table to score needs, in the model's order: a one-hot feature `col=value`
     is the text column `col` (its values listed), a pair `col_year`, `col_day_of_year` is the
     date column `col` ("date"), the others numbers ([])."""
-    dated = {part: column for column, parts in date_columns(feature_names).items()
-             for part in parts}
+    dated = date_inputs(feature_names)
     columns: dict[str, list[str] | str] = {}
     for feature in feature_names:
         if feature in dated:
@@ -140,15 +169,13 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
     # equal lengths: fit builds both from one table, and load_model checks both against n_features
     means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float),
                      strict=True))
-    dated = date_columns(model.feature_names)
-    date_parts_of = {part: column for column, parts in dated.items() for part in parts}
+    dated = date_inputs(model.feature_names)
     columns: dict[str, object] = {}
     best_share: dict[str, float] = {}
     for name, mean in means.items():
-        if name in date_parts_of:
-            column = date_parts_of[name]
-            year, day = dated[column]
-            columns[column] = typical_date(means[year], means[day])
+        if name in dated:
+            year, day = part_names(dated[name])
+            columns[dated[name]] = typical_date(means[year], means[day])
         elif "=" in name:
             column, value = name.split("=", 1)
             if mean >= best_share.get(column, -1.0):
@@ -166,11 +193,12 @@ def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return (codes, bad[:0]) if codes is not None else (values, bad)
 
 
-def _date_values(column: pd.Series, name: str, where: str, problems: list[str]) -> np.ndarray:
+def date_values(column: pd.Series, name: str, where: str, problems: list[str],
+                first_row: int = 0) -> np.ndarray:
     """A date column's (N, 2) year and day of year, NaN where missing; a cell that is not a
-    date goes to `problems` (all NaN then)."""
+    date goes to `problems` (all NaN then), so that every problem of a table is told at once."""
     try:
-        return date_parts(column, name, where)
+        return date_parts(column, name, where, first_row)
     except DataError as err:
         problems.append(str(err).removeprefix(f"{where}: "))
         return np.full((len(column), 2), np.nan)
