@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.app_speed import PAGES, launch, open_page, streamlit_server, wait_idle
@@ -103,18 +104,30 @@ def test_a_training_that_fails_says_why_without_a_click(page):
     assert "built-in model" in page.locator('[data-testid="stSidebar"]').inner_text()
 
 
+def drag_path(tool: str, x: float, y: float, radius: float) -> list[tuple[float, float]]:
+    """Where the mouse goes with the button down: a box's diagonal, or a lasso's circle."""
+    if tool == "Box Select":
+        return [(x - radius, y - radius), (x, y), (x + radius, y + radius)]
+    turns = np.linspace(0.0, 2 * np.pi, 41)
+    return [(x + radius * np.cos(t), y + radius * np.sin(t)) for t in turns]
+
+
 @pytest.mark.usefixtures("screenshot_on_failure")
-def test_box_selection_on_the_latent_space_lists_the_selected_samples(page):
+@pytest.mark.parametrize("tool", ["Box Select", "Lasso Select"])
+def test_selecting_on_the_latent_space_lists_the_selected_samples(page, tool):
+    open_page(page, "Overview")  # leaving the page drops an earlier selection
     open_page(page, "Latent space")
+    page.get_by_text("No samples selected.").wait_for(timeout=60_000)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.hover()
-    chart.locator('.modebar-btn[data-title="Box Select"]').click()
+    chart.locator(f'.modebar-btn[data-title="{tool}"]').click()
     area = chart.locator(".nsewdrag").first.bounding_box()
     x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
-    page.mouse.move(x - area["width"] / 4, y - area["height"] / 4)
+    path = drag_path(tool, x, y, min(area["width"], area["height"]) / 4)
+    page.mouse.move(*path[0])
     page.mouse.down()
-    page.mouse.move(x, y, steps=5)
-    page.mouse.move(x + area["width"] / 4, y + area["height"] / 4, steps=5)
+    for point in path[1:]:
+        page.mouse.move(*point, steps=3)
     page.mouse.up()
     page.get_by_text(re.compile(r"[\d,]+ selected samples")).wait_for(timeout=60_000)
     wait_idle(page)
