@@ -16,8 +16,9 @@ them share a hidden site factor). For each size and seed, one model with today's
   involving a no-habitat species (54 pairs, each a false claim of a shared response), two species
   following the same covariate (34, true), two following different independent covariates (32:
   no shared response in the world, though the sites' sample correlation of pH and elevation
-  gives their responses a small one; the gate does not address these), with the median and
-  largest |value| of the latter and the smallest |value| of the true pairs.
+  gives their responses a small one; the gate does not address these, the estimation sd of
+  `associations.response_estimation_sd` does in part), with the median and largest |value| of
+  the latter and the smallest |value| of the true pairs. "before" and "after" are the gate's.
 Real surveys (fixed split, seed 0): species flagged and environmental pairs supported, before and
 after (no truth: how much the gate removes).
 """

@@ -17,6 +17,13 @@ from cgmvae.explore.association_views import association_heatmap, clustered_fram
 from cgmvae.timing import duration
 
 MAX_PAIRS_SHOWN = 500  # a longer table only slows the page; the CSV has every pair
+HOW_SURE = {
+    "cooccurrence": "Veech's p per pair.",
+    "environmental": "the sd of each pair over a bootstrap of the training sites, together with "
+                     "how much it moves when the responses are estimated without a fifth of the "
+                     "sites (a jackknife of the covariate model).",
+    "model": "the sd of each pair over a bootstrap of the training sites.",
+}
 
 st.title("Label correlations")
 st.caption("Which species go together, and why: the co-occurrence the model expects, split into "
@@ -88,7 +95,8 @@ else:
     stats[0].metric("Pairs supported by the data",
                     f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
-                         "(site bootstrap sd; co-occurrence: Veech's p); the learned layer also "
+                         "(site bootstrap sd, for the environmental layer also the estimation "
+                         "sd of the responses; co-occurrence: Veech's p); the learned layer also "
                          "needs the records to agree, the environmental layer both species to "
                          "respond to the covariates (a covariate model predicts them on sites "
                          "it was not fitted on).")
@@ -108,8 +116,7 @@ else:
     if layer == "environmental":
         st.caption(ENVIRONMENTAL_CAUTION)
     st.caption("Grey: not supported by the data (too few records, or within the uncertainty). "
-               "How sure: " + ("Veech's p per pair." if layer == "cooccurrence" else
-                               "the sd of each pair over a bootstrap of the training sites."))
+               "How sure: " + HOW_SURE.get(layer, HOW_SURE["model"]))
     st.subheader("Pairs")
     species = st.selectbox("Species (type to search)", ["all species", *names])
     pairs = pair_table(result, layer, only_supported=only_supported, many_pairs=many_pairs,
