@@ -22,7 +22,7 @@ from cgmvae.model import CGMVAE
 FORMAT = "cgmvae-checkpoint"
 VERSION = 2  # 2 adds the SHA-256; version 1 files (no checksum) still load, with a warning
 OPTIONAL_ARRAYS = ("label_thresholds", "learned_association", "environmental_association",
-                   "feature_min", "feature_max")
+                   "feature_min", "feature_max", "feature_novelty_metric")
 
 
 class CheckpointError(ValueError):
@@ -246,7 +246,8 @@ def check_arrays(tensors: dict[str, torch.Tensor], n_features: int, n_labels: in
               "label_prevalence": (n_labels,), "label_thresholds": (n_labels,),
               "learned_association": (n_labels, n_labels),
               "environmental_association": (n_labels, n_labels),
-              "feature_min": (n_features,), "feature_max": (n_features,)}
+              "feature_min": (n_features,), "feature_max": (n_features,),
+              "feature_novelty_metric": (n_features, n_features)}
     arrays = {}
     for name, shape in shapes.items():
         if name not in tensors:

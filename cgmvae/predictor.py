@@ -13,6 +13,7 @@ from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, Standardizer, float32_features
+from cgmvae.extrapolation import novelty
 from cgmvae.model import CGMVAE
 
 
@@ -50,6 +51,10 @@ class TrainedModel:
     # score outside them (an extrapolation); None: saved before ranges were kept
     feature_min: np.ndarray | None = None
     feature_max: np.ndarray | None = None
+    # (D, D) the metric of ExDet's NT2 over the training rows (cgmvae.extrapolation), to flag a
+    # site whose covariates are each in range but in a combination no training site had; None:
+    # saved before it was kept, or more than extrapolation.MAX_INPUTS inputs
+    feature_novelty_metric: np.ndarray | None = None
 
     @property
     def device(self) -> torch.device:
@@ -106,7 +111,9 @@ class TrainedModel:
         column per label, then `richness_expected` (sum of the probabilities),
         `richness_predicted` (labels predicted) and, when the model knows its training ranges,
         `covariates_outside_training` (how many of the sample's inputs lie outside the range of
-        the training rows: its predictions extrapolate).
+        the training rows: its predictions extrapolate) and, when it knows their spread,
+        `covariate_novelty` (ExDet's NT2, `combination_novelty`: above 1, a combination of
+        covariates no training site had).
         """
         proba = self.predict_proba(features)
         predicted = (proba >= self.threshold).astype(np.int8)
@@ -115,6 +122,9 @@ class TrainedModel:
         outside = self.outside_training_range(features)
         if outside is not None:
             summary["covariates_outside_training"] = outside.sum(axis=1, dtype=np.int64)
+        combination = self.combination_novelty(features)
+        if combination is not None:
+            summary["covariate_novelty"] = np.round(combination, 3)
         parts = [
             pd.DataFrame(proba, columns=[f"{n}_probability" for n in self.label_names]),
             pd.DataFrame(predicted, columns=[f"{n}_predicted" for n in self.label_names]),
@@ -135,6 +145,14 @@ class TrainedModel:
             return None
         features = np.asarray(features, dtype=np.float32)
         return (features < self.feature_min) | (features > self.feature_max)
+
+    def combination_novelty(self, features: np.ndarray) -> np.ndarray | None:
+        """(N,) ExDet's NT2 of each row (`cgmvae.extrapolation`): its Mahalanobis distance from
+        the training sites' centre over the largest of a training site; None when the model does
+        not keep their spread."""
+        if self.feature_novelty_metric is None:
+            return None
+        return novelty(self.standardizer.transform(features), self.feature_novelty_metric)
 
     def extrapolation_note(self, features: np.ndarray, what: str = "sites") -> str | None:
         """One line for a user when some rows lie outside the training ranges (`OutsideTraining`);
@@ -210,29 +228,44 @@ class TrainedModel:
 
 
 class OutsideTraining:
-    """Rows outside a model's training ranges, tallied chunk by chunk (`add`), and the line that
-    tells a user (`note`): how many rows, and each input concerned with the values seen outside
-    against its training range."""
+    """Rows unlike the training rows, tallied chunk by chunk (`add`), and the line that tells a
+    user (`note`): rows with an input outside its training range (ExDet's NT1), with each input
+    concerned and the values seen outside against its range; and rows whose inputs are each in
+    range but in a combination no training site had (NT2 above 1, `combination_novelty`)."""
 
     def __init__(self, model: TrainedModel):
-        self.model, self.rows, self.total = model, 0, 0
+        self.model, self.rows, self.total, self.combination_rows = model, 0, 0, 0
         self.seen: dict[int, tuple[float, float]] = {}  # input -> (lowest, highest) value outside
 
     def add(self, features: np.ndarray) -> None:
         features = np.asarray(features, dtype=np.float32)
         self.total += len(features)
         outside = self.model.outside_training_range(features)
+        in_range = np.ones(len(features), bool) if outside is None else ~outside.any(axis=1)
+        combination = self.model.combination_novelty(features)
+        if combination is not None:
+            self.combination_rows += int(((combination > 1.0) & in_range).sum())
         if outside is None:
             return
-        self.rows += int(outside.any(axis=1).sum())
+        self.rows += int((~in_range).sum())
         for j in np.flatnonzero(outside.any(axis=0)):
             values = features[outside[:, j], j]
             low, high = self.seen.get(j, (np.inf, -np.inf))
             self.seen[j] = (min(low, float(values.min())), max(high, float(values.max())))
 
     def note(self, what: str = "sites") -> str | None:
-        if not self.rows:
-            return None
+        lines = []
+        if self.rows:
+            lines.append(self._range_line(what))
+        if self.combination_rows:
+            lines.append(f"{self.combination_rows:,} of {self.total:,} {what} have every "
+                         f"covariate within its training range, but in a combination no "
+                         f"training site had (covariate_novelty above 1: ExDet's NT2, the "
+                         f"distance from the training sites' centre over the largest of a "
+                         f"training site), so their predictions extrapolate too")
+        return ". ".join(lines) or None
+
+    def _range_line(self, what: str) -> str:
         model = self.model
         inputs = [f"{model.feature_names[j]} {low:g}" + (f" to {high:g}" if high > low else "")
                   + f" (training {model.feature_min[j]:g} to {model.feature_max[j]:g})"

@@ -19,6 +19,7 @@ from cgmvae.associations import fit_temperature, model_layers
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import DataError, MultiLabelData, Split, Standardizer
 from cgmvae.distributed import SINGLE, Context
+from cgmvae.extrapolation import novelty_metric
 from cgmvae.losses import total_loss
 from cgmvae.model import CGMVAE
 from cgmvae.optim import (FUSED_DEVICES, FusedAdam, WeightAverage, cosine_restart_rate,
@@ -364,12 +365,14 @@ class TrainingSummary:
 def finished_model(network: CGMVAE, summary: TrainingSummary, *,
                    val: tuple[np.ndarray, np.ndarray], train_features: np.ndarray) -> TrainedModel:
     """The TrainedModel of a trained network: thresholds tuned and temperature calibrated on the
-    validation rows (`val`: raw features, 0/1 labels), association layers over `train_features`
-    (all training rows, or a sample of them when they are streamed)."""
+    validation rows (`val`: raw features, 0/1 labels), association layers and the training
+    sites' spread (`extrapolation.novelty_metric`) over `train_features` (all training rows, or a
+    sample of them when they are streamed)."""
     network.use_generator(None)  # the trained model keeps no training state
     trained = TrainedModel(network=network, **vars(summary))
     trained.tune_thresholds(*val)
     trained.calibration_temperature = fit_temperature(trained.predict_logits(val[0]), val[1])
+    trained.feature_novelty_metric = novelty_metric(train_features, trained.standardizer.transform)
     trained.learned_association, trained.environmental_association = (
         m.astype(np.float32) for m in model_layers(trained, train_features))
     return trained

@@ -71,6 +71,9 @@ st.caption("The download has, per site: the id column(s), `<species>_probability
            "`<species>_predicted` (0/1), `richness_expected` (sum of the probabilities) and "
            "`richness_predicted` (species predicted)"
            + (", `covariates_outside_training` (covariates outside the training range)"
-              if "covariates_outside_training" in predictions else "") + ".")
+              if "covariates_outside_training" in predictions else "")
+           + (", `covariate_novelty` (how unusual the site's combination of covariates is: "
+              "above 1, no training site was as unusual; ExDet's NT2)"
+              if "covariate_novelty" in predictions else "") + ".")
 csv_download(lambda: predictions, "Download the predictions (CSV)",
              f"{model.dataset_name}_predictions.csv", key="download_predictions")

@@ -311,7 +311,7 @@ def test_predict_page_lists_the_raw_columns_and_joins_predictions_to_the_ids(hab
     assert list(saved.columns) == ["plot", "Parus major_probability", "Sitta europaea_probability",
                                    "Parus major_predicted", "Sitta europaea_predicted",
                                    "richness_expected", "richness_predicted",
-                                   "covariates_outside_training"]
+                                   "covariates_outside_training", "covariate_novelty"]
     assert saved["plot"].tolist() == ["007", "P2"]
     assert predict_csv(habitat_model.model, path, ids=[]).columns[0] == "row"
 

@@ -132,7 +132,7 @@ LAYERS = {  # docs/ARCHITECTURE.md, from the bottom; a module imports only from 
     1: ("formats", "simulate"),
     2: ("model", "variants", "config_choices"),
     3: ("losses", "optim"),
-    4: ("checkpoint", "predictor"),
+    4: ("checkpoint", "extrapolation", "predictor"),
     5: ("train", "timing", "tune", "datasets", "model_store"),
     6: ("streaming", "estimator", "explore"),
     7: ("cli", "__main__"),

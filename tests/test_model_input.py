@@ -26,8 +26,10 @@ class LinearModel:
     def prediction_frame(self, features, ids=None):
         return TrainedModel.prediction_frame(self, features, ids=ids)
 
-    feature_min = feature_max = None  # no training ranges: no extrapolation column
+    # no training ranges or spread: no extrapolation columns
+    feature_min = feature_max = feature_novelty_metric = None
     outside_training_range = TrainedModel.outside_training_range
+    combination_novelty = TrainedModel.combination_novelty
     extrapolation_note = TrainedModel.extrapolation_note
 
 

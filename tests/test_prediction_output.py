@@ -47,7 +47,7 @@ def test_prediction_frame_puts_ids_first_and_richness_last(model):
     assert list(frame.columns) == (["site"] + [f"{n}_probability" for n in names]
                                    + [f"{n}_predicted" for n in names]
                                    + ["richness_expected", "richness_predicted",
-                                      "covariates_outside_training"])
+                                      "covariates_outside_training", "covariate_novelty"])
     proba = model.predict_proba(features)
     np.testing.assert_allclose(frame["richness_expected"], proba.sum(axis=1), rtol=1e-6)
     np.testing.assert_array_equal(frame["richness_predicted"],
@@ -158,7 +158,7 @@ def test_sites_outside_the_training_ranges_are_counted_and_named(model, model_fi
 def test_a_model_saved_before_ranges_were_kept_predicts_without_the_column(model):
     from dataclasses import replace
 
-    older = replace(model, feature_min=None, feature_max=None)
+    older = replace(model, feature_min=None, feature_max=None, feature_novelty_metric=None)
     frame = older.prediction_frame(toy_data(3).features)
-    assert "covariates_outside_training" not in frame
+    assert "covariates_outside_training" not in frame and "covariate_novelty" not in frame
     assert older.extrapolation_note(toy_data(3).features * 100) is None

@@ -124,10 +124,10 @@ def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
     Returns
     -------
     `TrainedModel.prediction_frame`: the id column(s), `<label>_probability`, `<label>_predicted`,
-    `richness_expected`, `richness_predicted` (and `covariates_outside_training` when the model
-    knows its training ranges); numbers only besides the ids (nothing shortened). Its
-    `attrs["extrapolation"]` is the line to show when some rows lie outside the training ranges
-    (`TrainedModel.extrapolation_note`), else None.
+    `richness_expected`, `richness_predicted` (and `covariates_outside_training` and
+    `covariate_novelty` when the model knows its training ranges and spread); numbers only
+    besides the ids (nothing shortened). Its `attrs["extrapolation"]` is the line to show when
+    some rows are unlike the training rows (`TrainedModel.extrapolation_note`), else None.
     """
     if size_bytes is not None and size_bytes > MAX_PREDICT_BYTES:
         raise DataError(f"the file is {size_bytes / 2**20:.1f} MB; the limit is "

@@ -1,0 +1,58 @@
+"""Is a new site like the training sites? The two kinds of novelty of Mesgaran et al.'s (2014)
+ExDet, which ecologists use to map where a species model extrapolates (R's `dsmextra`):
+
+- **NT1**, a covariate outside its training range (`TrainedModel.outside_training_range`);
+- **NT2**, every covariate within its range but their *combination* unlike the training sites':
+  the site's Mahalanobis distance to the centre of the training sites, over the largest such
+  distance of a training site. Above 1, no training site was as unusual: e.g. a dry meadow at an
+  elevation where only wet ones were surveyed.
+
+Distances are taken on the standardized inputs (one-hot columns included), with the
+pseudo-inverse of their covariance, so that redundant inputs (a category's columns sum to 1)
+do not break it. Models with more than MAX_INPUTS inputs (text-like data) skip NT2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_INPUTS = 100  # wider inputs are features of text-like data, not covariates of sites
+CHUNK_ROWS = 65_536  # rows per product, so that a million training rows need no float64 copy
+
+
+def novelty_metric(features: np.ndarray, standardize=None) -> np.ndarray | None:
+    """(D, D) the quadratic form M whose root sqrt(s M s) is ExDet's NT2 of a standardized row s:
+    the pseudo-inverse of the training rows' covariance, divided by the largest squared
+    Mahalanobis distance of a training row (so that the most unusual training site scores 1).
+    `features` are the training rows, standardized by `standardize` chunk by chunk (no copy of
+    them all), or already standardized when it is None; the standardizer centres them (exactly,
+    for the rows it was fitted on). None for more than MAX_INPUTS inputs or fewer than two rows."""
+    rows, width = features.shape
+    if width > MAX_INPUTS or rows < 2:
+        return None
+    products = np.zeros((width, width))
+    for chunk in _chunks(features, standardize):
+        products += chunk.T @ chunk
+    precision = np.linalg.pinv(products / rows, rcond=1e-8, hermitian=True)
+    largest = max(float(squared_distances(chunk, precision).max())
+                  for chunk in _chunks(features, standardize))
+    return precision / max(largest, 1e-12)
+
+
+def _chunks(features: np.ndarray, standardize):
+    for first in range(0, len(features), CHUNK_ROWS):
+        chunk = features[first:first + CHUNK_ROWS]
+        yield np.asarray(chunk if standardize is None else standardize(chunk), dtype=np.float64)
+
+
+def novelty(standardized: np.ndarray, metric: np.ndarray) -> np.ndarray:
+    """(N,) ExDet's NT2 of standardized rows under `novelty_metric`: above 1 is a combination of
+    covariates no training site had."""
+    return np.sqrt(squared_distances(standardized, metric))
+
+
+def squared_distances(standardized: np.ndarray, metric: np.ndarray) -> np.ndarray:
+    """(N,) s M s for each row s, in chunks of rows (never negative)."""
+    out = np.concatenate([np.einsum("nd,de,ne->n", chunk, metric, chunk)
+                          for chunk in _chunks(standardized, None)] or [np.zeros(0)])
+    return np.clip(out, 0.0, None)
