@@ -89,6 +89,7 @@ def test_a_named_site_column_can_be_a_covariate_when_there_are_several(captures)
 
 @pytest.mark.parametrize("cells, present", [
     (["3", "X", "0", "", "absent", "x"], [1, 1, 0, 1, 0, 1]),
+    (["+", "-", "present", "p", ".", "r"], [1, 0, 1, 1, 0, 1]),  # a species table's marks too
 ])
 def test_counts_say_presence_and_recorded_absence(cells, present):
     records = pd.DataFrame({"site": list("abcdef"), "species": ["s"] * 6, "n": cells})

@@ -30,6 +30,7 @@ from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.csv_table import is_id_name
 from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import short_list
+from cgmvae.formats.presence import ABSENCE_MARKS, PRESENCE_MARKS
 from cgmvae.formats.text_table import (
     describe_row,
     is_missing,
@@ -39,8 +40,8 @@ from cgmvae.formats.text_table import (
 )
 from cgmvae.whole_file import whole_file
 
-PRESENT_MARKS = {"x", "present", "yes", "y", "p"}  # a count column's words for "seen" (eBird: X)
-ABSENT_MARKS = {"absent", "no", "n"}
+# A count column's marks: those of a species table (eBird's X for "seen", +, yes...) and "p"
+PRESENT_MARKS = PRESENCE_MARKS | {"p"}
 VAGUE_TAXON = re.compile(r"(^|\s)(sp|spp|cf|aff)\.?(\s|$)|/| x |\bhybrid\b", re.IGNORECASE)
 # a genus only (Dipodomys sp.), an uncertain (cf.) or slashed identification, a hybrid
 MAX_TEXT_VALUES = 50  # a text covariate with more values than this and than a quarter of the
@@ -301,7 +302,7 @@ def _presence(records: pd.DataFrame, count: str, where: str) -> np.ndarray:
     cells = records[count].astype(str).str.strip()
     words = cells.str.lower()
     numbers, bad = to_number(cells)
-    marked = words.isin(PRESENT_MARKS | ABSENT_MARKS).to_numpy()
+    marked = words.isin(PRESENT_MARKS | ABSENCE_MARKS).to_numpy()
     bad = bad[~marked[bad]]
     if bad.size:
         raise DataError(f"{where}: count column '{count}' has {cells.iat[bad[0]]!r} at "
@@ -311,7 +312,7 @@ def _presence(records: pd.DataFrame, count: str, where: str) -> np.ndarray:
     if negative.size:
         raise DataError(f"{where}: count column '{count}' has the negative count "
                         f"{cells.iat[negative[0]]!r} at {describe_row(int(negative[0]), where)}")
-    return (numbers > 0) | np.isnan(numbers) & ~words.isin(ABSENT_MARKS).to_numpy()
+    return (numbers > 0) | np.isnan(numbers) & ~words.isin(ABSENCE_MARKS).to_numpy()
 
 
 def _values_per_site(records: pd.DataFrame, columns: list[str],
