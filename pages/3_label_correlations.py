@@ -22,6 +22,9 @@ HOW_SURE = {
     "environmental": "the sd of each pair over a bootstrap of the training sites, together with "
                      "how much it moves when the responses are estimated without a fifth of the "
                      "sites (a jackknife of the covariate model).",
+    "residual": "the sd of each pair over a bootstrap of the training sites, or, when larger, "
+                "the sd that species unrelated beyond the covariates get in surveys drawn from "
+                "the covariate model (its estimation errors correlate by chance).",
     "model": "the sd of each pair over a bootstrap of the training sites.",
 }
 
@@ -95,8 +98,9 @@ else:
     stats[0].metric("Pairs supported by the data",
                     f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
-                         "(site bootstrap sd, for the environmental layer also the estimation "
-                         "sd of the responses; co-occurrence: Veech's p); the learned layer also "
+                         "(site bootstrap sd, for the environmental and residual layers also "
+                         "the covariate model's estimation noise; co-occurrence: Veech's p); "
+                         "the learned layer also "
                          "needs the records to agree, the environmental layer both species to "
                          "respond to the covariates (a covariate model predicts them on sites "
                          "it was not fitted on).")

@@ -275,6 +275,28 @@ def test_a_response_leaked_from_another_covariate_is_no_shared_response():
     assert result.supported("environmental")[0, 1] and result.supported("environmental")[0, 3]
 
 
+def test_residual_pairs_from_the_covariate_model_s_own_errors_are_not_supported():
+    """A planted survey (benchmarks/residual_null.py, 200 sites, seed 12) where the site
+    bootstrap supports 3 residual pairs that have no association; with the null sd, only the
+    planted pair (species 10 and 11, a hidden site factor) is supported."""
+    from benchmarks.residual_null import PLANTED, planted_survey
+
+    x, y = planted_survey(200, 12)
+    model = FixedModel(np.eye(3, 12), [f"s{k}" for k in range(12)])
+    result = assoc.compute_associations([model], x, y, seed=12)
+    supported = np.triu(result.supported("residual", many_pairs=True), k=1)
+    assert supported[PLANTED] and supported.sum() == 1
+    null_sd = assoc.residual_null_sd(x, assoc.crossfit_covariate_models(x, y, seed=12)[1],
+                                     seed=12)
+    assert np.all(result.residual_sd >= null_sd - 1e-12)
+
+
+def test_fewer_null_draws_where_the_covariate_model_is_slow_to_fit():
+    narrow, wide = np.zeros((500, 3)), np.random.default_rng(0).normal(size=(2000, 90))
+    assert assoc.null_draws(narrow, 20) == assoc.NULL_DRAWS
+    assert assoc.MIN_NULL_DRAWS <= assoc.null_draws(wide, 400) < assoc.NULL_DRAWS
+
+
 def test_benjamini_hochberg_keeps_the_strong_pairs_and_drops_chance_ones():
     pvalues = np.full((6, 6), 0.5)
     pvalues[0, 1] = pvalues[1, 0] = 1e-6
