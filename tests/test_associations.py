@@ -291,6 +291,13 @@ def test_residual_pairs_from_the_covariate_model_s_own_errors_are_not_supported(
     assert np.all(result.residual_sd >= null_sd - 1e-12)
 
 
+def test_a_warm_started_covariate_model_reaches_the_same_fit():
+    x, y = two_covariate_survey(400, seed=1)
+    cold = assoc.CovariateModel().fit(x, y)
+    warm = assoc.CovariateModel().fit(x, y, start=cold.weights + 0.3)
+    np.testing.assert_allclose(warm.weights, cold.weights, atol=1e-4)
+
+
 def test_fewer_null_draws_where_the_covariate_model_is_slow_to_fit():
     narrow, wide = np.zeros((500, 3)), np.random.default_rng(0).normal(size=(2000, 90))
     assert assoc.null_draws(narrow, 20) == assoc.NULL_DRAWS
