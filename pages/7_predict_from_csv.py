@@ -12,6 +12,7 @@ from ui.widgets import csv_download
 
 from cgmvae import explore
 from cgmvae.formats import read_id_columns
+from cgmvae.formats.encode import short_list
 from cgmvae.formats.model_input import input_columns, predict_csv, template_frame
 
 
@@ -65,7 +66,9 @@ except USER_ERRORS as err:
 st.success(f"Scored {len(predictions):,} rows; a label is predicted when its probability is at "
            f"least {model.threshold:.2f}.")
 if note := predictions.attrs.get("extrapolation"):
-    st.warning(plain(note) + ". Read them with care: the model has never seen such sites.")
+    unlike = explore.sites_unlike_training(model, predictions)
+    st.warning(plain(note) + f". Sites concerned: {plain(short_list(unlike, 20))}. Read them with "
+               "care: the model has never seen such sites.")
 st.dataframe(explore.prediction_table(model, predictions))
 st.caption("The download has, per site: the id column(s), `<species>_probability`, "
            "`<species>_predicted` (0/1), `richness_expected` (sum of the probabilities) and "

@@ -326,6 +326,7 @@ def test_predict_page_warns_when_sites_lie_outside_the_training_range(habitat_mo
     warning = texts(app, "warning")
     assert "1 of 2 sites lie outside the covariate range of the training rows" in warning
     assert "elev 1000 (training" in warning
+    assert "Sites concerned: B." in warning
 
 
 def test_predict_page_keeps_the_id_column_chosen_for_the_training_table(habitat_model,

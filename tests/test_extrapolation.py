@@ -121,3 +121,12 @@ def test_the_benchmark_counts_each_kind_of_flag_once():
     row = flags(train, test)
     assert row["outside_a_range"] == 0.333
     assert row["novel_combination_in_range"] == 0.333
+
+
+def test_the_sites_concerned_are_named_by_their_ids(model):
+    from cgmvae.explore import sites_unlike_training
+
+    sites = np.array([[0.0, 500.0], [1.5, 900.0], [0.0, 5000.0]], np.float32)
+    ids = pd.DataFrame({"meadow": ["M1", "M2", "M3"], "year": [2024, 2024, 2025]})
+    frame = model.prediction_frame(sites, ids=ids)
+    assert sites_unlike_training(model, frame) == ["M2 / 2024", "M3 / 2025"]
