@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 MAX_INPUTS = 100  # wider inputs are features of text-like data, not covariates of sites
+NOVEL = 1.0  # NT2 above this: no training site was as unusual
 CHUNK_ROWS = 65_536  # rows per product, so that a million training rows need no float64 copy
 
 
@@ -56,3 +57,16 @@ def squared_distances(standardized: np.ndarray, metric: np.ndarray) -> np.ndarra
     out = np.concatenate([np.einsum("nd,de,ne->n", chunk, metric, chunk)
                           for chunk in _chunks(standardized, None)] or [np.zeros(0)])
     return np.clip(out, 0.0, None)
+
+
+def unlike_training(outside_counts: np.ndarray | None, nt2: np.ndarray | None,
+                    rows: int) -> np.ndarray:
+    """(rows,) True for a row with a covariate outside its training range (`outside_counts`
+    > 0, NT1) or a combination no training site had (`nt2` above NOVEL); either may be None
+    (not known)."""
+    unlike = np.zeros(rows, dtype=bool)
+    if outside_counts is not None:
+        unlike |= np.asarray(outside_counts) > 0
+    if nt2 is not None:
+        unlike |= np.asarray(nt2) > NOVEL
+    return unlike

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from cgmvae import metrics
 from cgmvae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, Standardizer, float32_features
-from cgmvae.extrapolation import novelty
+from cgmvae.extrapolation import NOVEL, novelty
 from cgmvae.model import CGMVAE
 
 
@@ -103,7 +104,8 @@ class TrainedModel:
         return {"posterior_mean_sd": float(self.latent_means(features).std(axis=0).mean()),
                 "label_mean_sd": float(label_means.std(axis=0).mean())}
 
-    def prediction_frame(self, features: np.ndarray, ids=None) -> pd.DataFrame:
+    def prediction_frame(self, features: np.ndarray, ids=None,
+                         extrapolation: Extrapolation | None = None) -> pd.DataFrame:
         """A table an ecologist can use, one row per sample.
 
         The id column(s) first (when `ids` is given: a DataFrame keeps its columns, a Series its
@@ -113,18 +115,19 @@ class TrainedModel:
         `covariates_outside_training` (how many of the sample's inputs lie outside the range of
         the training rows: its predictions extrapolate) and, when it knows their spread,
         `covariate_novelty` (ExDet's NT2, `combination_novelty`: above 1, a combination of
-        covariates no training site had).
+        covariates no training site had). `extrapolation`: `self.extrapolation(features)` when
+        the caller has it already.
         """
+        extrapolation = extrapolation or self.extrapolation(features)
         proba = self.predict_proba(features)
         predicted = (proba >= self.threshold).astype(np.int8)
         summary = {"richness_expected": proba.sum(axis=1, dtype=np.float64),
                    "richness_predicted": predicted.sum(axis=1, dtype=np.int64)}
-        outside = self.outside_training_range(features)
-        if outside is not None:
-            summary["covariates_outside_training"] = outside.sum(axis=1, dtype=np.int64)
-        combination = self.combination_novelty(features)
-        if combination is not None:
-            summary["covariate_novelty"] = np.round(combination, 3)
+        if extrapolation.outside is not None:
+            summary["covariates_outside_training"] = extrapolation.outside.sum(axis=1,
+                                                                               dtype=np.int64)
+        if extrapolation.novelty is not None:
+            summary["covariate_novelty"] = np.round(extrapolation.novelty, 3)
         parts = [
             pd.DataFrame(proba, columns=[f"{n}_probability" for n in self.label_names]),
             pd.DataFrame(predicted, columns=[f"{n}_predicted" for n in self.label_names]),
@@ -154,11 +157,19 @@ class TrainedModel:
             return None
         return novelty(self.standardizer.transform(features), self.feature_novelty_metric)
 
-    def extrapolation_note(self, features: np.ndarray, what: str = "sites") -> str | None:
-        """One line for a user when some rows lie outside the training ranges (`OutsideTraining`);
-        None when none does, or the ranges are not known."""
+    def extrapolation(self, features: np.ndarray) -> Extrapolation:
+        """Both extrapolation flags of these rows, computed once for the prediction table and
+        the note (`OutsideTraining`)."""
+        return Extrapolation(self.outside_training_range(features),
+                             self.combination_novelty(features))
+
+    def extrapolation_note(self, features: np.ndarray, what: str = "sites",
+                           extrapolation: Extrapolation | None = None) -> str | None:
+        """One line for a user when some rows are unlike the training rows (`OutsideTraining`;
+        `extrapolation`: their flags, when the caller has them already); None when none is, or
+        the model does not know."""
         tally = OutsideTraining(self)
-        tally.add(features)
+        tally.add(features, extrapolation)
         return tally.note(what)
 
     def label_embeddings(self) -> np.ndarray:
@@ -227,6 +238,13 @@ class TrainedModel:
         return cls(**read_checkpoint(Path(path)))
 
 
+class Extrapolation(NamedTuple):
+    """A model's two extrapolation flags for some rows; None where the model does not know."""
+
+    outside: np.ndarray | None  # (N, D) an input outside its training range (NT1)
+    novelty: np.ndarray | None  # (N,) ExDet's NT2
+
+
 class OutsideTraining:
     """Rows unlike the training rows, tallied chunk by chunk (`add`), and the line that tells a
     user (`note`): rows with an input outside its training range (ExDet's NT1), with each input
@@ -237,14 +255,14 @@ class OutsideTraining:
         self.model, self.rows, self.total, self.combination_rows = model, 0, 0, 0
         self.seen: dict[int, tuple[float, float]] = {}  # input -> (lowest, highest) value outside
 
-    def add(self, features: np.ndarray) -> None:
+    def add(self, features: np.ndarray, extrapolation: Extrapolation | None = None) -> None:
+        """Tally these rows (`extrapolation`: their flags, when the caller has them already)."""
         features = np.asarray(features, dtype=np.float32)
+        outside, combination = extrapolation or self.model.extrapolation(features)
         self.total += len(features)
-        outside = self.model.outside_training_range(features)
         in_range = np.ones(len(features), bool) if outside is None else ~outside.any(axis=1)
-        combination = self.model.combination_novelty(features)
         if combination is not None:
-            self.combination_rows += int(((combination > 1.0) & in_range).sum())
+            self.combination_rows += int(((combination > NOVEL) & in_range).sum())
         if outside is None:
             return
         self.rows += int((~in_range).sum())

@@ -539,9 +539,11 @@ def _predictions(model, path: Path, plan: dict, id_names: list[str], chunk_rows:
     first_row = 0
     for batch in iter_batches(path, wanted, batch_rows=chunk_rows):
         features = _feature_chunk(batch, plan, path.name, first_row)
-        tally.add(features)
+        extrapolation = model.extrapolation(features)
+        tally.add(features, extrapolation)
         ids = {n: column_text(batch.column(n)) for n in id_names}
-        frame = model.prediction_frame(features, ids=pd.DataFrame(ids) if ids else None)
+        frame = model.prediction_frame(features, ids=pd.DataFrame(ids) if ids else None,
+                                       extrapolation=extrapolation)
         yield pa.Table.from_pandas(frame, preserve_index=False)
         first_row += batch.num_rows
 

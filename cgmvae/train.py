@@ -321,15 +321,14 @@ def fit(data: MultiLabelData, split: Split, *, model_config: ModelConfig | None 
         on_batch=on_batch)
     if not context.is_main:
         return None
+    train_features = data.features[split.train]  # a copy (fancy indexing): made once here
     return finished_model(network, TrainingSummary(
         standardizer=standardizer, feature_names=list(data.feature_names),
         label_names=list(data.label_names), dataset_name=data.name,
         label_prevalence=data.labels[split.train].mean(axis=0), model_config=model_config,
         train_config=train_config, history=history, best_epoch=best_epoch, stop_note=stop_note,
-        feature_min=data.features[split.train].min(axis=0),
-        feature_max=data.features[split.train].max(axis=0)),
-        val=(data.features[split.val], data.labels[split.val]),
-        train_features=data.features[split.train])
+        feature_min=train_features.min(axis=0), feature_max=train_features.max(axis=0)),
+        val=(data.features[split.val], data.labels[split.val]), train_features=train_features)
 
 
 def new_network(model_config: ModelConfig, generator: torch.Generator, device: torch.device,

@@ -23,13 +23,14 @@ class LinearModel:
     def predict_proba(self, features):
         return 1.0 / (1.0 + np.exp(-np.asarray(features, dtype=np.float32) @ self.weights))
 
-    def prediction_frame(self, features, ids=None):
-        return TrainedModel.prediction_frame(self, features, ids=ids)
+    def prediction_frame(self, features, ids=None, extrapolation=None):
+        return TrainedModel.prediction_frame(self, features, ids=ids, extrapolation=extrapolation)
 
     # no training ranges or spread: no extrapolation columns
     feature_min = feature_max = feature_novelty_metric = None
     outside_training_range = TrainedModel.outside_training_range
     combination_novelty = TrainedModel.combination_novelty
+    extrapolation = TrainedModel.extrapolation
     extrapolation_note = TrainedModel.extrapolation_note
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from cgmvae import metrics
 from cgmvae.data import MultiLabelData
+from cgmvae.extrapolation import unlike_training
 
 
 def label_sets(labels: np.ndarray, label_names: list[str], *, limit: int = 8) -> list[str]:
@@ -171,11 +172,8 @@ def sites_unlike_training(model, predictions: pd.DataFrame) -> list[str]:
     """The ids (the id column(s) before the first probability, joined by " / ") of the rows of
     `prediction_table`'s input that extrapolate: a covariate outside its training range, or a
     combination no training site had (`covariate_novelty` above 1)."""
-    unlike = np.zeros(len(predictions), dtype=bool)
-    if "covariates_outside_training" in predictions:
-        unlike |= predictions["covariates_outside_training"].to_numpy() > 0
-    if "covariate_novelty" in predictions:
-        unlike |= predictions["covariate_novelty"].to_numpy() > 1.0
+    unlike = unlike_training(predictions.get("covariates_outside_training"),
+                             predictions.get("covariate_novelty"), len(predictions))
     first = list(predictions.columns).index(f"{model.label_names[0]}_probability")
     ids = predictions.iloc[:, :first].astype(str)
     return [" / ".join(row) for row in ids[unlike].itertuples(index=False)]

@@ -139,8 +139,9 @@ def predict_csv(model, source, *, size_bytes: int | None = None, ids=None,
     id_frame = read_id_columns(source, ids, name=name) if ids is None or len(ids) else None
     if id_frame is None:
         id_frame = pd.Series(np.arange(1, features.shape[0] + 1), name="row")
-    frame = model.prediction_frame(features, ids=id_frame)
-    frame.attrs["extrapolation"] = model.extrapolation_note(features)
+    extrapolation = model.extrapolation(features)
+    frame = model.prediction_frame(features, ids=id_frame, extrapolation=extrapolation)
+    frame.attrs["extrapolation"] = model.extrapolation_note(features, extrapolation=extrapolation)
     return frame
 
 
