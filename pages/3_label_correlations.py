@@ -24,7 +24,10 @@ HOW_SURE = {
                      "sites (a jackknife of the covariate model).",
     "residual": "the sd of each pair over a bootstrap of the training sites, or, when larger, "
                 "the sd that species unrelated beyond the covariates get in surveys drawn from "
-                "the covariate model (its estimation errors correlate by chance).",
+                "the covariate model (its estimation errors correlate by chance); a pair must "
+                "stand out from both, the drawn surveys judged by Student's t since they are "
+                "few. In planted surveys of 200 sites this misses about half of true "
+                "associations and leaves one false pair in about 17 surveys.",
     "model": "the sd of each pair over a bootstrap of the training sites.",
 }
 

@@ -276,19 +276,50 @@ def test_a_response_leaked_from_another_covariate_is_no_shared_response():
 
 
 def test_residual_pairs_from_the_covariate_model_s_own_errors_are_not_supported():
-    """A planted survey (benchmarks/residual_null.py, 200 sites, seed 12) where the site
-    bootstrap supports 3 residual pairs that have no association; with the null sd, only the
-    planted pair (species 10 and 11, a hidden site factor) is supported."""
+    """A planted survey (benchmarks/residual_null.py, 200 sites, seed 4) where the site
+    bootstrap, and the null sd with a normal p, support a residual pair that has no association;
+    with the null sd's t p only the planted pair (species 10 and 11, a hidden site factor) is."""
     from benchmarks.residual_null import PLANTED, planted_survey
 
-    x, y = planted_survey(200, 12)
+    x, y = planted_survey(200, 4)
     model = FixedModel(np.eye(3, 12), [f"s{k}" for k in range(12)])
-    result = assoc.compute_associations([model], x, y, seed=12)
+    result = assoc.compute_associations([model], x, y, seed=4)
     supported = np.triu(result.supported("residual", many_pairs=True), k=1)
     assert supported[PLANTED] and supported.sum() == 1
-    null_sd = assoc.residual_null_sd(x, assoc.crossfit_covariate_models(x, y, seed=12)[1],
-                                     seed=12)
+    null_sd, draws = assoc.residual_null_sd(
+        x, assoc.crossfit_covariate_models(x, y, seed=4)[1], seed=4)
     assert np.all(result.residual_sd >= null_sd - 1e-12)
+    assert draws == result.residual_null_draws == assoc.NULL_DRAWS
+    np.testing.assert_allclose(result.residual_null_sd, null_sd)
+    normal_p = assoc.pair_pvalues(result.residual, result.residual_sd)  # without the t
+    assert np.triu(assoc._significant(normal_p, 0.05, True), k=1).sum() == 2
+
+
+def test_a_pair_judged_on_an_sd_from_few_draws_keeps_the_false_rate_with_the_t_p():
+    """Null values N(0, 1) judged on an sd estimated from 20 null draws: the normal p on that sd
+    calls more than 5% significant at 0.05, the t p with 19 degrees of freedom 5%."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(200, 200))
+    null_sd = rng.normal(size=(20, 200, 200)).std(axis=0, ddof=1)
+    normal_rate = (assoc.pair_pvalues(values, null_sd) < 0.05).mean()
+    t_rate = (assoc.pair_pvalues(values, null_sd, null_sd, 20) < 0.05).mean()
+    assert normal_rate > 0.058
+    assert abs(t_rate - 0.05) < 0.004
+
+
+def test_the_residual_p_is_the_larger_of_the_bootstrap_normal_p_and_the_null_t_p():
+    from scipy.stats import norm, t
+
+    value = np.array([[0.0, 0.3], [0.3, 0.0]])
+    sd = np.array([[1.0, 0.1], [0.1, 1.0]])
+    np.testing.assert_allclose(assoc.pair_pvalues(value, sd)[0, 1], 2 * norm.sf(3.0))
+    null_sd = np.array([[1.0, 0.1], [0.1, 1.0]])  # the null decides: t p, df = draws - 1
+    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, null_sd, 8)[0, 1],
+                               2 * t.sf(3.0, df=7))
+    small_null = np.array([[1.0, 0.01], [0.01, 1.0]])  # the bootstrap decides: its normal p
+    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, small_null, 8)[0, 1],
+                               2 * norm.sf(3.0))
+    assert assoc.pair_pvalues(value, np.zeros_like(sd))[0, 1] == 0.0  # no spread: sure
 
 
 def test_a_warm_started_covariate_model_reaches_the_same_fit():
@@ -376,7 +407,7 @@ def test_cli_associations_writes_the_contract_and_correlations_equals_learned(tm
                  "--data", str(csv), "--out", str(out), "--bootstrap", "5"]) == 0
     names = ["alpha", "beta", "gamma", "alpha_twin"]
     for name in ("learned", "spread", "environmental", "residual", "cooccurrence",
-                 "cooccurrence_p"):
+                 "cooccurrence_p", "learned_p", "environmental_p", "residual_p"):
         frame = pd.read_csv(out / f"{name}.csv", index_col=0)
         assert frame.index.tolist() == names and frame.columns.tolist() == names, name
         assert np.allclose(frame.to_numpy(), frame.to_numpy().T, atol=1e-9), name
