@@ -399,6 +399,18 @@ def pair_pvalues(value: np.ndarray, sd: np.ndarray, null_sd: np.ndarray | None =
     return p
 
 
+def smallest_supported_value(sd: np.ndarray, level: float, null_sd: np.ndarray | None = None,
+                             null_draws: int = 0) -> np.ndarray:
+    """(L, L) the |value| at which `pair_pvalues` would give exactly `level`: below it a pair
+    cannot be supported, however real its association."""
+    from scipy.stats import norm, t
+
+    smallest = norm.isf(level / 2) * np.asarray(sd, dtype=np.float64)
+    if null_sd is not None and null_draws > 1:
+        smallest = np.maximum(smallest, t.isf(level / 2, df=null_draws - 1) * null_sd)
+    return smallest
+
+
 def _ratio(value: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """|value| / sd, infinite where sd is 0."""
     return np.divide(np.abs(value), sd, out=np.full(sd.shape, np.inf), where=sd > 0)
@@ -540,6 +552,27 @@ class Associations:
             responds = self.response_p < alpha  # a shared response needs a response
             significant &= np.outer(responds, responds)
         return significant & self.reliable_pairs()
+
+    def smallest_supported(self, name: str, alpha: float = 0.05, *,
+                           many_pairs: bool = False) -> float | None:
+        """The median, over the pairs of well recorded species, of the smallest |value| that
+        could be supported on layer `name` (not co-occurrence, whose Veech p is no value / sd):
+        with Benjamini-Hochberg, at the level one more pair would need. None without such pairs.
+        How strong an association must be for this survey to show it."""
+        if name == "cooccurrence":
+            return None
+        upper = np.triu(self.reliable_pairs(), k=1)
+        if not upper.any():
+            return None
+        level = alpha
+        if many_pairs:
+            tested = len(self.label_names) * (len(self.label_names) - 1) // 2
+            passed = np.triu(_significant(self.pvalues(name), alpha, True), k=1).sum()
+            level = alpha * (passed + 1) / tested
+        null = ((self.residual_null_sd, self.residual_null_draws) if name == "residual"
+                else (None, 0))
+        return float(np.median(
+            smallest_supported_value(self.uncertainty(name), level, *null)[upper]))
 
     def supported_fraction(self, name: str, alpha: float = 0.05, *,
                            many_pairs: bool = False) -> float:

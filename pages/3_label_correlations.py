@@ -97,7 +97,7 @@ else:
                                 "(false discovery rate). Off: each pair at p < 0.05, as R's "
                                 "cooccur.")
     supported = result.supported(layer, many_pairs=many_pairs)
-    stats = st.columns(3)
+    stats = st.columns(4)
     stats[0].metric("Pairs supported by the data",
                     f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
@@ -111,6 +111,13 @@ else:
                     f"{explore.rank_agreement(matrix, result.cooccurrence):.3f}")
     stats[2].metric("Training sites", f"{result.n_sites:,}",
                     help=f"A seeded random {cached.ASSOCIATION_ROWS:,} at most.")
+    smallest = result.smallest_supported(layer, many_pairs=many_pairs)
+    if smallest is not None:
+        stats[3].metric("Weakest value that can be supported", f"{smallest:.2f}",
+                        help="The smallest |value| a pair needs to be supported on this survey "
+                             "(median over the pairs; with the correction, at the level one "
+                             "more pair would need). A grey pair below it may still be real: "
+                             "the survey cannot tell. More sites lower it.")
     only_supported = st.toggle("Only pairs supported by the data", value=False,
                                help="Unsupported pairs are grey; this hides them.")
     st.plotly_chart(association_heatmap(matrix, names, clustering, supported=supported,

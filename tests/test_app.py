@@ -124,8 +124,12 @@ def test_correlation_page_shows_each_layer_with_support_groups_pairs_and_neighbo
         metrics = {m.label: m.value for m in app.metric}
         assert metrics["Training sites"] == "3,200"
         assert 0 < float(metrics["Pairs supported by the data"].rstrip("%")) <= 100
+        weakest = metrics.get("Weakest value that can be supported")
+        assert (weakest is None) == (layer == "cooccurrence")  # Veech's p is no value / sd
         pairs = app.dataframe[0].value
         assert layer in pairs.columns and len(pairs) == 500  # the strongest of 861 pairs
+        if weakest is not None:  # the strongest pairs clear it
+            assert pairs[layer].abs().iloc[0] > float(weakest) > 0
     by_label(app.toggle, "Only pairs supported by the data").set_value(True).run()
     assert app.dataframe[0].value["supported"].all()
     groups, nearest = app.dataframe[1].value, app.dataframe[2].value

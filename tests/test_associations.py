@@ -322,6 +322,23 @@ def test_the_residual_p_is_the_larger_of_the_bootstrap_normal_p_and_the_null_t_p
     assert assoc.pair_pvalues(value, np.zeros_like(sd))[0, 1] == 0.0  # no spread: sure
 
 
+def test_the_smallest_supported_value_is_where_the_pair_p_reaches_the_level():
+    rng = np.random.default_rng(3)
+    sd, null_sd = rng.uniform(0.05, 0.2, (2, 6, 6))
+    for null in ((None, 0), (null_sd, 20)):
+        smallest = assoc.smallest_supported_value(sd, 0.01, *null)
+        np.testing.assert_allclose(assoc.pair_pvalues(smallest, sd, *null), 0.01)
+    from benchmarks.residual_null import planted_survey
+
+    x, y = planted_survey(200, 4)
+    result = assoc.compute_associations([FixedModel(np.eye(3, 12), list("abcdefghijkl"))], x, y,
+                                        seed=4)
+    each_pair = result.smallest_supported("residual")
+    corrected = result.smallest_supported("residual", many_pairs=True)
+    assert 0 < each_pair < corrected < 1  # the correction asks for more
+    assert result.smallest_supported("cooccurrence") is None
+
+
 def test_a_warm_started_covariate_model_reaches_the_same_fit():
     x, y = two_covariate_survey(400, seed=1)
     cold = assoc.CovariateModel().fit(x, y)
@@ -386,6 +403,11 @@ def test_pair_table_is_strongest_first_and_filters_by_species_and_support():
     pairs_of_e = pair_table(result, "residual", species="e")[["species A", "species B"]]
     assert set(pairs_of_e.stack()) >= {"e"}
     assert pair_table(result, "residual", only_supported=True)["supported"].all()
+    first, second = table.iloc[0][["species A", "species B"]]
+    k, j = "abcde".index(first), "abcde".index(second)
+    assert table.iloc[0]["p"] == pytest.approx(result.pvalues("residual")[k, j])
+    assert "p (Veech)" in pair_table(result, "cooccurrence") and "sd" not in pair_table(
+        result, "cooccurrence")
 
 
 def test_clustered_export_is_in_dendrogram_order_with_groups_and_escapes_formulas():

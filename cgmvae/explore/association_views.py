@@ -45,16 +45,20 @@ def association_heatmap(matrix: np.ndarray, label_names: list[str], clustering: 
 def pair_table(associations: Associations, layer: str, *, alpha: float = 0.05,
                many_pairs: bool = False, only_supported: bool = False,
                species: str | None = None) -> pd.DataFrame:
-    """One row per species pair, strongest |value| first: the layer's value, its sd (or p),
-    whether it is supported, and the recorded co-occurrence beside it."""
+    """One row per species pair, strongest |value| first: the layer's value, its sd and p (Veech's
+    p for co-occurrence), whether it is supported, and the recorded co-occurrence beside it."""
     names = np.asarray(associations.label_names, dtype=object)
     first, second = np.triu_indices(len(names), k=1)
     value = associations.layer(layer)[first, second]
     supported = associations.supported(layer, alpha, many_pairs=many_pairs)[first, second]
+    columns = {"species A": names[first], "species B": names[second], layer: value.round(4)}
+    if layer == "cooccurrence":
+        columns["p (Veech)"] = associations.cooccurrence_p[first, second].round(4)
+    else:  # the p the pair is judged by: the residual layer's is not a normal p of value / sd
+        columns["sd"] = associations.uncertainty(layer)[first, second].round(4)
+        columns["p"] = associations.pvalues(layer)[first, second]
     table = pd.DataFrame({
-        "species A": names[first], "species B": names[second], layer: value.round(4),
-        ("p (Veech)" if layer == "cooccurrence" else "sd"):
-            associations.uncertainty(layer)[first, second].round(4),
+        **columns,
         "supported": supported,
         "co-occurrence phi": associations.cooccurrence[first, second].round(4),
         "co-occurrence p": associations.cooccurrence_p[first, second].round(4),
