@@ -1,7 +1,8 @@
 """Does the residual layer claim associations that are not there? Its uncertainty, with and
 without the covariate model's estimation noise (`associations.residual_null_sd`).
 
-Usage: python -m benchmarks.residual_null [--seeds 50] [--sites 200 1000] [--out CSV]
+Usage: python -m benchmarks.residual_null [--seeds 50] [--sites 200 1000] [--real SET ...]
+       [--out CSV] [--real-out CSV]
 
 Planted surveys (truth known, no network needed: the residual layer uses the covariate model
 only): 12 species follow moisture, pH (correlated with moisture) or elevation, or nothing; only
@@ -9,9 +10,11 @@ the last two share a hidden site factor, the one association beyond the covariat
 size and seed: pairs supported on the residual layer (Benjamini-Hochberg at 5%) other than the
 planted one (each a false claim), whether the planted pair is supported, and the sd of the
 z-scores of the 65 pairs without an association (1.0 when the uncertainty is right), with the
-site bootstrap sd alone (normal p), with the larger of it and the null sd (normal p), and with
-today's layer (`associations.pair_pvalues`: the larger of that normal p and Student's t p on the
-null sd with draws - 1 degrees of freedom).
+site bootstrap sd alone (normal p), with the larger of it and the null sd (normal p), with the
+raw null sd's Student's t p (draws - 1 degrees of freedom), and with today's layer (the null sd
+moderated across pairs, `associations.moderated_null_sd`, and its degrees of freedom). Then, on
+real surveys' training rows (skipped when ../shared/data is absent), how many residual pairs
+each rule supports: no truth there, but what each leaves an ecologist to read.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from cgmvae import associations as assoc
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PLANTED = (10, 11)
+REAL = ("swiss_birds", "uk_butterflies", "norberg_birds", "wood_fungi")
 
 
 def planted_survey(n_sites: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,23 +49,40 @@ def planted_survey(n_sites: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([moisture, ph, elevation]), labels
 
 
-def survey_row(n_sites: int, seed: int) -> dict:
-    features, labels = planted_survey(n_sites, seed)
+RULES = ("site_bootstrap", "with_null", "with_null_t", "moderated")
+
+
+def rule_pvalues(features: np.ndarray, labels: np.ndarray, seed: int
+                 ) -> tuple[np.ndarray, dict, np.ndarray, int]:
+    """(residual correlations, {rule: (sd, p)}, moderated df, draws) under the four rules: the
+    site bootstrap sd alone; the larger of it and the null surveys' sd, normal p; the same with
+    the raw null sd's t p (draws - 1 df); today's layer (the moderated null sd and its df)."""
     proba, fold_models = assoc.crossfit_covariate_models(features, labels, seed=seed)
     residuals = labels - proba
     value = assoc.column_correlation(residuals)
     site_sd = assoc.bootstrap_sd(lambda r: assoc.column_correlation(residuals[r]),
-                                 np.arange(n_sites), seed=seed)
+                                 np.arange(len(features)), seed=seed)
     null_sd, draws = assoc.residual_null_sd(features, fold_models, seed=seed)
+    larger = np.maximum(site_sd, null_sd)
+    moderated, df = assoc.moderated_null_sd(null_sd, draws)
+    larger_moderated = np.maximum(site_sd, moderated)
+    rules = {
+        "site_bootstrap": (site_sd, assoc.pair_pvalues(value, site_sd)),
+        "with_null": (larger, assoc.pair_pvalues(value, larger)),
+        "with_null_t": (larger, assoc.pair_pvalues(value, larger, null_sd, draws - 1)),
+        "moderated": (larger_moderated,
+                      assoc.pair_pvalues(value, larger_moderated, moderated, df))}
+    return value, rules, df, draws
+
+
+def survey_row(n_sites: int, seed: int) -> dict:
+    features, labels = planted_survey(n_sites, seed)
+    value, rules, df, _ = rule_pvalues(features, labels, seed)
     upper = np.triu(np.ones_like(value, dtype=bool), k=1)
     planted = np.zeros_like(upper)
     planted[PLANTED] = True
-    larger = np.maximum(site_sd, null_sd)
-    row = {"sites": n_sites, "seed": seed}
-    for name, sd, pvalues in (
-            ("site_bootstrap", site_sd, assoc.pair_pvalues(value, site_sd)),
-            ("with_null", larger, assoc.pair_pvalues(value, larger)),
-            ("with_null_t", larger, assoc.pair_pvalues(value, larger, null_sd, draws))):
+    row = {"sites": n_sites, "seed": seed, "null_df": round(float(df[PLANTED]), 1)}
+    for name, (sd, pvalues) in rules.items():
         supported = assoc._significant(pvalues, 0.05, True)
         row[f"{name}_false_pairs"] = int((supported & upper & ~planted).sum())
         row[f"{name}_planted_found"] = bool(supported[PLANTED])
@@ -70,27 +91,63 @@ def survey_row(n_sites: int, seed: int) -> dict:
     return row
 
 
+def real_row(name: str) -> dict | None:
+    """Residual pairs of well recorded species supported (Benjamini-Hochberg at 5%) on a real
+    survey's training rows under each rule: no truth, but what each rule leaves to read."""
+    from benchmarks import datasets
+
+    try:
+        data, split = datasets.load(name)
+    except FileNotFoundError:
+        print(f"{name}: skipped (not under ../shared/data)", file=sys.stderr)
+        return None
+    features = data.features[split.train].astype(np.float64)
+    labels = data.labels[split.train].astype(np.float64)
+    _, rules, df, draws = rule_pvalues(features, labels, 0)
+    frequent = labels.sum(axis=0) >= assoc.MIN_RECORDS
+    upper = np.triu(np.outer(frequent, frequent), k=1)
+    row = {"data": name, "sites": len(features), "species": labels.shape[1],
+           "pairs": int(upper.sum()), "null_draws": draws,
+           "median_null_df": round(float(np.median(df[upper])), 1)}
+    for rule, (_, pvalues) in rules.items():
+        row[f"{rule}_supported"] = int((assoc._significant(pvalues, 0.05, True) & upper).sum())
+    return row
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--sites", nargs="*", type=int, default=[200, 1000])
+    parser.add_argument("--real", nargs="*", default=list(REAL))
     parser.add_argument("--out", type=Path, default=RESULTS / "residual_null.csv")
+    parser.add_argument("--real-out", type=Path, default=RESULTS / "residual_null_real.csv")
     args = parser.parse_args(argv)
     rows = [survey_row(n, seed) for n in args.sites for seed in range(args.seeds)]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, args.out)
     for n in args.sites:
         mine = [r for r in rows if r["sites"] == n]
-        for name in ("site_bootstrap", "with_null", "with_null_t"):
+        for name in RULES:
             print(f"{n} sites, {name}: false pairs per survey "
                   f"{np.mean([r[f'{name}_false_pairs'] for r in mine]):.2f}, planted pair found "
                   f"{sum(r[f'{name}_planted_found'] for r in mine)} of {len(mine)}, null z sd "
                   f"{np.median([r[f'{name}_null_z_sd'] for r in mine]):.2f} (median)")
-    print(f"wrote {args.out} (python -m benchmarks.residual_null "
-          f"{' '.join(sys.argv[1:] if argv is None else argv)})")
+    real = [row for row in map(real_row, args.real) if row is not None]
+    if real:
+        write_rows(real, args.real_out)
+        for row in real:
+            print(f"{row['data']}: of {row['pairs']:,} pairs supported "
+                  + ", ".join(f"{rule} {row[f'{rule}_supported']}" for rule in RULES)
+                  + f" ({row['null_draws']} draws, median df {row['median_null_df']})")
+    print(f"wrote {args.out}{' and ' + str(args.real_out) if real else ''} (python -m "
+          f"benchmarks.residual_null {' '.join(sys.argv[1:] if argv is None else argv)})")
     return 0
 
 

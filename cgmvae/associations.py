@@ -345,8 +345,8 @@ def response_estimation_sd(fold_models: list[CovariateModel], features: np.ndarr
 
 
 NULL_DRAWS = 20  # surveys drawn from the covariate model for `residual_null_sd`
-MIN_NULL_DRAWS = 5  # ...at least, when NULL_DRAWS would take longer than NULL_SECONDS
-NULL_SECONDS = 15.0
+MIN_NULL_DRAWS = 10  # ...at least, when NULL_DRAWS would take longer than NULL_SECONDS
+NULL_SECONDS = 30.0  # 8 draws (15 s) left wood_fungi no pair after the BH correction
 NULL_ROWS = 1000  # sites they have at most (the sd is rescaled to all sites)
 
 
@@ -358,16 +358,16 @@ def residual_null_sd(features: np.ndarray, fold_models: list[CovariateModel], *,
     covariates) drawn from the covariate model (each species on its own, with the fold models'
     mean probability at each site), cross-fitted again, their residuals correlated; over a seeded
     NULL_ROWS of the sites at most, the sd rescaled by sqrt(rows / N) to all. The layer's sd is
-    the larger of it and the site bootstrap's; its p the larger of the bootstrap's normal p and
-    Student's t p with draws - 1 degrees of freedom on this sd (`pair_pvalues`), since an sd
-    from 20 draws is itself uncertain.
+    the larger of it (moderated across pairs, `moderated_null_sd`) and the site bootstrap's; its
+    p the larger of the bootstrap's normal p and Student's t p on this sd (`pair_pvalues`), since
+    an sd from 20 draws is itself uncertain.
 
     It counts what the site bootstrap cannot: each species' residuals share the covariate
     model's estimation error, a function of the covariates, and two such errors correlate by
     chance across the sites. In planted surveys (benchmarks/residual_null.py: 12 species, 1
     associated pair, 50 surveys each of 200 and of 1,000 sites), false pairs supported per survey
     (Benjamini-Hochberg at 5%): 0.32 and 0.36 with the site bootstrap alone, 0.12 and 0.12 with
-    this sd and a normal p, 0.06 and 0.00 with the t p; the planted pair found in 22 of 50
+    this sd and a normal p, 0.06 and 0.06 with the layer's p; the planted pair found in 32 of 50
     surveys of 200 sites (39 and 29) and all of 1,000."""
     n = len(features)
     rng = np.random.default_rng([seed, 2])
@@ -386,29 +386,109 @@ def residual_null_sd(features: np.ndarray, fold_models: list[CovariateModel], *,
 
 
 def pair_pvalues(value: np.ndarray, sd: np.ndarray, null_sd: np.ndarray | None = None,
-                 null_draws: int = 0) -> np.ndarray:
-    """(L, L) two-sided p of pair values `value`: the normal p of value / sd, or, given
-    the null surveys' sd (`residual_null_sd`), the larger of that and Student's t p of
-    value / null_sd with null_draws - 1 degrees of freedom (an sd from few draws is uncertain;
-    the normal p on it would claim too much)."""
+                 null_df: float | np.ndarray = 0.0) -> np.ndarray:
+    """(L, L) two-sided p of pair values `value`: the normal p of value / sd, or, given the null
+    surveys' sd and its degrees of freedom (`moderated_null_sd`; a number or one per pair), the
+    larger of that and Student's t p of value / null_sd (an sd from few draws is uncertain: the
+    normal p on it would claim too much). Infinite `null_df`: the normal p on null_sd."""
     from scipy.stats import norm, t
 
     p = 2.0 * norm.sf(_ratio(value, sd))
-    if null_sd is not None and null_draws > 1:
-        p = np.maximum(p, 2.0 * t.sf(_ratio(value, null_sd), df=null_draws - 1))
+    if null_sd is not None and np.all(np.asarray(null_df) > 0):
+        p = np.maximum(p, 2.0 * t.sf(_ratio(value, null_sd), df=null_df))
     return p
 
 
 def smallest_supported_value(sd: np.ndarray, level: float, null_sd: np.ndarray | None = None,
-                             null_draws: int = 0) -> np.ndarray:
+                             null_df: float | np.ndarray = 0.0) -> np.ndarray:
     """(L, L) the |value| at which `pair_pvalues` would give exactly `level`: below it a pair
     cannot be supported, however real its association."""
     from scipy.stats import norm, t
 
     smallest = norm.isf(level / 2) * np.asarray(sd, dtype=np.float64)
-    if null_sd is not None and null_draws > 1:
-        smallest = np.maximum(smallest, t.isf(level / 2, df=null_draws - 1) * null_sd)
+    if null_sd is not None and np.all(np.asarray(null_df) > 0):
+        smallest = np.maximum(smallest, t.isf(level / 2, df=null_df) * null_sd)
     return smallest
+
+
+def moderated_null_sd(null_sd: np.ndarray, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """((L, L) sd, (L, L) degrees of freedom): the null surveys' sd of each pair, estimated from
+    `draws` surveys (draws - 1 df), moderated towards what the other pairs say, as limma does for
+    gene-wise variances (Smyth 2004, empirical Bayes with a trend): the log variance of pair
+    (i, j) is modelled as a_i + a_j (each species' own share of chance correlation), the scatter
+    of the pairs around it beyond the draws' own noise sets the prior's degrees of freedom d0,
+    and each pair's variance becomes (d0 prior + (draws - 1) own) / (d0 + draws - 1), with as
+    many degrees of freedom. Where the trend fits (the planted surveys of
+    benchmarks/residual_null.py: d0 about 30 to infinite) the p is nearly normal on a steadier
+    sd; where pairs differ beyond it (real surveys: d0 0.1 to 6, since two species of one habitat
+    share more of the covariate model's errors) it stays near the raw sd's t p. Pairs with a
+    species of no variation keep their raw sd and draws - 1 df."""
+    from scipy.special import digamma, polygamma
+
+    k = draws - 1
+    variance = np.asarray(null_sd, dtype=np.float64) ** 2
+    active = _fully_varying(variance)
+    n = active.size
+    if k < 1 or n < 4:
+        return np.asarray(null_sd, dtype=np.float64), np.full(variance.shape, float(max(k, 0)))
+    block = variance[np.ix_(active, active)]
+    np.fill_diagonal(block, 1.0)  # a copy; log 1 = 0 on the diagonal, which the fit skips
+    log_var = np.log(block)
+    # least squares of log_var[i, j] = a_i + a_j over i < j, in closed form: the normal equations
+    # are (n - 2) a + sum(a) = row sums
+    row_sums = log_var.sum(axis=1)
+    total = row_sums.sum() / (2 * n - 2)
+    share = (row_sums - total) / (n - 2)
+    trend = share[:, None] + share[None, :]
+    upper = np.triu_indices(n, k=1)
+    pairs = upper[0].size
+    scatter = np.sum((log_var - trend)[upper] ** 2) / max(pairs - n, 1)
+    excess = scatter - polygamma(1, k / 2)  # beyond the chi-square noise of k df
+    own_bias = digamma(k / 2) - np.log(k / 2)  # E log(chi2_k / k)
+    if excess <= 1e-8:  # the trend explains all: the prior decides
+        prior_df, prior_shift = np.inf, 0.0
+    else:
+        prior_df = 2 * _trigamma_inverse(excess)
+        prior_shift = digamma(prior_df / 2) - np.log(prior_df / 2)
+    prior = np.exp(trend - own_bias + prior_shift)
+    own = variance[np.ix_(active, active)]
+    moderated_block = prior if np.isinf(prior_df) else (prior_df * prior + k * own) / (prior_df + k)
+    moderated, df = variance.copy(), np.full(variance.shape, float(k))
+    moderated[np.ix_(active, active)] = moderated_block
+    df[np.ix_(active, active)] = prior_df + k
+    np.fill_diagonal(moderated, np.diag(variance))
+    return np.sqrt(moderated), df
+
+
+def _fully_varying(variance: np.ndarray) -> np.ndarray:
+    """The species whose pairs with each other all have a positive variance: those without any
+    (a species at no or every site) dropped first, then, while a zero is left, the one with most."""
+    zero = variance <= 0
+    np.fill_diagonal(zero, False)
+    keep = ~zero.all(axis=1) | (len(variance) == 1)
+    while True:
+        counts = (zero & keep[None, :]).sum(axis=1) * keep
+        if not counts.any():
+            return np.flatnonzero(keep)
+        keep[np.argmax(counts)] = False
+
+
+def _trigamma_inverse(value: float) -> float:
+    """y with trigamma(y) = value (limma's Newton iteration, from 0.5 + 1 / value)."""
+    from scipy.special import polygamma
+
+    if value > 1e7:
+        return 1.0 / np.sqrt(value)
+    if value < 1e-6:
+        return 1.0 / value
+    y = 0.5 + 1.0 / value
+    for _ in range(50):
+        tri = polygamma(1, y)
+        step = tri * (1 - tri / value) / polygamma(2, y)
+        y += step
+        if -step / y < 1e-8:
+            break
+    return float(y)
 
 
 def _ratio(value: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -520,7 +600,7 @@ class Associations:
     response_p: np.ndarray | None = None
     # (L, L) the residual correlation's sd over surveys drawn without associations, and how many
     residual_null_sd: np.ndarray | None = None
-    residual_null_draws: int = 0
+    residual_null_df: np.ndarray | float = 0.0  # their degrees of freedom (`moderated_null_sd`)
 
     def reliable_pairs(self) -> np.ndarray:
         """(L, L) bool: both species were recorded at >= MIN_RECORDS training sites."""
@@ -537,7 +617,7 @@ class Associations:
             return self.cooccurrence_p
         if name == "residual":
             return pair_pvalues(self.residual, self.residual_sd, self.residual_null_sd,
-                                    self.residual_null_draws)
+                                self.residual_null_df)
         return pair_pvalues(self.layer(name), self.uncertainty(name))
 
     def supported(self, name: str, alpha: float = 0.05, *, many_pairs: bool = False) -> np.ndarray:
@@ -569,7 +649,7 @@ class Associations:
             tested = len(self.label_names) * (len(self.label_names) - 1) // 2
             passed = np.triu(_significant(self.pvalues(name), alpha, True), k=1).sum()
             level = alpha * (passed + 1) / tested
-        null = ((self.residual_null_sd, self.residual_null_draws) if name == "residual"
+        null = ((self.residual_null_sd, self.residual_null_df) if name == "residual"
                 else (None, 0))
         return float(np.median(
             smallest_supported_value(self.uncertainty(name), level, *null)[upper]))
@@ -646,7 +726,7 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
     covariate_proba, fold_models = crossfit_covariate_models(features, labels, seed=seed)
     estimation_sd = response_estimation_sd(fold_models, features, seed=seed)
     residuals = labels - covariate_proba
-    null_sd, null_draws_made = residual_null_sd(features, fold_models, seed=seed)
+    null_sd, null_df = moderated_null_sd(*residual_null_sd(features, fold_models, seed=seed))
     residual_sd = np.maximum(
         bootstrap_sd(lambda r: column_correlation(residuals[r]), rows, n_boot=n_boot, seed=seed),
         null_sd)
@@ -659,7 +739,7 @@ def compute_associations(models: list, features: np.ndarray, labels: np.ndarray,
         cooccurrence_p=directional_pvalue(labels), n_models=len(models), n_sites=len(features),
         train_counts=labels.sum(axis=0),
         response_p=response_pvalues(covariate_proba, labels, seed=seed),
-        residual_null_sd=null_sd, residual_null_draws=null_draws_made)
+        residual_null_sd=null_sd, residual_null_df=null_df)
 
 
 def bootstrap_draws(n_sites: int, n_species: int, n_boot: int = 50) -> int:

@@ -276,23 +276,25 @@ def test_a_response_leaked_from_another_covariate_is_no_shared_response():
 
 
 def test_residual_pairs_from_the_covariate_model_s_own_errors_are_not_supported():
-    """A planted survey (benchmarks/residual_null.py, 200 sites, seed 4) where the site
+    """A planted survey (benchmarks/residual_null.py, 200 sites, seed 41) where the site
     bootstrap, and the null sd with a normal p, support a residual pair that has no association;
-    with the null sd's t p only the planted pair (species 10 and 11, a hidden site factor) is."""
+    with the layer's p only the planted pair (species 10 and 11, a hidden site factor) is."""
     from benchmarks.residual_null import PLANTED, planted_survey
 
-    x, y = planted_survey(200, 4)
+    x, y = planted_survey(200, 41)
     model = FixedModel(np.eye(3, 12), [f"s{k}" for k in range(12)])
-    result = assoc.compute_associations([model], x, y, seed=4)
+    result = assoc.compute_associations([model], x, y, seed=41)
     supported = np.triu(result.supported("residual", many_pairs=True), k=1)
     assert supported[PLANTED] and supported.sum() == 1
     null_sd, draws = assoc.residual_null_sd(
-        x, assoc.crossfit_covariate_models(x, y, seed=4)[1], seed=4)
-    assert np.all(result.residual_sd >= null_sd - 1e-12)
-    assert draws == result.residual_null_draws == assoc.NULL_DRAWS
-    np.testing.assert_allclose(result.residual_null_sd, null_sd)
-    normal_p = assoc.pair_pvalues(result.residual, result.residual_sd)  # without the t
-    assert np.triu(assoc._significant(normal_p, 0.05, True), k=1).sum() == 2
+        x, assoc.crossfit_covariate_models(x, y, seed=41)[1], seed=41)
+    moderated, df = assoc.moderated_null_sd(null_sd, draws)
+    assert draws == assoc.NULL_DRAWS and np.all(df >= draws - 1)
+    np.testing.assert_allclose(result.residual_null_sd, moderated)
+    np.testing.assert_array_equal(result.residual_null_df, df)
+    assert np.all(result.residual_sd >= moderated - 1e-12)
+    raw_normal = assoc.pair_pvalues(result.residual, np.maximum(result.residual_sd, null_sd))
+    assert np.triu(assoc._significant(raw_normal, 0.05, True), k=1).sum() == 2
 
 
 def test_a_pair_judged_on_an_sd_from_few_draws_keeps_the_false_rate_with_the_t_p():
@@ -302,7 +304,7 @@ def test_a_pair_judged_on_an_sd_from_few_draws_keeps_the_false_rate_with_the_t_p
     values = rng.normal(size=(200, 200))
     null_sd = rng.normal(size=(20, 200, 200)).std(axis=0, ddof=1)
     normal_rate = (assoc.pair_pvalues(values, null_sd) < 0.05).mean()
-    t_rate = (assoc.pair_pvalues(values, null_sd, null_sd, 20) < 0.05).mean()
+    t_rate = (assoc.pair_pvalues(values, null_sd, null_sd, 19) < 0.05).mean()
     assert normal_rate > 0.058
     assert abs(t_rate - 0.05) < 0.004
 
@@ -313,26 +315,74 @@ def test_the_residual_p_is_the_larger_of_the_bootstrap_normal_p_and_the_null_t_p
     value = np.array([[0.0, 0.3], [0.3, 0.0]])
     sd = np.array([[1.0, 0.1], [0.1, 1.0]])
     np.testing.assert_allclose(assoc.pair_pvalues(value, sd)[0, 1], 2 * norm.sf(3.0))
-    null_sd = np.array([[1.0, 0.1], [0.1, 1.0]])  # the null decides: t p, df = draws - 1
-    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, null_sd, 8)[0, 1],
+    null_sd = np.array([[1.0, 0.1], [0.1, 1.0]])  # the null decides: its t p
+    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, null_sd, 7)[0, 1],
                                2 * t.sf(3.0, df=7))
     small_null = np.array([[1.0, 0.01], [0.01, 1.0]])  # the bootstrap decides: its normal p
-    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, small_null, 8)[0, 1],
+    np.testing.assert_allclose(assoc.pair_pvalues(value, sd, small_null, 7)[0, 1],
                                2 * norm.sf(3.0))
     assert assoc.pair_pvalues(value, np.zeros_like(sd))[0, 1] == 0.0  # no spread: sure
+
+
+def null_sds(shares: np.ndarray, draws: int, rng, pair_scatter: float = 0.0) -> tuple:
+    """(true sd, sd estimated from `draws` null values) of pairs whose log variance is
+    shares_i + shares_j (+ a pair's own normal term of sd `pair_scatter`)."""
+    n = len(shares)
+    extra = np.triu(rng.normal(0, pair_scatter, (n, n)), k=1)
+    truth = np.exp((shares[:, None] + shares[None, :] + extra + extra.T) / 2)
+    np.fill_diagonal(truth, 0.0)
+    drawn = rng.normal(size=(draws, n, n))
+    drawn = (np.triu(drawn, k=1) + np.transpose(np.triu(drawn, k=1), (0, 2, 1))) * truth
+    return truth, drawn.std(axis=0, ddof=1)
+
+
+def test_moderated_null_sds_borrow_from_the_other_pairs_where_a_species_trend_fits():
+    rng = np.random.default_rng(5)
+    truth, raw = null_sds(rng.normal(-4, 0.5, 40), 8, rng)
+    moderated, df = assoc.moderated_null_sd(raw, 8)
+    upper = np.triu_indices(40, k=1)
+    raw_error, moderated_error = (np.abs(np.log(sd[upper] / truth[upper])).mean()
+                                  for sd in (raw, moderated))
+    assert moderated_error < raw_error / 3 and df[upper].min() > 100
+    values = rng.normal(size=truth.shape) * truth  # null values: p uniform, 5% below 0.05
+    rate = (assoc.pair_pvalues(values, moderated, moderated, df)[upper] < 0.05).mean()
+    assert abs(rate - 0.05) < 0.015
+
+
+def test_moderation_keeps_the_pairs_own_sd_where_pairs_differ_beyond_the_trend():
+    rng = np.random.default_rng(6)
+    truth, raw = null_sds(rng.normal(-4, 0.5, 40), 8, rng, pair_scatter=1.5)
+    moderated, df = assoc.moderated_null_sd(raw, 8)
+    upper = np.triu_indices(40, k=1)
+    assert df[upper].max() < 7 + 3  # little to borrow
+    values = rng.normal(size=truth.shape) * truth
+    rate = (assoc.pair_pvalues(values, moderated, moderated, df)[upper] < 0.05).mean()
+    assert abs(rate - 0.05) < 0.015
+
+
+def test_a_species_without_variation_keeps_its_pairs_raw_sd_and_the_draws_df():
+    rng = np.random.default_rng(7)
+    _, raw = null_sds(rng.normal(-4, 0.5, 10), 20, rng)
+    raw[0, :] = raw[:, 0] = 0.0  # species 0 at no site in the drawn surveys
+    moderated, df = assoc.moderated_null_sd(raw, 20)
+    assert not moderated[0].any() and np.all(df[0] == 19) and np.all(df[1:, 1:] > 19)
+    assert np.isfinite(moderated).all()
+    few, few_df = assoc.moderated_null_sd(raw[:4, :4], 20)  # too few species to fit a trend
+    np.testing.assert_array_equal(few, raw[:4, :4])
+    assert np.all(few_df == 19)
 
 
 def test_the_smallest_supported_value_is_where_the_pair_p_reaches_the_level():
     rng = np.random.default_rng(3)
     sd, null_sd = rng.uniform(0.05, 0.2, (2, 6, 6))
-    for null in ((None, 0), (null_sd, 20)):
+    for null in ((None, 0), (null_sd, 19), (null_sd, np.full((6, 6), np.inf))):
         smallest = assoc.smallest_supported_value(sd, 0.01, *null)
         np.testing.assert_allclose(assoc.pair_pvalues(smallest, sd, *null), 0.01)
     from benchmarks.residual_null import planted_survey
 
-    x, y = planted_survey(200, 4)
+    x, y = planted_survey(200, 41)
     result = assoc.compute_associations([FixedModel(np.eye(3, 12), list("abcdefghijkl"))], x, y,
-                                        seed=4)
+                                        seed=41)
     each_pair = result.smallest_supported("residual")
     corrected = result.smallest_supported("residual", many_pairs=True)
     assert 0 < each_pair < corrected < 1  # the correction asks for more

@@ -391,3 +391,18 @@ def test_ema_warmup_benchmark_scores_each_setting_against_the_planted_truth(tmp_
     assert list(rows.setting) == list(ema_warmup.SETTINGS)
     assert (rows.epochs_run <= 3).all() and rows.map_error.between(0, 2).all()
     assert rows.truth_abs_error.between(0, 1).all() and rows.truth_spread.gt(0).all()
+
+
+def test_association_cost_times_each_part_beside_its_estimate(tmp_path, monkeypatch):
+    from benchmarks import association_cost
+
+    monkeypatch.setattr(datasets, "load", lambda name: (_ for _ in ()).throw(FileNotFoundError))
+    out = tmp_path / "cost.csv"
+    assert association_cost.main(["--runs", "1", "--sets", "swiss_birds", "--simulated",
+                                  "300x8", "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert rows["part"].tolist() == ["crossfit", "null_surveys", "all_layers"]  # swiss skipped
+    assert (rows["sites"] == 300).all() and (rows["species"] == 8).all()
+    assert (rows["measured_s"] > 0).all() and (rows["estimated_s"] > 0).all()
+    np.testing.assert_allclose(rows["ratio"], rows["measured_s"] / rows["estimated_s"], rtol=0.05,
+                               atol=0.01)
