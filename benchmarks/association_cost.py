@@ -4,7 +4,7 @@ Usage: python -m benchmarks.association_cost [--runs 3] [--sets builtin swiss_bi
        [--simulated 2000x100 20000x500] [--out benchmarks/results/association_cost.csv]
 
 Times `associations.compute_associations` on the training rows the app uses (at most
-`app.ui.cached.ASSOCIATION_ROWS`) of the built-in checklists, real surveys of ../shared/data
+`app/ui/cached.py`'s ASSOCIATION_ROWS) of the built-in checklists, real surveys of ../shared/data
 (skipped when absent) and simulated checklists, and its two covariate-model parts on their own:
 the cross-fit over all sites and the null surveys of `residual_null_sd`. Each beside the part of
 `expected_seconds` that estimates it (`crossfit_seconds`, `null_draws` x the cross-fit of at most
@@ -26,7 +26,8 @@ import numpy as np
 from benchmarks.results_io import RowWriter
 from cgmvae import associations as assoc
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
 REAL = ("swiss_birds", "uk_butterflies", "wood_fungi", "ontario_birds")
 COLUMNS = ("data", "sites", "species", "design_width", "null_draws", "part", "measured_s",
            "estimated_s", "ratio", "runs")
@@ -45,7 +46,8 @@ class FixedLogits:
 
 def training_rows(name: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
     """(features, labels, names) of a set's training rows as the app samples them."""
-    from app.ui.cached import ASSOCIATION_ROWS
+    from ui.cached import ASSOCIATION_ROWS
+
     from cgmvae import explore
 
     if name == "builtin":
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="SITESxSPECIES simulated checklists (training sites)")
     parser.add_argument("--out", type=Path, default=RESULTS / "association_cost.csv")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "app"))  # the app imports `ui` as `streamlit run` allows
     writer = RowWriter(args.out, COLUMNS)
     for name in [*args.sets, *args.simulated]:
         for row in rows_for(name, args.runs):

@@ -346,15 +346,15 @@ def response_estimation_sd(fold_models: list[CovariateModel], features: np.ndarr
 
 NULL_DRAWS = 20  # surveys drawn from the covariate model for `residual_null_sd`
 MIN_NULL_DRAWS = 10  # ...at least, when NULL_DRAWS would take longer than NULL_SECONDS
-NULL_SECONDS = 30.0  # 8 draws (15 s) left wood_fungi no pair after the BH correction
+NULL_SECONDS = 45.0  # by crossfit_seconds; 8 draws left wood_fungi no pair after BH
 NULL_ROWS = 1000  # sites they have at most (the sd is rescaled to all sites)
 
 
 def residual_null_sd(features: np.ndarray, fold_models: list[CovariateModel], *,
                      draws: int | None = None, seed: int = 0) -> tuple[np.ndarray, int]:
     """((L, L) sd, draws): the sd of the residual correlation of two species that are
-    independent given the covariates, over `draws` surveys (default `null_draws`: 20, as few as 5
-    where the covariate model is slow to fit, e.g. 8 for wood_fungi's 215 species and 67
+    independent given the covariates, over `draws` surveys (default `null_draws`: 20, as few as 10
+    where the covariate model is slow to fit, e.g. 18 for wood_fungi's 215 species and 67
     covariates) drawn from the covariate model (each species on its own, with the fold models'
     mean probability at each site), cross-fitted again, their residuals correlated; over a seeded
     NULL_ROWS of the sites at most, the sd rescaled by sqrt(rows / N) to all. The layer's sd is
@@ -752,10 +752,13 @@ def bootstrap_draws(n_sites: int, n_species: int, n_boot: int = 50) -> int:
 # Seconds per unit of work of `compute_associations`, fitted (non-negative least squares) to its
 # timings alone on one core of the 2-core AMD vm, 2026-12-06: wood_fungi, swiss_birds,
 # uk_butterflies, ontario_birds and simulated 2,000-20,000 sites x 100-500 species (Newton), and
-# scene and enron (L-BFGS); every estimate within 35% of its timing.
-SECONDS_PER_SITE_SPECIES = 1.3e-6  # the covariate model's probabilities and losses
-SECONDS_PER_NEWTON_GRAM = 1.2e-9  # per site x species x design width^2 (its Hessians)
-SECONDS_PER_LBFGS_INPUT = 5e-7  # per site x species x design width (about 500 L-BFGS steps)
+# scene and enron (L-BFGS); the covariate model's rates x 1.4 on 2026-12-07, when
+# benchmarks/association_cost.py found the whole computation 1.15-1.55x the estimate on 6 of 7
+# sets (ontario_birds' 11,657 sites x 20 species 2.9x) once the null surveys were added; after,
+# 0.70-1.17x (ontario_birds 1.6x; the same benchmark run again: its times vary 25% run to run).
+SECONDS_PER_SITE_SPECIES = 1.8e-6  # the covariate model's probabilities and losses
+SECONDS_PER_NEWTON_GRAM = 1.7e-9  # per site x species x design width^2 (its Hessians)
+SECONDS_PER_LBFGS_INPUT = 7e-7  # per site x species x design width (about 500 L-BFGS steps)
 SECONDS_PER_PAIR = 3e-6  # co-occurrence p-values
 SECONDS_PER_BOOTSTRAP_PRODUCT = 1.1e-10  # per draw x site x species^2
 

@@ -40,7 +40,7 @@ workspace = current_workspace()
 model, names = workspace.model, list(workspace.model.label_names)
 headline = cached.similarity(workspace)
 data = workspace.data or compatible_data(model)
-# The data layers take about 20 s on a large survey (20,000 sites x 500 species): computed on
+# The data layers take about 50 s on a large survey (20,000 sites x 500 species): computed on
 # opening the page when quick, else when asked for (remembered per model and data set).
 asked_key = f"associations-{workspace.key}-{data.key if data is not None else ''}"
 with_layers = data is not None and (
