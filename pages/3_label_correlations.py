@@ -11,6 +11,7 @@ from cgmvae.associations import (
     LAYER_EXPLANATIONS,
     LAYER_TITLES,
     LAYERS,
+    MIN_RECORDS,
 )
 from cgmvae.formats.encode import short_list
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
@@ -135,7 +136,10 @@ else:
     species = st.selectbox("Species (type to search)", ["all species", *names])
     pairs = pair_table(result, layer, only_supported=only_supported, many_pairs=many_pairs,
                        species=None if species == "all species" else species)
-    st.dataframe(pairs.head(MAX_PAIRS_SHOWN), hide_index=True, height=300)
+    st.dataframe(pairs.head(MAX_PAIRS_SHOWN), hide_index=True, height=300, column_config={
+        name: st.column_config.NumberColumn(format="%.1e") for name in ("p", "p (Veech)")})
+    st.caption(f"A pair whose rarer species was recorded at fewer than {MIN_RECORDS} training "
+               "sites is never supported, however small its p: too few records to tell.")
     if len(pairs) > MAX_PAIRS_SHOWN:
         st.caption(f"The strongest {MAX_PAIRS_SHOWN} of {len(pairs):,} pairs; the download has "
                    "them all.")

@@ -458,6 +458,8 @@ def test_pair_table_is_strongest_first_and_filters_by_species_and_support():
     assert table.iloc[0]["p"] == pytest.approx(result.pvalues("residual")[k, j])
     assert "p (Veech)" in pair_table(result, "cooccurrence") and "sd" not in pair_table(
         result, "cooccurrence")
+    counts = dict(zip("abcde", result.train_counts, strict=True))
+    assert table.iloc[0]["fewest records"] == min(counts[first], counts[second])
 
 
 def test_clustered_export_is_in_dendrogram_order_with_groups_and_escapes_formulas():

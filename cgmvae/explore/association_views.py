@@ -46,7 +46,8 @@ def pair_table(associations: Associations, layer: str, *, alpha: float = 0.05,
                many_pairs: bool = False, only_supported: bool = False,
                species: str | None = None) -> pd.DataFrame:
     """One row per species pair, strongest |value| first: the layer's value, its sd and p (Veech's
-    p for co-occurrence), whether it is supported, and the recorded co-occurrence beside it."""
+    p for co-occurrence), whether it is supported, the training records of its rarer species,
+    and the recorded co-occurrence beside it."""
     names = np.asarray(associations.label_names, dtype=object)
     first, second = np.triu_indices(len(names), k=1)
     value = associations.layer(layer)[first, second]
@@ -57,9 +58,12 @@ def pair_table(associations: Associations, layer: str, *, alpha: float = 0.05,
     else:  # the p the pair is judged by: the residual layer's is not a normal p of value / sd
         columns["sd"] = associations.uncertainty(layer)[first, second].round(4)
         columns["p"] = associations.pvalues(layer)[first, second]
+    counts = np.asarray(associations.train_counts, dtype=np.int64)
     table = pd.DataFrame({
         **columns,
         "supported": supported,
+        # a pair of species seen at fewer than MIN_RECORDS sites is never supported, however small p
+        "fewest records": np.minimum(counts[first], counts[second]),
         "co-occurrence phi": associations.cooccurrence[first, second].round(4),
         "co-occurrence p": associations.cooccurrence_p[first, second].round(4),
     })
