@@ -34,7 +34,7 @@ Benjamini-Hochberg across all pairs, since a survey of L species tests L(L-1)/2 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -601,6 +601,9 @@ class Associations:
     # (L, L) the residual correlation's sd over surveys drawn without associations, and how many
     residual_null_sd: np.ndarray | None = None
     residual_null_df: np.ndarray | float = 0.0  # their degrees of freedom (`moderated_null_sd`)
+    # each layer's p, computed once: a page asks for them several times per rerun (0.1 s at 500
+    # species for the residual layer's t p)
+    _pvalues: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def reliable_pairs(self) -> np.ndarray:
         """(L, L) bool: both species were recorded at >= MIN_RECORDS training sites."""
@@ -615,10 +618,16 @@ class Associations:
         (for the residual layer also the null surveys' t p, `pair_pvalues`)."""
         if name == "cooccurrence":
             return self.cooccurrence_p
-        if name == "residual":
-            return pair_pvalues(self.residual, self.residual_sd, self.residual_null_sd,
-                                self.residual_null_df)
-        return pair_pvalues(self.layer(name), self.uncertainty(name))
+        if name not in self._pvalues:
+            pvalues = pair_pvalues(self.layer(name), self.uncertainty(name),
+                                   *self._null_terms(name))
+            pvalues.flags.writeable = False  # shared by every caller
+            self._pvalues[name] = pvalues
+        return self._pvalues[name]
+
+    def _null_terms(self, name: str) -> tuple:
+        """(null sd, its degrees of freedom) for the residual layer, nothing for the others."""
+        return (self.residual_null_sd, self.residual_null_df) if name == "residual" else ()
 
     def supported(self, name: str, alpha: float = 0.05, *, many_pairs: bool = False) -> np.ndarray:
         """(L, L) bool: both species well recorded and the pair's value tells from 0 at `alpha`
@@ -649,10 +658,8 @@ class Associations:
             tested = len(self.label_names) * (len(self.label_names) - 1) // 2
             passed = np.triu(_significant(self.pvalues(name), alpha, True), k=1).sum()
             level = alpha * (passed + 1) / tested
-        null = ((self.residual_null_sd, self.residual_null_df) if name == "residual"
-                else (None, 0))
-        return float(np.median(
-            smallest_supported_value(self.uncertainty(name), level, *null)[upper]))
+        return float(np.median(smallest_supported_value(self.uncertainty(name), level,
+                                                        *self._null_terms(name))[upper]))
 
     def supported_fraction(self, name: str, alpha: float = 0.05, *,
                            many_pairs: bool = False) -> float:
