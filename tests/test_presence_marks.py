@@ -78,6 +78,21 @@ def test_the_app_guesses_marked_columns_as_species_and_loads_them(tmp_path):
     np.testing.assert_array_equal(data.labels, EXPECTED)
 
 
+def test_an_empty_column_of_a_marked_table_is_a_species_recorded_nowhere(tmp_path):
+    """In an export that marks presence with x and leaves absence empty, a species found at no
+    site is an empty column: before, the guess made it a covariate and loading failed on its
+    missing values."""
+    text = RELEVES.replace("Orchis\n", "Orchis;Ophrys\n").replace("\n", ";\n").replace(
+        "Orchis;Ophrys;", "Orchis;Ophrys")
+    frame = read_csv_table(write(tmp_path / "releves.csv", text))
+    roles = guess_roles(frame)
+    assert roles["labels"] == [*SPECIES, "Ophrys"] and roles["features"] == ["pH", "Exposition"]
+    data = load_frame_with_roles(frame, ids=roles["id"], labels=roles["labels"],
+                                 features=roles["features"], name="releves.csv")
+    np.testing.assert_array_equal(data.labels[:, :4], EXPECTED)
+    assert not data.labels[:, 4].any()
+
+
 def test_cover_codes_are_not_demoted_to_covariates_in_a_mostly_binary_table():
     """A 0/1 table would read a column of whole numbers 1-5 as a score (a covariate); a column
     written with cover codes (`+`, `r`) is a species."""

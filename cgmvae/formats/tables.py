@@ -88,7 +88,8 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
       few distinct values (<= 20) or mostly zeros, and columns of releve marks (`x`, `+`, `r`,
       Braun-Blanquet cover codes; empty = absent); but in a presence/absence table (more than
       half of those columns hold only 0 and 1) a numeric column of other whole numbers is a
-      covariate: a class or a score such as a decay stage 0-6, not a species;
+      covariate: a class or a score such as a decay stage 0-6, not a species; in a table of
+      marks, an empty column is a species recorded at no site;
     - features: everything else (numbers, class codes like `A0600`, categories, dates, even a
       date on every row: it is read as the year and the season, `cgmvae.formats.dates`).
 
@@ -104,6 +105,9 @@ def guess_roles(frame: pd.DataFrame) -> dict[str, list[str]]:
     if len(binary) * 2 > len(labels):
         guessed.update({name: "features" for name in labels
                         if name not in binary and name not in marked})
+    if marked:  # empty = absent there: an empty column is a species recorded nowhere
+        guessed.update({name: "labels" for name, role in guessed.items()
+                        if role == "features" and is_missing(body[name]).all()})
     roles = {"id": [], "labels": [], "features": []}
     for name, role in guessed.items():
         roles[role].append(name)
