@@ -27,7 +27,7 @@ colour_by = right.selectbox(
                   *(f"feature: {n}" for n in data.feature_names)])
 collapse_warning(collapse, explore.SAMPLE_SPACES, space)
 shown = explore.map_rows(data.n_samples, method).size
-eta = f" (about {explore.umap_seconds(shown):.0f} s the first time)" if method == "umap" else ""
+eta = f" ({explore.umap_eta(shown)})" if method == "umap" else ""
 with st.spinner(f"Projecting {shown:,} samples with {method.upper()}{eta}..."):
     frame, notice = cached.sample_map(workspace, choice, method, space)
 st.info(notice, icon=":material/scatter_plot:")

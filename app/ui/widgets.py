@@ -157,8 +157,8 @@ def projection_choice() -> str:
                       format_func=lambda m: {"pca": "PCA", "umap": "UMAP (slower)"}[m],
                       help="UMAP separates clusters better, but is slower: it runs on a random "
                            f"{explore.MAX_UMAP_POINTS:,} samples at most (PCA: "
-                           f"{explore.MAX_DRAWN_POINTS:,}), and its first run takes about "
-                           f"{explore.umap_seconds(explore.MAX_UMAP_POINTS):.0f} s on 2 cores.")
+                           f"{explore.MAX_DRAWN_POINTS:,}), and takes "
+                           f"{explore.umap_eta(explore.MAX_UMAP_POINTS)} on 2 cores.")
     if method == "umap" and not explore.umap_available():
         st.warning("umap-learn is not installed: showing PCA.")
         return "pca"

@@ -44,6 +44,7 @@ from cgmvae.explore.projections import (
     sample_points,
     subsample,
     umap_available,
+    umap_eta,
     umap_seconds,
 )
 from cgmvae.explore.summaries import (
@@ -114,6 +115,7 @@ __all__ = [
     "subsample",
     "suggest_n_groups",
     "umap_available",
+    "umap_eta",
     "umap_seconds",
     "without_diagonal",
 ]

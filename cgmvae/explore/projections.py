@@ -10,10 +10,15 @@ from cgmvae.explore.figures import WEBGL_ABOVE
 
 PROJECTIONS = ("pca", "umap")
 MAX_DRAWN_POINTS = 50_000  # samples drawn on the latent map (WebGL); more: a seeded sample
-MAX_UMAP_POINTS = 10_000  # UMAP on 2 CPU cores took 73 s at 50k points, ~27 s expected at 10k
-# umap_seconds: measured on the shared 2-core machine (benchmarks/app_scale.py), first run with
-# numba's compilation: 73 s for 50k points
-UMAP_FIXED_S, UMAP_S_PER_POINT = 15.0, 1.2e-3
+MAX_UMAP_POINTS = 10_000  # UMAP's sample; a 2-core machine takes about 13 s on it once compiled
+# umap_seconds, measured on the 2-core machine (a fresh process per size; benchmarks/app_scale.py):
+# compiled, 2.5 s at 1,000 points and 11-14 s at 10,000; a process's first run adds numba's
+# compilation of UMAP (about 15 s) and, from UMAP_APPROXIMATE_ABOVE points, of NN-descent's
+# neighbour search (first runs at 10,000 points: 59, 64, 72 and 111 s)
+UMAP_FIXED_S, UMAP_S_PER_POINT = 1.4, 1.15e-3
+UMAP_COMPILE_S, NN_DESCENT_COMPILE_S = 15.0, 40.0
+UMAP_APPROXIMATE_ABOVE = 4096  # umap-learn's exact neighbours below, NN-descent from here
+_compiled: set[str] = set()  # what numba has compiled in this process: "umap", "nn-descent"
 # What a point of the label map / sample map is. The Gaussian means and posterior means are the
 # VAE's latent space; the embeddings are the space where the contrastive loss compares a sample's
 # w_x with the labels' w_i, and they stay informative when the latent space collapses.
@@ -50,7 +55,9 @@ def project_2d(points: np.ndarray, method: str = "pca", *, seed: int = 0) -> np.
 
     n_neighbors = max(2, min(15, points.shape[0] - 1))
     reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1)
-    return reducer.fit_transform(points).astype(np.float32)
+    projected = reducer.fit_transform(points).astype(np.float32)
+    _compiled.update(["umap", "nn-descent"] if len(points) >= UMAP_APPROXIMATE_ABOVE else ["umap"])
+    return projected
 
 
 def umap_available() -> bool:
@@ -104,8 +111,25 @@ def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
 
 
 def umap_seconds(n_points: int) -> float:
-    """About how long UMAP takes on `n_points` on a 2-core machine (first run, numba included)."""
-    return UMAP_FIXED_S + UMAP_S_PER_POINT * n_points
+    """About how long UMAP takes on `n_points` on a 2-core machine in this process: with numba's
+    compilation on the process's first run (and on its first run past UMAP_APPROXIMATE_ABOVE)."""
+    seconds = UMAP_FIXED_S + UMAP_S_PER_POINT * n_points
+    if "umap" not in _compiled:
+        seconds += UMAP_COMPILE_S
+    if n_points >= UMAP_APPROXIMATE_ABOVE and "nn-descent" not in _compiled:
+        seconds += NN_DESCENT_COMPILE_S
+    return seconds
+
+
+def umap_eta(n_points: int) -> str:
+    """What the page says before UMAP runs on `n_points`: 'about 13 s', or with the reason when
+    this run includes numba's compilation."""
+    seconds = umap_seconds(n_points)
+    compiling = seconds - (UMAP_FIXED_S + UMAP_S_PER_POINT * n_points)
+    if compiling <= 0:
+        return f"about {seconds:.0f} s"
+    return (f"about {seconds:.0f} s, {compiling:.0f} s of it numba compiling UMAP on its first "
+            "run in this server")
 
 
 def map_rows(n_rows: int, method: str) -> np.ndarray:
