@@ -286,9 +286,9 @@ def test_residual_pairs_from_the_covariate_model_s_own_errors_are_not_supported(
     result = assoc.compute_associations([model], x, y, seed=41)
     supported = np.triu(result.supported("residual", many_pairs=True), k=1)
     assert supported[PLANTED] and supported.sum() == 1
-    null_sd, draws = assoc.residual_null_sd(
-        x, assoc.crossfit_covariate_models(x, y, seed=41)[1], seed=41)
-    moderated, df = assoc.moderated_null_sd(null_sd, draws)
+    proba, fold_models = assoc.crossfit_covariate_models(x, y, seed=41)
+    null_sd, draws = assoc.residual_null_sd(x, fold_models, seed=41)
+    moderated, df = assoc.moderated_null_sd(null_sd, draws, assoc.response_overlap(proba))
     assert draws == assoc.NULL_DRAWS and np.all(df >= draws - 1)
     np.testing.assert_allclose(result.residual_null_sd, moderated)
     np.testing.assert_array_equal(result.residual_null_df, df)
@@ -358,6 +358,41 @@ def test_moderation_keeps_the_pairs_own_sd_where_pairs_differ_beyond_the_trend()
     values = rng.normal(size=truth.shape) * truth
     rate = (assoc.pair_pvalues(values, moderated, moderated, df)[upper] < 0.05).mean()
     assert abs(rate - 0.05) < 0.015
+
+
+def test_the_pair_overlap_term_explains_what_the_species_trend_cannot():
+    """Log variances = species shares + the pair's overlap (as when two species of one habitat
+    share the covariate model's errors): with the overlap the moderation borrows again (the
+    species trend alone leaves the overlap as scatter) and the p stays calibrated."""
+    rng = np.random.default_rng(8)
+    n, draws = 40, 8
+    habitat = rng.normal(size=(n, 3))
+    overlap = habitat @ habitat.T  # any symmetric pair term
+    truth, raw = null_sds(rng.normal(-4, 0.5, n), draws, rng)
+    truth = truth * np.exp(overlap / 2)
+    raw = raw * np.exp(overlap / 2)
+    upper = np.triu_indices(n, k=1)
+    species_only, species_df = assoc.moderated_null_sd(raw, draws)
+    with_overlap, df = assoc.moderated_null_sd(raw, draws, overlap)
+    error = {name: np.abs(np.log(sd[upper] / truth[upper])).mean()
+             for name, sd in (("raw", raw), ("species", species_only), ("overlap", with_overlap))}
+    assert error["overlap"] < error["raw"] / 3 and error["overlap"] < error["species"] / 2
+    assert df[upper].min() > 50 and species_df[upper].max() < 20
+    values = rng.normal(size=truth.shape) * truth
+    rate = (assoc.pair_pvalues(values, with_overlap, with_overlap, df)[upper] < 0.05).mean()
+    assert abs(rate - 0.05) < 0.015
+    flat = assoc.moderated_null_sd(raw, draws, np.zeros((n, n)))  # a term with nothing in it
+    np.testing.assert_allclose(flat[0], species_only)
+
+
+def test_response_overlap_is_how_much_two_species_are_uncertain_at_the_same_sites():
+    proba = np.array([[0.5, 0.5, 0.0], [0.5, 0.1, 0.0], [0.1, 0.5, 1.0]])
+    overlap = assoc.response_overlap(proba)
+    weights = proba * (1 - proba)
+    np.testing.assert_allclose(overlap[0, 1], np.log(weights[:, 0] @ weights[:, 1]))
+    assert overlap[0, 0] > overlap[0, 1]  # alike with itself most
+    assert np.isfinite(overlap).all()  # species 2 is certain everywhere: the smallest positive
+    np.testing.assert_allclose(overlap[2], np.full(3, overlap[overlap > -np.inf].min()))
 
 
 def test_a_species_without_variation_keeps_its_pairs_raw_sd_and_the_draws_df():
