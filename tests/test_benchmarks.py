@@ -406,3 +406,24 @@ def test_association_cost_times_each_part_beside_its_estimate(tmp_path, monkeypa
     assert (rows["measured_s"] > 0).all() and (rows["estimated_s"] > 0).all()
     np.testing.assert_allclose(rows["ratio"], rows["measured_s"] / rows["estimated_s"], rtol=0.05,
                                atol=0.01)
+
+
+def test_residual_null_benchmark_counts_false_pairs_and_checks_the_null_sd(tmp_path,
+                                                                          monkeypatch):
+    from benchmarks import residual_null
+
+    monkeypatch.setattr(residual_null, "REFERENCE_DRAWS", 30)
+    paths = {name: tmp_path / f"{name}.csv" for name in ("planted", "real", "accuracy")}
+    assert residual_null.main(["--seeds", "1", "--sites", "200", "--real",
+                               "--accuracy-planted", "2", "--accuracy-real",
+                               "--out", str(paths["planted"]), "--real-out", str(paths["real"]),
+                               "--accuracy-out", str(paths["accuracy"])]) == 0
+    planted = pd.read_csv(paths["planted"])
+    assert len(planted) == 1 and {f"{rule}_false_pairs" for rule in residual_null.RULES} <= set(
+        planted.columns)
+    accuracy = pd.read_csv(paths["accuracy"])
+    assert accuracy["data"].tolist() == ["planted_200"] * 2 and (accuracy["pairs"] == 66).all()
+    errors = accuracy[["raw_abs_log_error", "species_trend_abs_log_error",
+                       "moderated_abs_log_error"]]
+    assert (errors > 0).all().all() and (errors < 1).all().all()
+    assert not paths["real"].exists()  # no real set asked for
