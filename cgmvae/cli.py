@@ -25,17 +25,16 @@ if TYPE_CHECKING:
     from cgmvae.predictor import TrainedModel
 
 def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
-    """The data set (--data, or --data SPECIES.csv --features SITES.csv --id COLUMN joined) and its
-    split: --split file, else the one it came with, else seeded 80/10/10."""
+    """The data set (--data, or --data SPECIES.csv --features SITES.csv joined on --id COLUMN, or
+    by row order without --id) and its split: --split file, else the one it came with, else
+    seeded 80/10/10."""
     from cgmvae.datasets import SEEDED_SPLIT, choose_split
     from cgmvae.formats import load_dataset, load_two_tables
 
     check_integer("--seed", getattr(args, "seed", 0), 0, MAX_SEED)  # whatever the data
     labels = args.labels.split(",") if getattr(args, "labels", None) else None
     ids = args.id.split(",") if getattr(args, "id", None) else None
-    if getattr(args, "features", None):
-        if not ids:
-            raise DataError("--features needs --id COLUMN: the site id column of both tables")
+    if getattr(args, "features", None):  # without --id: joined by row order
         if labels or getattr(args, "label_prefix", None):
             raise DataError("with --features, the species are every column of --data but the id "
                             "(or a sidecar's 'labels'): --labels/--label-prefix do not apply")
@@ -432,7 +431,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                              "(.xlsx) table (+ .json sidecar); with --features: the site x "
                              "species table")
     parser.add_argument("--features",
-                        help="a site x covariates CSV joined to the --data species table on --id")
+                        help="a site x covariates CSV joined to the --data species table on --id, "
+                             "or without --id by row order (tables with no id and no shared "
+                             "column, e.g. HMSC's Y and X written without names)")
     parser.add_argument("--id", help="tables only: the site id column(s), comma-separated "
                                      "(default: the sidecar's 'id')")
     parser.add_argument("--split", help="split JSON {train, val, test} of row indices")

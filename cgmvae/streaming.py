@@ -28,12 +28,13 @@ from cgmvae.formats.columns import (
 )
 from cgmvae.formats.csv_table import read_sidecar
 from cgmvae.formats.dates import date_parts, part_names
-from cgmvae.formats.model_input import ModelInput, date_values, input_plan
+from cgmvae.formats.model_input import ModelInput, date_values, input_plan, positional_plan
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.parquet import (
     BATCH_ROWS,
     column_numbers,
     column_text,
+    csv_without_header,
     is_parquet,
     iter_batches,
     table_header,
@@ -522,7 +523,9 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     """
     input_path, output_path = Path(input_path), Path(output_path)
     header = table_header(input_path)
-    plan = _feature_plan(model.feature_names, header, input_path.name)
+    plan = (positional_plan(model.feature_names, header, input_path.name)
+            if csv_without_header(input_path) else
+            _feature_plan(model.feature_names, header, input_path.name))
     id_names = id_column_names(header, ids, input_path.name, sidecar_of=input_path)
     tally = OutsideTraining(model)
     with whole_file(output_path) as partial:

@@ -44,6 +44,20 @@ def source_input(label: str, types: list[str], key: str):
     return upload if upload is not None else (path.strip() or None)
 
 
+def join_advice(species_name: str, sites_name: str, unnamed: list[str]) -> str:
+    """What the Two tables tab says when the tables share no column (`unnamed`: those without a
+    header row)."""
+    if unnamed:
+        return (f"{plain(' and '.join(unnamed))} {'has' if len(unnamed) == 1 else 'have'} no "
+                "header row (the first row is numbers), so the tables can only be joined by row "
+                "order: row k of one is the site of row k of the other.")
+    return (f"{plain(species_name)} and {plain(sites_name)} have no column in common. If the "
+            "species table has a row per species and a column per site (as vegetation tables "
+            "do), choose the site table's id column: its values name the species table's "
+            "columns. If the two list the same sites in the same order, without ids, join them "
+            "by row order. Otherwise give both tables the same id column (e.g. `site`).")
+
+
 def shown_name(source) -> str:
     """An upload's own name, or a path's file name (as the library's messages say it)."""
     return getattr(source, "name", None) or Path(source).name
@@ -110,8 +124,8 @@ with tabs[3]:
         sites = source_input("Site table", TABLE_TYPES, "sites")
     if species is not None and sites is not None:
         try:
-            site_columns = table_columns(sites)
-            shared = [c for c in table_columns(species) if c in set(site_columns)]
+            site_columns, species_columns = table_columns(sites), table_columns(species)
+            shared = [c for c in species_columns if c in set(site_columns)]
         except USER_ERRORS as err:
             shared = None
             st.error(safe_message(user_message(err)))
@@ -119,17 +133,19 @@ with tabs[3]:
             if shared:
                 id_column = st.selectbox("Id column in both tables", shared)
             else:
-                st.info(f"{plain(shown_name(species))} and {plain(shown_name(sites))} have no "
-                        "column in common. If the species table has a row per species and a "
-                        "column per site (as vegetation tables do), choose the site table's id "
-                        "column: its values name the species table's columns. Otherwise give "
-                        "both tables the same id column (e.g. `site`).")
-                id_column = st.selectbox("Id column of the site table", site_columns)
+                unnamed = [shown_name(table) for table, columns in
+                           ((species, species_columns), (sites, site_columns)) if not columns]
+                st.info(join_advice(shown_name(species), shown_name(sites), unnamed))
+                id_column = st.selectbox(
+                    "Join on", [None] if unnamed else [*site_columns, None],
+                    format_func=lambda c: "row order (the same sites in the same order)"
+                    if c is None else f"the site table's id column {c}")
             if st.button("Join and load", key="load_two_tables"):
                 try:
                     data, split, how = load_tables(species, sites, id_column)
                     use_table(data, split, f"{shown_name(species)} + {shown_name(sites)}, {how}",
-                              {"id": [id_column], "labels": data.label_names,
+                              {"id": [id_column] if id_column else [],
+                               "labels": data.label_names,
                                "features": data.feature_names}, sidecar=False,
                               recipe=two_tables_recipe(species, sites, id_column))
                 except USER_ERRORS as err:

@@ -417,8 +417,11 @@ def test_a_vegetation_table_with_a_column_per_site_joins_on_the_site_table_s_id(
     sites = tmp_path / "Aufnahmen.csv"
     sites.write_text("Aufnahme;pH;Hoehe\nA1;7,5;1900\nA2;4,8;2100\nA3;6,1;1500\n")
     app = fill_two_tables(run_page("1_data.py"), species, sites)
-    id_choice = widget(app.selectbox, "Id column of the site table")
-    assert id_choice.options == ["Aufnahme", "pH", "Hoehe"] and id_choice.value == "Aufnahme"
+    id_choice = widget(app.selectbox, "Join on")
+    assert id_choice.options == [*(f"the site table's id column {c}" for c in
+                                   ("Aufnahme", "pH", "Hoehe")),
+                                 "row order (the same sites in the same order)"]
+    assert id_choice.value == "Aufnahme"
     widget(app.button, "Join and load").click()
     app.run()
     assert not app.error and not app.exception
@@ -444,6 +447,42 @@ def test_two_tables_without_a_shared_column_or_with_an_empty_file_say_which_file
     app = fill_two_tables(run_page("1_data.py"), species, sites)
     assert not app.exception and "sites.csv is empty" in texts(app, "error")
     assert not [b for b in app.button if b.label == "Join and load"]
+
+
+def test_matrices_without_header_rows_join_by_row_order_and_score_new_sites(tmp_path):
+    """HMSC's Y and X, or Norberg et al. 2019's Yt and Xt: written without names or ids, the
+    same sites in the same order. The tab says why it can only join them by row order, the
+    species and covariates get names, and a headerless table of new sites is scored by
+    position."""
+    rng = np.random.default_rng(3)
+    covariates = rng.normal(size=(40, 2)).round(3)
+    presence = (rng.random((40, 3)) < 0.5).astype(int)
+    species, sites = tmp_path / "Y.csv", tmp_path / "X.csv"
+    pd.DataFrame(presence).to_csv(species, header=False, index=False)
+    pd.DataFrame(covariates).to_csv(sites, header=False, index=False)
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    assert not app.exception
+    assert "Y.csv and X.csv have no header row" in texts(app, "info")
+    choice = widget(app.selectbox, "Join on")
+    assert choice.options == ["row order (the same sites in the same order)"]
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert not app.error and not app.exception and samples(app) == "40"
+    data = app.session_state[DATA_KEY].data
+    assert data.label_names == ["species_1", "species_2", "species_3"]
+    assert data.feature_names == ["covariate_1", "covariate_2"]
+    np.testing.assert_array_equal(data.labels, presence)  # the first row is a site, not names
+    np.testing.assert_allclose(data.features, covariates, rtol=1e-6)
+    assert "joined Y.csv and X.csv by row order" in " ".join(data.notices)
+    model = fit(data, random_split(40), model_config=ModelConfig(embedding_dim=8, latent_dim=4),
+                train_config=TrainConfig(max_epochs=1, device="cpu"))
+    new_sites = tmp_path / "X_new.csv"
+    pd.DataFrame(covariates[:5]).to_csv(new_sites, header=False, index=False)
+    scored = predict_csv(model, new_sites)
+    assert len(scored) == 5 and "species_1_probability" in scored.columns
+    pd.DataFrame(covariates[:5, :1]).to_csv(new_sites, header=False, index=False)
+    with pytest.raises(Exception, match=r"no header row .* 1 columns, so they cannot be matched"):
+        predict_csv(model, new_sites)
 
 
 def test_a_diverged_training_names_the_form_s_field_not_the_command_line_flag():

@@ -123,7 +123,7 @@ def test_train_and_evaluate_on_a_species_and_a_covariate_table(tmp_path, capsys)
     assert "joined species.csv and sites.csv on site: 60 sites" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(tmp_path / "run"), *tables]) == 0
     assert main(["train", *tables[:4], "--out", str(tmp_path / "x")]) == 2
-    assert "--features needs --id" in capsys.readouterr().err
+    assert "share the column(s) site: name the id column" in capsys.readouterr().err
 
 
 def test_sites_outside_the_training_ranges_are_counted_and_named(model, model_file, tmp_path,

@@ -261,3 +261,94 @@ def test_in_a_count_table_count_columns_stay_species():
                           "Parus": ["0", "3", "2", "1"], "Sitta": ["1", "0", "2", "0"],
                           "Lagopus": ["0", "0", "0", "1"]})
     assert guess_roles(frame)["labels"] == ["Parus", "Sitta", "Lagopus"]
+
+
+@pytest.mark.parametrize("row, decimal, data", [
+    (["0", "1", "0", "0"], ".", True),  # a species row: values repeat
+    (["-1.7277", "0.3705", "1.285"], ".", True),  # a covariate row: fractions
+    (["1,5", "-0,25"], ",", True),  # the same with decimal commas
+    (["101", "102", "103"], ".", False),  # distinct whole numbers: species codes as names
+    (["site", "0", "1"], ".", False),
+    (["nan", "1", "1"], ".", False),
+])
+def test_a_first_row_of_numbers_that_no_header_would_have_is_data(row, decimal, data):
+    from cgmvae.formats.text_table import first_row_is_data
+
+    assert first_row_is_data(row, decimal) is data
+
+
+def headerless(path: Path, matrix) -> Path:
+    pd.DataFrame(matrix).to_csv(path, header=False, index=False)
+    return path
+
+
+def test_headerless_tables_join_by_row_order_only_with_equal_rows_and_no_shared_column(tmp_path):
+    rng = np.random.default_rng(0)
+    y = headerless(tmp_path / "Y.csv", (rng.random((6, 3)) < 0.5).astype(int))
+    x = headerless(tmp_path / "X.csv", rng.normal(size=(6, 2)).round(3))
+    data = load_two_tables(y, x, None)
+    assert data.labels.shape == (6, 3) and data.sample_ids is None
+    np.testing.assert_array_equal(data.labels, pd.read_csv(y, header=None).to_numpy())
+    assert data.notices[:3] == [
+        "joined Y.csv and X.csv by row order (no id column): 6 sites; row k of one is taken to "
+        "be the site of row k of the other",
+        "Y.csv has no header row (its first row is numbers, and is read as the first site): its "
+        "3 columns are named species_1-species_3 in file order",
+        "X.csv has no header row (its first row is numbers, and is read as the first site): its "
+        "2 columns are named covariate_1-covariate_2 in file order"]
+    named = tmp_path / "sites.csv"  # a named site table without ids joins by row order too
+    named.write_text("elev,moist\n" + "".join(f"{k},{k / 7:.3f}\n" for k in range(6)))
+    assert load_two_tables(y, named, None).feature_names == ["elev", "moist"]
+    short = headerless(tmp_path / "X5.csv", rng.normal(size=(5, 2)).round(3))
+    with pytest.raises(DataError, match=r"by row order, but Y\.csv has 6 rows and X5\.csv 5"):
+        load_two_tables(y, short, None)
+    species, covariates = tmp_path / "species.csv", tmp_path / "cov.csv"
+    species.write_text(SPECIES)
+    covariates.write_text(COVARIATES)
+    with pytest.raises(DataError, match=r"share the column\(s\) site: name the id column"):
+        load_two_tables(species, covariates, None)
+
+
+def test_a_headerless_csv_reads_alike_whole_and_in_chunks_and_says_so(tmp_path):
+    from cgmvae.formats.big_table import load_table
+
+    rng = np.random.default_rng(1)
+    matrix = np.column_stack([rng.normal(size=(30, 2)).round(4),
+                              (rng.random((30, 3)) < 0.5).astype(int)])
+    path = headerless(tmp_path / "m.csv", matrix)
+    whole = load_csv(path, labels=["V3", "V4", "V5"])
+    chunked = load_table(path, labels=["V3", "V4", "V5"], batch_rows=7)
+    for data in (whole, chunked):
+        assert data.feature_names == ["V1", "V2"] and len(data.labels) == 30
+        np.testing.assert_allclose(data.features, matrix[:, :2], rtol=1e-6)
+        np.testing.assert_array_equal(data.labels, matrix[:, 2:])
+        assert data.notices[0].startswith("m.csv has no header row")
+    assert list(read_csv_table(path).columns) == ["V1", "V2", "V3", "V4", "V5"]
+    assert read_csv_table(path).attrs["headerless"]
+
+
+def test_new_sites_without_a_header_are_scored_by_position_in_both_predict_paths(tmp_path):
+    from cgmvae.config import ModelConfig, TrainConfig
+    from cgmvae.data import MultiLabelData, random_split
+    from cgmvae.streaming import predict_in_chunks
+    from cgmvae.train import fit
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    data = MultiLabelData(x, (rng.random((40, 2)) < 0.5).astype(np.float32), ["elev", "moist"],
+                          ["a", "b"], name="toy")
+    model = fit(data, random_split(40), model_config=ModelConfig(embedding_dim=8, latent_dim=2),
+                train_config=TrainConfig(max_epochs=1, device="cpu"))
+    new = headerless(tmp_path / "new.csv", x[:4].round(4))
+    np.testing.assert_allclose(read_feature_table(new, model.feature_names), x[:4], atol=1e-4)
+    out = tmp_path / "scored.csv"
+    assert predict_in_chunks(model, new, out) == 4
+    np.testing.assert_allclose(pd.read_csv(out)["a_probability"],
+                               model.predict_proba(x[:4].round(4))[:, 0], atol=1e-5)
+    wide = headerless(tmp_path / "wide.csv", rng.normal(size=(4, 3)).round(4))
+    said = r"no header row .* 3 columns, .* 2 features .*\(elev, moist\)"
+    for score in (lambda: read_feature_table(wide, model.feature_names),
+                  lambda: predict_in_chunks(model, wide, tmp_path / "never.csv")):
+        with pytest.raises(DataError, match=said):
+            score()
+    assert not (tmp_path / "never.csv").exists()

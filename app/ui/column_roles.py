@@ -18,6 +18,7 @@ from ui.loading import (
     user_message,
 )
 from ui.state import DataChoice, use_data
+from ui.text import plain
 
 PENDING_KEY = "pending_table"  # a table read, waiting for the user's column roles
 ROLES_KEY = "data_roles"  # (DataChoice.key, roles, offer a sidecar) of the data set in use
@@ -63,6 +64,11 @@ def role_editor() -> None:
     st.caption(f"{len(frame):,} rows. No sidecar names the species, so the roles below are a guess "
                "from the values (ids: id-like names or unique text; species: 0/1, counts or "
                "marks such as x or +; covariates: the rest). Change them if needed.")
+    if frame.attrs.get("headerless"):
+        st.info(f"{plain(name)} has no header row: its first row is numbers, read as the first "
+                f"site, and its columns are named V1-V{len(columns)} in file order (as R's "
+                "read.csv(header = FALSE) names them). If its species and covariates are in two "
+                "files, load them with the Two tables tab.")
     roles = {role: st.multiselect(label, columns, default=pending["roles"][role],
                                   key=f"roles-{token}-{role}")
              for role, label in ROLE_WIDGETS.items()}

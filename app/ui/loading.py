@@ -127,7 +127,8 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
 
 def table_columns(source) -> list[str]:
     """The columns of a table (path or upload), remembered per file in this session: the Two
-    tables tab needs them on every run to offer the shared id column."""
+    tables tab needs them on every run to offer the shared id column. A table without a header
+    row has none to join on: []."""
     if isinstance(source, (str, Path)):
         source = allowed_path(source)
         stat = source.stat() if source.is_file() else None
@@ -136,7 +137,8 @@ def table_columns(source) -> list[str]:
         key = (source.name, getattr(source, "file_id", None), getattr(source, "size", None))
     known = st.session_state.setdefault("table_columns", {})
     if key not in known:
-        known[key] = list(read_table(source).columns)
+        frame = read_table(source)
+        known[key] = [] if frame.attrs.get("headerless") else list(frame.columns)
     return known[key]
 
 
@@ -195,9 +197,10 @@ def load_with_roles(frame: pd.DataFrame, roles: dict, name: str, *, impute: str 
     return (data, *choose_split(data, _allowed_split(split_path)))
 
 
-def load_tables(species, sites, id_column: str, *, impute: str | None = None
+def load_tables(species, sites, id_column: str | None, *, impute: str | None = None
                 ) -> tuple[MultiLabelData, Split, str]:
-    """A species table and a site table (paths or uploads) joined on `id_column`."""
+    """A species table and a site table (paths or uploads) joined on `id_column`, or by row order
+    when it is None."""
     from cgmvae.formats import load_two_tables
 
     species, sites = _checked(species), _checked(sites)
@@ -270,7 +273,7 @@ def table_recipe(server_path: str | None, split_path: str, roles: dict,
             "impute": impute}
 
 
-def two_tables_recipe(species, sites, id_column: str) -> dict | None:
+def two_tables_recipe(species, sites, id_column: str | None) -> dict | None:
     if not (isinstance(species, str) and isinstance(sites, str)):
         return None
     return {"kind": "two_tables", "species": species, "sites": sites, "id": id_column}
@@ -310,7 +313,7 @@ def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
             return data, split, f"{recipe['path']}, {how}", roles
         if kind == "two_tables":
             data, split, how = load_tables(recipe["species"], recipe["sites"], recipe["id"])
-            roles = {"id": [recipe["id"]], "labels": data.label_names,
+            roles = {"id": [recipe["id"]] if recipe["id"] else [], "labels": data.label_names,
                      "features": data.feature_names}
             return data, split, f"{recipe['species']} + {recipe['sites']}, {how}", roles
         if kind == "ebird":

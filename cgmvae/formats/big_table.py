@@ -36,11 +36,12 @@ from cgmvae.formats.parquet import (
     BATCH_ROWS,
     column_numbers,
     column_text,
+    csv_without_header,
     iter_batches,
     table_header,
 )
 from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import describe_row
+from cgmvae.formats.text_table import describe_row, headerless_notice
 
 # `load_dataset` reads a CSV bigger than this here: its text cells as one pandas frame would
 # take about 20 times the file's size.
@@ -107,6 +108,8 @@ def choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, lis
     check_columns(chosen_ids, header, "id", where)
     feature_names, notices = feature_columns(header, label_names, chosen_ids, meta, where)
     chosen_ids = chosen_ids or guessed_ids(header, label_names, feature_names)
+    if csv_without_header(path):
+        notices = [headerless_notice(where, header), *notices]
     return _Columns(chosen_ids, label_names, feature_names), notices
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.columns import build_data, id_columns
 from cgmvae.formats.encode import check_impute, short_list
-from cgmvae.formats.text_table import read_cells
+from cgmvae.formats.text_table import headerless_notice, read_cells
 
 ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed: 0"}
 
@@ -65,6 +65,8 @@ def load_csv(
     chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
     check_columns(chosen_ids, header, "id", path.name)
     feature_names, notices = feature_columns(header, label_names, chosen_ids, meta, path.name)
+    if body.attrs.get("headerless"):
+        notices = [headerless_notice(path.name, header), *notices]
     data = build_data(body, ids=chosen_ids or guessed_ids(header, label_names, feature_names),
                       labels=label_names, features=feature_names, meta=meta, impute=impute,
                       where=path.name, name=path.stem)

@@ -43,6 +43,19 @@ class ModelInput(NamedTuple):
     date_part: int | None = None
 
 
+def positional_plan(feature_names: Sequence[str], header: Sequence[str],
+                    where: str) -> dict[str, ModelInput]:
+    """The model inputs of a table without a header row (its first row numbers, its columns V1,
+    V2...): by position, the model's features in their order, when it has as many columns."""
+    if len(header) != len(feature_names):
+        raise DataError(f"{where} has no header row (its first row is numbers) and "
+                        f"{len(header)} columns, so they cannot be matched to the model's "
+                        f"{len(feature_names)} features by name or by position: add a first "
+                        f"row naming them ({short_list(list(feature_names), 12)})")
+    return {feature: ModelInput(column)
+            for feature, column in zip(feature_names, header, strict=True)}
+
+
 def input_plan(feature_names: Sequence[str],
                header: Sequence[str]) -> tuple[dict[str, ModelInput], list[str]]:
     """Each model input's `ModelInput` in a table with these columns (by name; a one-hot input
@@ -76,9 +89,12 @@ def read_feature_table(source, feature_names: Sequence[str], *,
     """
     where = source_name(source, name)
     header, body = read_cells(source, where)
-    plan, missing = input_plan(feature_names, header)
+    if body.attrs.get("headerless"):
+        plan, missing = positional_plan(feature_names, header, where), []
+    else:
+        plan, missing = input_plan(feature_names, header)
     columns, problems, one_hot_sources, dates = [], [], {}, {}
-    for feature, (column, value, date_part) in plan.items():
+    for column, value, date_part in plan.values():
         if date_part is not None:
             if column not in dates:
                 dates[column] = date_values(body[column], column, where, problems)
@@ -87,10 +103,10 @@ def read_feature_table(source, feature_names: Sequence[str], *,
             values = _one_hot_values(body[column], value)
             one_hot_sources.setdefault(column, []).append(value)
         else:
-            values, bad = _feature_numbers(body[feature])
+            values, bad = _feature_numbers(body[column])
             if bad.size or np.isnan(values).all():
-                problems.append(non_numeric(body[feature], feature, bad) if bad.size
-                                else f"column '{feature}' is empty")
+                problems.append(non_numeric(body[column], column, bad) if bad.size
+                                else f"column '{column}' is empty")
         columns.append(values)
     problems += [_unseen(body[c], c, known) for c, known in one_hot_sources.items()]
     problems = [p for p in problems if p]

@@ -20,7 +20,13 @@ from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import check_unique_names, short_list
 from cgmvae.formats.excel import is_excel, read_excel_cells
-from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
+from cgmvae.formats.text_table import (
+    MISSING_WORDS,
+    detect_format,
+    first_row_is_data,
+    to_number,
+    unnamed_columns,
+)
 from cgmvae.whole_file import whole_file
 
 BATCH_ROWS = 65_536  # rows per Parquet batch: a few MB per column group, flat memory
@@ -62,10 +68,17 @@ class _CsvLayout:
             raise DataError(f"{where} is empty")
         self.separator, self.decimal = detect_format("\n".join(lines))
         blank = next(i for i, line in enumerate(lines) if line.strip())
-        self.skip_rows = blank + 1
-        names = next(csv.reader([lines[blank]], delimiter=self.separator))
-        self.header = [h.strip() for h in names]
+        names = [h.strip() for h in next(csv.reader([lines[blank]], delimiter=self.separator))]
+        self.headerless = first_row_is_data(names, self.decimal)  # as `read_cells` reads it
+        self.skip_rows = blank if self.headerless else blank + 1
+        self.header = unnamed_columns(len(names)) if self.headerless else names
         check_unique_names(self.header, where)
+
+
+def csv_without_header(path: str | Path) -> bool:
+    """Whether a CSV's first row is data (its columns then named V1, V2...: `table_header`)."""
+    path = Path(path)
+    return not (is_parquet(path) or is_excel(path)) and _CsvLayout(path, path.name).headerless
 
 
 def table_header(path: str | Path) -> list[str]:

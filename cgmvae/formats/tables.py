@@ -23,12 +23,14 @@ from cgmvae.formats.encode import check_impute, short_list
 from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.text_table import (
     describe_row,
+    headerless_notice,
     is_missing,
     read_cells,
     source_name,
     text_frame,
     to_number,
     typed_frame,
+    unnamed_columns,
 )
 
 _MAX_COUNT_VALUES = 20  # a count column with more distinct values is a covariate (e.g. % forest)
@@ -42,7 +44,9 @@ def read_csv_table(source, name: str | None = None) -> pd.DataFrame:
     """
     where = source_name(source, name)
     _, body = read_cells(source, where)
-    return typed_frame(body)
+    frame = typed_frame(body)
+    frame.attrs.update(body.attrs)  # "headerless": its first row was data, its columns V1, V2...
+    return frame
 
 
 def read_id_columns(source, ids: Sequence[str] | None = None, *,
@@ -199,7 +203,7 @@ def load_frame_with_roles(
 def load_two_tables(
     species,
     features,
-    id_column: str | Sequence[str],
+    id_column: str | Sequence[str] | None,
     *,
     impute: str | None = None,
     species_name: str | None = None,
@@ -210,7 +214,11 @@ def load_two_tables(
     Parameters
     ----------
     species, features : paths or file-like objects (uploads), CSV with `,` `;` or tabs.
-    id_column : the id column(s) present in both tables.
+    id_column : the id column(s) present in both tables; None (or empty) joins the tables by
+        row order, the same sites in the same order, as matrices written without names are
+        (HMSC's Y and X, Norberg et al. 2019's Yt and Xt), and only when they share no column.
+        A table whose first row is numbers has no header: its columns are named species_1...
+        or covariate_1... in file order.
     impute : None or "median" (features only).
     species_name, features_name : display names of uploads, used in messages.
 
@@ -226,12 +234,13 @@ def load_two_tables(
     table (up to 10 listed), bad values (column and row) and columns in both tables.
     """
     check_impute(impute)
-    ids = id_columns(id_column, "id_column")
-    if not ids:
-        raise DataError("name the id column that joins the species and the covariate tables")
+    ids = id_columns(id_column, "id_column") if id_column else []
     y_where, x_where = source_name(species, species_name), source_name(features, features_name)
-    y_header, y_body = read_cells(species, y_where)
-    x_header, x_body = read_cells(features, x_where)
+    y_header, y_body = _named_cells(species, y_where, "species_")
+    x_header, x_body = _named_cells(features, x_where, "covariate_")
+    if not ids:
+        return _joined_by_row_order(species, features, (y_header, y_body), (x_header, x_body),
+                                    (y_where, x_where), impute)
     transposed = len(ids) == 1 and ids[0] not in y_header and ids[0] in x_header
     if transposed:  # a vegetation table (a row per species, a column per site)?
         if not _sites_as_columns(y_header, _keys(x_body, x_header, ids, x_where)):
@@ -258,7 +267,48 @@ def load_two_tables(
     if transposed:
         joined += (f" ({y_where} read with a row per species and a column per site, as vegetation "
                    "tables are written)")
-    return replace(data, notices=[joined, *notices, *label_notices])
+    unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
+    return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
+
+
+def _named_cells(source, where: str, prefix: str) -> tuple[list[str], pd.DataFrame]:
+    """`read_cells`, a table without a header's columns named `prefix`1, 2... (the two tables'
+    generated names must not collide)."""
+    header, body = read_cells(source, where)
+    if body.attrs.get("headerless"):
+        header = unnamed_columns(len(header), prefix)
+        body.columns = header
+    return header, body
+
+
+def _headerless_notices(*tables) -> list[str]:
+    return [headerless_notice(where, header) for header, body, where in tables
+            if body.attrs.get("headerless")]
+
+
+def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) -> MultiLabelData:
+    """The two tables' rows paired in order (no id): every column of the species table is a
+    species, every column of the site table a covariate (or their sidecars' lists)."""
+    (y_header, y_body), (x_header, x_body), (y_where, x_where) = y_table, x_table, wheres
+    shared = [c for c in y_header if c in set(x_header)]
+    if shared:
+        raise DataError(f"{y_where} and {x_where} share the column(s) {short_list(shared)}: name "
+                        "the id column that joins them (without one, tables are joined by row "
+                        "order, for tables that have no id)")
+    if len(y_body) != len(x_body):
+        raise DataError(f"without an id column the tables are joined by row order, but "
+                        f"{y_where} has {len(y_body)} rows and {x_where} {len(x_body)}: give "
+                        "both an id column, or the same sites in the same order")
+    label_names = _role_columns(species, y_header, [], "labels", y_where)
+    feature_names = _role_columns(features, x_header, [], "features", x_where)
+    x_meta = read_sidecar(features) if isinstance(features, (str, Path)) else {}
+    x_matrix, x_names, notices = encode_features(x_body, feature_names, x_meta, impute, x_where)
+    labels, label_notices = label_matrix(y_body, label_names, y_where)
+    data = MultiLabelData(x_matrix, labels, x_names, label_names, name=Path(y_where).stem)
+    joined = (f"joined {y_where} and {x_where} by row order (no id column): {len(y_body)} sites; "
+              "row k of one is taken to be the site of row k of the other")
+    unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
+    return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
 
 
 def _sites_as_columns(header: list[str], site_keys: list[str]) -> bool:

@@ -107,8 +107,13 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
         raise DataError(f"cannot read {where} as a table separated by {_say(separator)}: "
                         f"{_first_line(err)}") from None
     header = [str(h).strip() for h in raw.iloc[0]]
-    check_unique_names(header, where)
-    body = raw.iloc[1:].reset_index(drop=True)
+    headerless = first_row_is_data(header, decimal)
+    if headerless:  # a matrix written without names (R's write.table(col.names = FALSE), HMSC)
+        header = unnamed_columns(len(header))
+        body = raw.reset_index(drop=True)
+    else:
+        check_unique_names(header, where)
+        body = raw.iloc[1:].reset_index(drop=True)
     if body.empty:
         raise DataError(f"{where} has a header but no data rows")
     body.columns = header
@@ -116,7 +121,35 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     if decimal == ",":
         body = body.apply(lambda column: column.where(~column.str.match(_DECIMAL_COMMA),
                                                       column.str.replace(",", ".", regex=False)))
+    body.attrs["headerless"] = headerless
     return header, body
+
+
+def first_row_is_data(row: list[str], decimal: str = ".") -> bool:
+    """Whether a table's first row is data rather than column names: every cell a number, and
+    two cells alike (a 0/1 species row) or one with a fraction (a covariate row). Column names
+    are never written so; distinct whole numbers (species codes 101, 102...) stay names."""
+    numbers = []
+    for cell in row:
+        text = cell.strip().replace(",", ".") if decimal == "," else cell.strip()
+        try:
+            numbers.append(float(text))
+        except ValueError:
+            return False
+    if not numbers or not all(np.isfinite(numbers)):
+        return False
+    return len(set(numbers)) < len(numbers) or any(not n.is_integer() for n in numbers)
+
+
+def unnamed_columns(count: int, prefix: str = "V") -> list[str]:
+    """Names for the columns of a table without a header: V1, V2... as R's read.table(header =
+    FALSE) gives them."""
+    return [f"{prefix}{k}" for k in range(1, count + 1)]
+
+
+def headerless_notice(where: str, header: list[str]) -> str:
+    return (f"{where} has no header row (its first row is numbers, and is read as the first "
+            f"site): its {len(header)} columns are named {header[0]}-{header[-1]} in file order")
 
 
 def _say(separator: str) -> str:
