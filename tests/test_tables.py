@@ -263,18 +263,27 @@ def test_in_a_count_table_count_columns_stay_species():
     assert guess_roles(frame)["labels"] == ["Parus", "Sitta", "Lagopus"]
 
 
-@pytest.mark.parametrize("row, decimal, data", [
-    (["0", "1", "0", "0"], ".", True),  # a species row: values repeat
-    (["-1.7277", "0.3705", "1.285"], ".", True),  # a covariate row: fractions
-    (["1,5", "-0,25"], ",", True),  # the same with decimal commas
-    (["101", "102", "103"], ".", False),  # distinct whole numbers: species codes as names
-    (["site", "0", "1"], ".", False),
-    (["nan", "1", "1"], ".", False),
+SPECTRA = [["0.12", "0.15", ""], ["0.31", "0.33", "0.2"]]  # reflectances under wavelengths
+
+
+@pytest.mark.parametrize("row, decimal, following, data", [
+    (["0", "1", "0", "0"], ".", [["1", "1", "0", "0"], ["0", "0", "1", "1"]], True),  # species
+    (["-1.7277", "0.3705", "1.285"], ".", [["-2.1", "0.9", "1.9"], ["0.2", "-0.4", "0.5"]],
+     True),  # a covariate row: fractions within the columns' values
+    (["1,5", "-0,25"], ",", (), True),  # decimal commas, nothing to compare with
+    (["101", "102", "103"], ".", (), False),  # distinct whole numbers: species codes as names
+    (["400.5", "401.5", "402.5"], ".", SPECTRA, False),  # names outside their columns' values
+    (["505.", "275."], ".", [[str(100 + 40 * k), str(900 - 60 * k)] for k in range(12)],
+     True),  # coordinates: distinct whole numbers among their columns' values
+    (["2019", "2020"], ".", [[str(k), str(2 * k)] for k in range(12)], False),  # years, counts
+    (["site", "0", "1"], ".", (), False),
+    (["nan", "1", "1"], ".", (), False),
 ])
-def test_a_first_row_of_numbers_that_no_header_would_have_is_data(row, decimal, data):
+def test_a_first_row_of_numbers_that_no_header_would_have_is_data(row, decimal, following,
+                                                                   data):
     from cgmvae.formats.text_table import first_row_is_data
 
-    assert first_row_is_data(row, decimal) is data
+    assert first_row_is_data(row, decimal, following) is data
 
 
 def headerless(path: Path, matrix) -> Path:
@@ -325,6 +334,11 @@ def test_a_headerless_csv_reads_alike_whole_and_in_chunks_and_says_so(tmp_path):
         assert data.notices[0].startswith("m.csv has no header row")
     assert list(read_csv_table(path).columns) == ["V1", "V2", "V3", "V4", "V5"]
     assert read_csv_table(path).attrs["headerless"]
+    spectra = tmp_path / "spectra.csv"  # numeric names outside their values: a header
+    spectra.write_text("400.5,401.5,present\n0.12,0.13,1\n0.2,0.25,0\n0.3,0.1,1\n")
+    for data in (load_csv(spectra, labels=["present"]),
+                 load_table(spectra, labels=["present"], batch_rows=2)):
+        assert data.feature_names == ["400.5", "401.5"] and len(data.labels) == 3
 
 
 def test_new_sites_without_a_header_are_scored_by_position_in_both_predict_paths(tmp_path):

@@ -21,6 +21,7 @@ from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import check_unique_names, short_list
 from cgmvae.formats.excel import is_excel, read_excel_cells
 from cgmvae.formats.text_table import (
+    HEADER_CHECK_ROWS,
     MISSING_WORDS,
     detect_format,
     first_row_is_data,
@@ -69,7 +70,9 @@ class _CsvLayout:
         self.separator, self.decimal = detect_format("\n".join(lines))
         blank = next(i for i, line in enumerate(lines) if line.strip())
         names = [h.strip() for h in next(csv.reader([lines[blank]], delimiter=self.separator))]
-        self.headerless = first_row_is_data(names, self.decimal)  # as `read_cells` reads it
+        following = csv.reader(lines[blank + 1:blank + 1 + HEADER_CHECK_ROWS],
+                               delimiter=self.separator)
+        self.headerless = first_row_is_data(names, self.decimal, list(following))  # as read_cells
         self.skip_rows = blank if self.headerless else blank + 1
         self.header = unnamed_columns(len(names)) if self.headerless else names
         check_unique_names(self.header, where)

@@ -16,6 +16,7 @@ from cgmvae.formats.encode import check_unique_names
 SEPARATORS = (",", ";", "\t")
 MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
 _SAMPLE_LINES = 50
+HEADER_CHECK_ROWS = 1000  # rows a numeric first row is compared with (`first_row_is_data`)
 # A number written with a decimal comma (European Excel exports: `1,5`, `-0,25`, `3,1e-2`).
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
 
@@ -107,7 +108,7 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
         raise DataError(f"cannot read {where} as a table separated by {_say(separator)}: "
                         f"{_first_line(err)}") from None
     header = [str(h).strip() for h in raw.iloc[0]]
-    headerless = first_row_is_data(header, decimal)
+    headerless = first_row_is_data(header, decimal, raw.iloc[1:HEADER_CHECK_ROWS + 1].to_numpy())
     if headerless:  # a matrix written without names (R's write.table(col.names = FALSE), HMSC)
         header = unnamed_columns(len(header))
         body = raw.reset_index(drop=True)
@@ -125,20 +126,48 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     return header, body
 
 
-def first_row_is_data(row: list[str], decimal: str = ".") -> bool:
-    """Whether a table's first row is data rather than column names: every cell a number, and
-    two cells alike (a 0/1 species row) or one with a fraction (a covariate row). Column names
-    are never written so; distinct whole numbers (species codes 101, 102...) stay names."""
-    numbers = []
-    for cell in row:
-        text = cell.strip().replace(",", ".") if decimal == "," else cell.strip()
-        try:
-            numbers.append(float(text))
-        except ValueError:
-            return False
-    if not numbers or not all(np.isfinite(numbers)):
+def first_row_is_data(row: list[str], decimal: str = ".", following=()) -> bool:
+    """Whether a table's first row is data rather than column names: every cell a number, two
+    cells alike (a 0/1 species row) or one with a fraction (a covariate row), and, given the
+    `following` rows (lists of cells), most cells near their column's values there. Column
+    names are never written so. Distinct whole numbers (species codes 101, 102, years) stay names
+    unless every one lies among its column's values over 10 or more rows (coordinates 505, 275);
+    numbers far from their columns' values (wavelengths 400.5 over reflectances) stay names."""
+    numbers = _numbers(row, decimal)
+    if numbers is None or not numbers.size or not np.isfinite(numbers).all():
         return False
-    return len(set(numbers)) < len(numbers) or any(not n.is_integer() for n in numbers)
+    codes = len(set(numbers.tolist())) == len(numbers) and all(n.is_integer() for n in numbers)
+    rows = [list(cells) for cells in following if len(cells) == len(numbers)]
+    if not rows:
+        return not codes
+    text = pd.Series(np.asarray(rows, dtype=object).ravel()).astype(str).str.strip()
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(np.float64).reshape(len(rows), -1)
+    known = ~np.isnan(values).all(axis=0)  # text cells and missing values count for nothing
+    if not known.any():
+        return not codes
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanmin(values[:, known], axis=0), np.nanmax(values[:, known], axis=0)
+    numbers = numbers[known]
+    if codes:  # names such as codes or years, unless they sit among their columns' values
+        margin = 0.1 * (high - low)  # the first site may be the most extreme one
+        return bool(len(rows) >= 10
+                    and ((numbers >= low - margin) & (numbers <= high + margin)).all())
+    # far: beyond the column's values by more than their spread and size (at least 1), as
+    # wavelengths over reflectances; a data row of a few rows' table may well lie just outside
+    width = np.fmax.reduce([high - low, np.abs(low), np.abs(high), np.ones_like(low)])
+    far = (numbers < low - width) | (numbers > high + width)
+    return bool(far.mean() <= 0.5)
+
+
+def _numbers(cells, decimal: str) -> np.ndarray | None:
+    """The cells as floats, None when one is not a number."""
+    try:
+        return np.array([float(str(c).strip().replace(",", ".") if decimal == "," else c)
+                         for c in cells], dtype=np.float64)
+    except ValueError:
+        return None
 
 
 def unnamed_columns(count: int, prefix: str = "V") -> list[str]:
