@@ -697,8 +697,14 @@ class Associations:
     def supported_fraction(self, name: str, alpha: float = 0.05, *,
                            many_pairs: bool = False) -> float:
         """The share of species pairs (upper triangle) that `supported` keeps."""
+        count, pairs = self.supported_count(name, alpha, many_pairs=many_pairs)
+        return count / pairs if pairs else 0.0
+
+    def supported_count(self, name: str, alpha: float = 0.05, *,
+                        many_pairs: bool = False) -> tuple[int, int]:
+        """(pairs that `supported` keeps, species pairs), over the upper triangle."""
         upper = np.triu_indices(len(self.label_names), k=1)
-        return float(self.supported(name, alpha, many_pairs=many_pairs)[upper].mean())
+        return int(self.supported(name, alpha, many_pairs=many_pairs)[upper].sum()), upper[0].size
 
     def without_response(self, alpha: float = 0.05) -> list[str]:
         """The species the covariates do not predict out of sample (response p >= alpha): the

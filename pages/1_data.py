@@ -116,7 +116,8 @@ with tabs[2]:
 with tabs[3]:
     st.write("A species table (a row per site and a column per species, or a row per species "
              "and a column per site as vegetation tables are written) and a site table (a row "
-             "per site, a column per covariate), joined on the site id.")
+             "per site, a column per covariate), joined on the site id, or by row order when "
+             "neither has ids (matrices written without names, as HMSC's Y and X).")
     left, right = st.columns(2)
     with left:
         species = source_input("Species table", TABLE_TYPES, "species")

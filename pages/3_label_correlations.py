@@ -99,8 +99,8 @@ else:
                                 "cooccur.")
     supported = result.supported(layer, many_pairs=many_pairs)
     stats = st.columns(4)
-    stats[0].metric("Pairs supported by the data",
-                    f"{result.supported_fraction(layer, many_pairs=many_pairs):.0%}",
+    n_supported, n_pairs = result.supported_count(layer, many_pairs=many_pairs)
+    stats[0].metric("Pairs supported by the data", f"{n_supported:,} of {n_pairs:,}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
                          "(site bootstrap sd, for the environmental and residual layers also "
                          "the covariate model's estimation noise; co-occurrence: Veech's p); "

@@ -28,7 +28,8 @@ model = workspace.model
 required = input_columns(model.feature_names)
 st.markdown(f"The CSV (or Excel sheet) needs a header row and these **{len(required)} columns** "
             "(matched by name, in any order; `,` `;` or tab separated, decimal comma or point; "
-            "other columns are ignored, id columns are kept): "
+            "other columns are ignored, id columns are kept; a CSV without a header row must "
+            "hold exactly the model's covariates, in the training order): "
             + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
@@ -42,12 +43,17 @@ if upload is None and not path:
 try:
     source, name, size = ((upload, upload.name, upload.size) if upload is not None
                           else (allowed_path(path), Path(path).name, None))
-    columns = list(read_table(source, name).columns)
+    table = read_table(source, name)
+    columns, headerless = list(table.columns), table.attrs.get("headerless", False)
     guessed = read_id_columns(source, name=name)
 except USER_ERRORS as err:
     st.error(f"Cannot score this file: {safe_message(user_message(err))}")
     st.stop()
-missing = [column for column in required if column not in columns]
+missing = [] if headerless else [column for column in required if column not in columns]
+if headerless:
+    st.info(f"{plain(name)} has no header row (its first row is numbers): its "
+            f"{len(columns)} columns are read, in order, as the model's covariates "
+            f"{plain(short_list(model.feature_names, 12))}.")
 if missing:
     st.error(f"Cannot score this file: {plain(name)} is missing column(s) "
              + ", ".join(describe(c, required[c]) for c in missing)

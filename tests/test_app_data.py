@@ -480,9 +480,17 @@ def test_matrices_without_header_rows_join_by_row_order_and_score_new_sites(tmp_
     pd.DataFrame(covariates[:5]).to_csv(new_sites, header=False, index=False)
     scored = predict_csv(model, new_sites)
     assert len(scored) == 5 and "species_1_probability" in scored.columns
+    page = predict_page(Workspace(model, None, "test model", "headerless-model"), new_sites)
+    assert not page.error and not page.exception
+    assert ("X_new.csv has no header row (its first row is numbers): its 2 columns are read, in "
+            "order, as the model's covariates covariate_1, covariate_2") in texts(page, "info")
+    assert len(page.dataframe[0].value) == 5
     pd.DataFrame(covariates[:5, :1]).to_csv(new_sites, header=False, index=False)
     with pytest.raises(Exception, match=r"no header row .* 1 columns, so they cannot be matched"):
         predict_csv(model, new_sites)
+    page = predict_page(Workspace(model, None, "test model", "headerless-model"), new_sites)
+    assert not page.exception and "cannot be matched to the model's 2 features" in texts(
+        page, "error")
 
 
 def test_a_diverged_training_names_the_form_s_field_not_the_command_line_flag():
