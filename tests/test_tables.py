@@ -299,8 +299,8 @@ def test_headerless_tables_join_by_row_order_only_with_equal_rows_and_no_shared_
     assert data.labels.shape == (6, 3) and data.sample_ids is None
     np.testing.assert_array_equal(data.labels, pd.read_csv(y, header=None).to_numpy())
     assert data.notices[:3] == [
-        "joined Y.csv and X.csv by row order (no id column): 6 sites; row k of one is taken to "
-        "be the site of row k of the other",
+        "joined Y.csv and X.csv by row order (no id column in common): 6 sites; row k of one is "
+        "taken to be the site of row k of the other",
         "Y.csv has no header row (its first row is numbers, and is read as the first site): its "
         "3 columns are named species_1-species_3 in file order",
         "X.csv has no header row (its first row is numbers, and is read as the first site): its "
@@ -316,6 +316,17 @@ def test_headerless_tables_join_by_row_order_only_with_equal_rows_and_no_shared_
     covariates.write_text(COVARIATES)
     with pytest.raises(DataError, match=r"share the column\(s\) site: name the id column"):
         load_two_tables(species, covariates, None)
+
+
+def test_row_order_leaves_out_id_named_columns_and_keeps_the_species_table_s_ids(tmp_path):
+    """R's write.csv(Y) writes its row names as a first column headed "": no species."""
+    species = tmp_path / "Y.csv"
+    species.write_text('"","Parus major","Sitta europaea"\n"s1",1,0\n"s2",0,1\n"s3",1,1\n')
+    sites = headerless(tmp_path / "X.csv", [[0.5, 1.25], [1.5, -0.25], [2.5, 0.75]])
+    data = load_two_tables(species, sites, None)
+    assert data.label_names == ["Parus major", "Sitta europaea"]
+    assert data.sample_ids == ["s1", "s2", "s3"] and data.features.shape == (3, 2)
+    assert "Y.csv's column(s) (unnamed) named like ids, left out" in data.notices[0]
 
 
 def test_a_headerless_csv_reads_alike_whole_and_in_chunks_and_says_so(tmp_path):

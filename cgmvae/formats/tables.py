@@ -299,14 +299,21 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) ->
         raise DataError(f"without an id column the tables are joined by row order, but "
                         f"{y_where} has {len(y_body)} rows and {x_where} {len(x_body)}: give "
                         "both an id column, or the same sites in the same order")
-    label_names = _role_columns(species, y_header, [], "labels", y_where)
-    feature_names = _role_columns(features, x_header, [], "features", x_where)
+    # columns named like ids (R's row names "", site, plot_id...) are no species or covariates
+    y_ids, x_ids = ([h for h in header if is_id_name(h)] for header in (y_header, x_header))
+    label_names = _role_columns(species, y_header, y_ids, "labels", y_where)
+    feature_names = _role_columns(features, x_header, x_ids, "features", x_where)
     x_meta = read_sidecar(features) if isinstance(features, (str, Path)) else {}
     x_matrix, x_names, notices = encode_features(x_body, feature_names, x_meta, impute, x_where)
     labels, label_notices = label_matrix(y_body, label_names, y_where)
-    data = MultiLabelData(x_matrix, labels, x_names, label_names, name=Path(y_where).stem)
-    joined = (f"joined {y_where} and {x_where} by row order (no id column): {len(y_body)} sites; "
-              "row k of one is taken to be the site of row k of the other")
+    data = MultiLabelData(x_matrix, labels, x_names, label_names, name=Path(y_where).stem,
+                          sample_ids=sample_ids(y_body, y_ids))
+    joined = (f"joined {y_where} and {x_where} by row order (no id column in common): "
+              f"{len(y_body)} sites; row k of one is taken to be the site of row k of the other")
+    for ids, where in ((y_ids, y_where), (x_ids, x_where)):
+        if ids:
+            joined += (f"; {where}'s column(s) {short_list([i or '(unnamed)' for i in ids])} "
+                       "named like ids, left out")
     unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
 
