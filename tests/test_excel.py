@@ -151,3 +151,13 @@ def test_xml_entities_in_a_sheet_are_refused_not_expanded(tmp_path):
             target.writestr(item, data)
     with pytest.raises(DataError, match=r"cannot read laughs\.xlsx as an Excel workbook"):
         read_csv_table(hostile)
+
+
+def test_a_sheet_without_a_header_row_reads_as_its_csv_does(tmp_path):
+    matrix = [[0.25, -1.5, 1, 0], [1.75, 0.5, 0, 0], [-0.5, 2.25, 1, 1]]
+    workbook(tmp_path / "m.xlsx", rows=matrix[1:], header=matrix[0])
+    (tmp_path / "m.csv").write_text("\n".join(",".join(str(v) for v in row) for row in matrix))
+    for name in ("m.xlsx", "m.csv"):
+        table = read_csv_table(tmp_path / name)
+        assert list(table.columns) == ["V1", "V2", "V3", "V4"] and table.attrs["headerless"]
+        np.testing.assert_allclose(table.to_numpy(dtype=float), matrix)
