@@ -97,6 +97,22 @@ def test_a_csv_without_sidecar_shows_guessed_roles_and_loads_with_the_users_chan
     assert any(b.proto.label == "Download the sidecar JSON" for b in app.get("download_button"))
 
 
+def test_one_matrix_without_a_header_row_gets_v_names_and_its_roles_guessed(tmp_path):
+    rng = np.random.default_rng(4)
+    matrix = np.column_stack([rng.normal(size=(30, 2)).round(3),
+                              (rng.random((30, 3)) < 0.5).astype(int)])
+    path = tmp_path / "matrix.csv"
+    pd.DataFrame(matrix).to_csv(path, header=False, index=False)
+    app = load_path(run_page("1_data.py"), path)
+    assert not app.exception and "matrix.csv has no header row" in texts(app, "info")
+    assert widget(app.multiselect, "Species (label) columns").value == ["V3", "V4", "V5"]
+    assert widget(app.multiselect, "Covariate (feature) columns").value == ["V1", "V2"]
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert not app.exception and samples(app) == "30"  # the first row is a site
+    np.testing.assert_array_equal(app.session_state[DATA_KEY].data.labels, matrix[:, 2:])
+
+
 def test_a_csv_with_sidecar_loads_at_once_and_shows_its_roles(tmp_path):
     path = write_checklists(tmp_path, n_sites=50, seed=1)
     app = load_path(run_page("1_data.py"), path)
