@@ -132,7 +132,8 @@ with tabs[3]:
             st.error(safe_message(user_message(err)))
         if shared is not None:
             if shared:
-                id_column = st.selectbox("Id column in both tables", shared)
+                id_column = st.selectbox("Id column in both tables", shared,
+                                         format_func=lambda c: c or "(unnamed: R's row names)")
             else:
                 unnamed = [shown_name(table) for table, columns in
                            ((species, species_columns), (sites, site_columns)) if not columns]

@@ -509,6 +509,21 @@ def test_matrices_without_header_rows_join_by_row_order_and_score_new_sites(tmp_
         page, "error")
 
 
+def test_r_s_write_csv_tables_join_on_their_unnamed_row_names(tmp_path):
+    species, sites = tmp_path / "Y.csv", tmp_path / "X.csv"
+    species.write_text('"","sp1","sp2"\n"1",1,0\n"2",0,1\n"3",1,1\n"4",0,0\n')
+    sites.write_text('"","elev","moist"\n"4",0.5,1.25\n"2",1.5,-0.25\n"3",2.5,0.75\n'
+                     '"1",3.5,0.5\n')
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    assert widget(app.selectbox, "Id column in both tables").options == [
+        "(unnamed: R's row names)"]
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert not app.error and not app.exception and samples(app) == "4"
+    np.testing.assert_allclose(app.session_state[DATA_KEY].data.features[:, 0],
+                               [3.5, 1.5, 2.5, 0.5])
+
+
 def test_a_diverged_training_names_the_form_s_field_not_the_command_line_flag():
     from ui.loading import user_message
 

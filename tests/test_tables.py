@@ -329,6 +329,22 @@ def test_row_order_leaves_out_id_named_columns_and_keeps_the_species_table_s_ids
     assert "Y.csv's column(s) (unnamed) named like ids, left out" in data.notices[0]
 
 
+def test_r_s_default_write_csv_of_y_and_x_joins_on_its_row_names_or_by_row_order(tmp_path):
+    """write.csv(Y) and write.csv(X) both start with R's row names under an empty name."""
+    species, sites = tmp_path / "Y.csv", tmp_path / "X.csv"
+    species.write_text('"","sp1","sp2"\n"1",1,0\n"2",0,1\n"3",1,1\n')
+    sites.write_text('"","elev","moist"\n"1",0.5,1.25\n"2",1.5,-0.25\n"3",2.5,0.75\n')
+    for id_column in ("", None):
+        data = load_two_tables(species, sites, id_column)
+        assert data.label_names == ["sp1", "sp2"] and data.feature_names == ["elev", "moist"]
+        assert data.sample_ids == ["1", "2", "3"]
+        np.testing.assert_allclose(data.features[:, 0], [0.5, 1.5, 2.5])
+    sites.write_text('"","elev","moist"\n"3",0.5,1.25\n"2",1.5,-0.25\n"1",2.5,0.75\n')
+    with pytest.raises(DataError, match=r"share the column\(s\) \(unnamed\): name the id"):
+        load_two_tables(species, sites, None)  # row names that differ: join on them
+    np.testing.assert_allclose(load_two_tables(species, sites, "").features[:, 0], [2.5, 1.5, 0.5])
+
+
 def test_a_headerless_csv_reads_alike_whole_and_in_chunks_and_says_so(tmp_path):
     from cgmvae.formats.big_table import load_table
 

@@ -234,7 +234,8 @@ def load_two_tables(
     table (up to 10 listed), bad values (column and row) and columns in both tables.
     """
     check_impute(impute)
-    ids = id_columns(id_column, "id_column") if id_column else []
+    ids = ([id_column] if isinstance(id_column, str)  # "": R's row names, a column too
+           else id_columns(id_column, "id_column") if id_column is not None else [])
     y_where, x_where = source_name(species, species_name), source_name(features, features_name)
     y_header, y_body = _named_cells(species, y_where, "species_")
     x_header, x_body = _named_cells(features, x_where, "covariate_")
@@ -290,11 +291,13 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) ->
     """The two tables' rows paired in order (no id): every column of the species table is a
     species, every column of the site table a covariate (or their sidecars' lists)."""
     (y_header, y_body), (x_header, x_body), (y_where, x_where) = y_table, x_table, wheres
-    shared = [c for c in y_header if c in set(x_header)]
+    shared = [c for c in y_header if c in set(x_header)
+              and not (is_id_name(c) and y_body[c].equals(x_body[c]))]  # R's 1..n row names
     if shared:
-        raise DataError(f"{y_where} and {x_where} share the column(s) {short_list(shared)}: name "
-                        "the id column that joins them (without one, tables are joined by row "
-                        "order, for tables that have no id)")
+        raise DataError(f"{y_where} and {x_where} share the column(s) "
+                        f"{short_list([c or '(unnamed)' for c in shared])}: name the id column "
+                        "that joins them (without one, tables are joined by row order, for "
+                        "tables that have no id)")
     if len(y_body) != len(x_body):
         raise DataError(f"without an id column the tables are joined by row order, but "
                         f"{y_where} has {len(y_body)} rows and {x_where} {len(x_body)}: give "
