@@ -33,7 +33,7 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
 
     check_integer("--seed", getattr(args, "seed", 0), 0, MAX_SEED)  # whatever the data
     labels = args.labels.split(",") if getattr(args, "labels", None) else None
-    ids = args.id.split(",") if getattr(args, "id", None) else None
+    ids = args.id.split(",") if getattr(args, "id", None) is not None else None  # "": R's row names
     if getattr(args, "features", None):  # without --id: joined by row order
         if labels or getattr(args, "label_prefix", None):
             raise DataError("with --features, the species are every column of --data but the id "

@@ -34,6 +34,7 @@ from ui.widgets import group_zoom
 from cgmvae import explore
 from cgmvae.formats import read_sidecar
 from cgmvae.formats.records import guess_record_columns
+from cgmvae.formats.tables import UNNAMED_COLUMN
 
 
 def source_input(label: str, types: list[str], key: str):
@@ -133,7 +134,7 @@ with tabs[3]:
         if shared is not None:
             if shared:
                 id_column = st.selectbox("Id column in both tables", shared,
-                                         format_func=lambda c: c or "(unnamed: R's row names)")
+                                         format_func=lambda c: c or UNNAMED_COLUMN)
             else:
                 unnamed = [shown_name(table) for table, columns in
                            ((species, species_columns), (sites, site_columns)) if not columns]

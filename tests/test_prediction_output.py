@@ -162,3 +162,18 @@ def test_a_model_saved_before_ranges_were_kept_predicts_without_the_column(model
     frame = older.prediction_frame(toy_data(3).features)
     assert "covariates_outside_training" not in frame and "covariate_novelty" not in frame
     assert older.extrapolation_note(toy_data(3).features * 100) is None
+
+
+def test_train_joins_r_s_write_csv_tables_on_their_unnamed_row_names(tmp_path, capsys):
+    data = toy_data(40)
+    rows = [str(k) for k in range(1, 41)]
+    species = pd.DataFrame(data.labels.astype(int), columns=data.label_names, index=rows)
+    covariates = pd.DataFrame(data.features, columns=data.feature_names, index=rows).round(4)
+    species.to_csv(tmp_path / "Y.csv")  # as R's write.csv: row names under an empty name
+    covariates.iloc[::-1].to_csv(tmp_path / "X.csv")
+    tables = ["--data", str(tmp_path / "Y.csv"), "--features", str(tmp_path / "X.csv")]
+    assert main(["train", *tables, "--id", "", "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--embedding-dim", "8", "--device", "cpu"]) == 0
+    assert "on (unnamed: R's row names): 40 sites" in capsys.readouterr().err
+    assert main(["train", *tables, "--out", str(tmp_path / "x")]) == 2  # rows in other orders
+    assert "share the column(s) (unnamed: R's row names)" in capsys.readouterr().err

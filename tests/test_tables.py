@@ -326,7 +326,7 @@ def test_row_order_leaves_out_id_named_columns_and_keeps_the_species_table_s_ids
     data = load_two_tables(species, sites, None)
     assert data.label_names == ["Parus major", "Sitta europaea"]
     assert data.sample_ids == ["s1", "s2", "s3"] and data.features.shape == (3, 2)
-    assert "Y.csv's column(s) (unnamed) named like ids, left out" in data.notices[0]
+    assert "Y.csv's column(s) (unnamed: R's row names) named like ids, left out" in data.notices[0]
 
 
 def test_r_s_default_write_csv_of_y_and_x_joins_on_its_row_names_or_by_row_order(tmp_path):
@@ -340,7 +340,7 @@ def test_r_s_default_write_csv_of_y_and_x_joins_on_its_row_names_or_by_row_order
         assert data.sample_ids == ["1", "2", "3"]
         np.testing.assert_allclose(data.features[:, 0], [0.5, 1.5, 2.5])
     sites.write_text('"","elev","moist"\n"3",0.5,1.25\n"2",1.5,-0.25\n"1",2.5,0.75\n')
-    with pytest.raises(DataError, match=r"share the column\(s\) \(unnamed\): name the id"):
+    with pytest.raises(DataError, match=r"share the column\(s\) \(unnamed: R's row names\): name"):
         load_two_tables(species, sites, None)  # row names that differ: join on them
     np.testing.assert_allclose(load_two_tables(species, sites, "").features[:, 0], [2.5, 1.5, 0.5])
 

@@ -33,6 +33,7 @@ from cgmvae.formats.text_table import (
     unnamed_columns,
 )
 
+UNNAMED_COLUMN = "(unnamed: R's row names)"  # how messages name a column with an empty name
 _MAX_COUNT_VALUES = 20  # a count column with more distinct values is a covariate (e.g. % forest)
 
 
@@ -264,7 +265,8 @@ def load_two_tables(
     labels, label_notices = label_matrix(y_body, label_names, y_where)
     data = MultiLabelData(x_matrix[order], labels, x_names, label_names,
                           name=Path(y_where).stem, sample_ids=sample_ids(y_body, ids))
-    joined = f"joined {y_where} and {x_where} on {', '.join(ids)}: {len(y_keys)} sites"
+    joined = (f"joined {y_where} and {x_where} on "
+              f"{', '.join(i or UNNAMED_COLUMN for i in ids)}: {len(y_keys)} sites")
     if transposed:
         joined += (f" ({y_where} read with a row per species and a column per site, as vegetation "
                    "tables are written)")
@@ -295,7 +297,7 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) ->
               and not (is_id_name(c) and y_body[c].equals(x_body[c]))]  # R's 1..n row names
     if shared:
         raise DataError(f"{y_where} and {x_where} share the column(s) "
-                        f"{short_list([c or '(unnamed)' for c in shared])}: name the id column "
+                        f"{short_list([c or UNNAMED_COLUMN for c in shared])}: name the id column "
                         "that joins them (without one, tables are joined by row order, for "
                         "tables that have no id)")
     if len(y_body) != len(x_body):
@@ -315,7 +317,7 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) ->
               f"{len(y_body)} sites; row k of one is taken to be the site of row k of the other")
     for ids, where in ((y_ids, y_where), (x_ids, x_where)):
         if ids:
-            joined += (f"; {where}'s column(s) {short_list([i or '(unnamed)' for i in ids])} "
+            joined += (f"; {where}'s column(s) {short_list([i or UNNAMED_COLUMN for i in ids])} "
                        "named like ids, left out")
     unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
