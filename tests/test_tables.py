@@ -281,7 +281,7 @@ SPECTRA = [["0.12", "0.15", ""], ["0.31", "0.33", "0.2"]]  # reflectances under 
 ])
 def test_a_first_row_of_numbers_that_no_header_would_have_is_data(row, decimal, following,
                                                                    data):
-    from cgmvae.formats.text_table import first_row_is_data
+    from cgmvae.formats.header import first_row_is_data
 
     assert first_row_is_data(row, decimal, following) is data
 

@@ -41,7 +41,8 @@ from cgmvae.formats.parquet import (
     table_header,
 )
 from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
-from cgmvae.formats.text_table import describe_row, headerless_notice
+from cgmvae.formats.header import headerless_notice
+from cgmvae.formats.text_table import describe_row
 
 # `load_dataset` reads a CSV bigger than this here: its text cells as one pandas frame would
 # take about 20 times the file's size.

@@ -10,7 +10,8 @@ from pathlib import Path
 from cgmvae.data import DataError, MultiLabelData
 from cgmvae.formats.columns import build_data, id_columns
 from cgmvae.formats.encode import check_impute, short_list
-from cgmvae.formats.text_table import headerless_notice, read_cells
+from cgmvae.formats.header import headerless_notice
+from cgmvae.formats.text_table import read_cells
 
 ID_NAMES = {"", "id", "site", "sample", "name", "plot", "row", "index", "unnamed: 0"}
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.encode import check_unique_names, short_list
-from cgmvae.formats.text_table import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
+from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 # Unpacked, a sheet's XML is far bigger than the workbook; a larger one is a zip bomb or a table

@@ -20,14 +20,8 @@ from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import check_unique_names, short_list
 from cgmvae.formats.excel import is_excel, read_excel_cells
-from cgmvae.formats.text_table import (
-    HEADER_CHECK_ROWS,
-    MISSING_WORDS,
-    detect_format,
-    first_row_is_data,
-    to_number,
-    unnamed_columns,
-)
+from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
+from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
 from cgmvae.whole_file import whole_file
 
 BATCH_ROWS = 65_536  # rows per Parquet batch: a few MB per column group, flat memory

@@ -21,16 +21,15 @@ from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import check_impute, short_list
 from cgmvae.formats.presence import is_marked_column
+from cgmvae.formats.header import headerless_notice, unnamed_columns
 from cgmvae.formats.text_table import (
     describe_row,
-    headerless_notice,
     is_missing,
     read_cells,
     source_name,
     text_frame,
     to_number,
     typed_frame,
-    unnamed_columns,
 )
 
 UNNAMED_COLUMN = "(unnamed: R's row names)"  # how messages name a column with an empty name

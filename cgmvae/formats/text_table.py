@@ -12,11 +12,11 @@ import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.encode import check_unique_names
+from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
 
 SEPARATORS = (",", ";", "\t")
 MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
 _SAMPLE_LINES = 50
-HEADER_CHECK_ROWS = 1000  # rows a numeric first row is compared with (`first_row_is_data`)
 # A number written with a decimal comma (European Excel exports: `1,5`, `-0,25`, `3,1e-2`).
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
 
@@ -124,61 +124,6 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
                                                       column.str.replace(",", ".", regex=False)))
     body.attrs["headerless"] = headerless
     return header, body
-
-
-def first_row_is_data(row: list[str], decimal: str = ".", following=()) -> bool:
-    """Whether a table's first row is data rather than column names: every cell a number, two
-    cells alike (a 0/1 species row) or one with a fraction (a covariate row), and, given the
-    `following` rows (lists of cells), most cells near their column's values there. Column
-    names are never written so. Distinct whole numbers (species codes 101, 102, years) stay names
-    unless every one lies among its column's values over 10 or more rows (coordinates 505, 275);
-    numbers far from their columns' values (wavelengths 400.5 over reflectances) stay names."""
-    numbers = _numbers(row, decimal)
-    if numbers is None or not numbers.size or not np.isfinite(numbers).all():
-        return False
-    codes = len(set(numbers.tolist())) == len(numbers) and all(n.is_integer() for n in numbers)
-    rows = [list(cells) for cells in following if len(cells) == len(numbers)]
-    if not rows:
-        return not codes
-    text = pd.Series(np.asarray(rows, dtype=object).ravel()).astype(str).str.strip()
-    if decimal == ",":
-        text = text.str.replace(",", ".", regex=False)
-    values = pd.to_numeric(text, errors="coerce").to_numpy(np.float64).reshape(len(rows), -1)
-    known = ~np.isnan(values).all(axis=0)  # text cells and missing values count for nothing
-    if not known.any():
-        return not codes
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanmin(values[:, known], axis=0), np.nanmax(values[:, known], axis=0)
-    numbers = numbers[known]
-    if codes:  # names such as codes or years, unless they sit among their columns' values
-        margin = 0.1 * (high - low)  # the first site may be the most extreme one
-        return bool(len(rows) >= 10
-                    and ((numbers >= low - margin) & (numbers <= high + margin)).all())
-    # far: beyond the column's values by more than their spread and size (at least 1), as
-    # wavelengths over reflectances; a data row of a few rows' table may well lie just outside
-    width = np.fmax.reduce([high - low, np.abs(low), np.abs(high), np.ones_like(low)])
-    far = (numbers < low - width) | (numbers > high + width)
-    return bool(far.mean() <= 0.5)
-
-
-def _numbers(cells, decimal: str) -> np.ndarray | None:
-    """The cells as floats, None when one is not a number."""
-    try:
-        return np.array([float(str(c).strip().replace(",", ".") if decimal == "," else c)
-                         for c in cells], dtype=np.float64)
-    except ValueError:
-        return None
-
-
-def unnamed_columns(count: int, prefix: str = "V") -> list[str]:
-    """Names for the columns of a table without a header: V1, V2... as R's read.table(header =
-    FALSE) gives them."""
-    return [f"{prefix}{k}" for k in range(1, count + 1)]
-
-
-def headerless_notice(where: str, header: list[str]) -> str:
-    return (f"{where} has no header row (its first row is numbers, and is read as the first "
-            f"site): its {len(header)} columns are named {header[0]}-{header[-1]} in file order")
 
 
 def _say(separator: str) -> str:
