@@ -66,7 +66,9 @@ class _CsvLayout:
         names = [h.strip() for h in next(csv.reader([lines[blank]], delimiter=self.separator))]
         following = csv.reader(lines[blank + 1:blank + 1 + HEADER_CHECK_ROWS],
                                delimiter=self.separator)
-        self.headerless = first_row_is_data(names, self.decimal, list(following))  # as read_cells
+        # as read_cells decides, over the rows of the first megabyte (fewer than
+        # HEADER_CHECK_ROWS only for lines over 1 kB)
+        self.headerless = first_row_is_data(names, self.decimal, list(following))
         self.skip_rows = blank if self.headerless else blank + 1
         self.header = unnamed_columns(len(names)) if self.headerless else names
         check_unique_names(self.header, where)

@@ -20,8 +20,8 @@ from cgmvae.formats.columns import (
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import check_impute, short_list
-from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.header import headerless_notice, unnamed_columns
+from cgmvae.formats.presence import is_marked_column
 from cgmvae.formats.text_table import (
     describe_row,
     is_missing,
@@ -214,9 +214,11 @@ def load_two_tables(
     Parameters
     ----------
     species, features : paths or file-like objects (uploads), CSV with `,` `;` or tabs.
-    id_column : the id column(s) present in both tables; None (or empty) joins the tables by
-        row order, the same sites in the same order, as matrices written without names are
-        (HMSC's Y and X, Norberg et al. 2019's Yt and Xt), and only when they share no column.
+    id_column : the id column(s) present in both tables ("" is R's unnamed row-names column);
+        None (or []) joins the tables by row order, the same sites in the same order, as
+        matrices written without names are (HMSC's Y and X, Norberg et al. 2019's Yt and Xt),
+        only when they share no column but id-named ones equal row by row (those and other
+        id-named columns are left out; the species table's give `sample_ids`).
         A table whose first row is numbers has no header: its columns are named species_1...
         or covariate_1... in file order.
     impute : None or "median" (features only).
