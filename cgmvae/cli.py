@@ -369,6 +369,11 @@ def cmd_associations(args: argparse.Namespace) -> int:
                               if split.test.size else None),
         "supported_fraction": {layer: result.supported_fraction(layer)
                                for layer in associations.LAYERS},
+        "pairs": len(data.label_names) * (len(data.label_names) - 1) // 2,
+        "supported_pairs": {layer: {"p<0.05": result.supported_count(layer)[0],
+                                    "benjamini_hochberg_5%": result.supported_count(
+                                        layer, many_pairs=True)[0]}
+                            for layer in associations.LAYERS},
         "species_without_covariate_response": result.without_response(),
         "notes": "learned = co-occurrence (phi) the models imply across the training sites; "
                  "residual = correlation of observed minus 5-fold cross-fitted covariate-model "

@@ -524,6 +524,10 @@ def test_cli_associations_writes_the_contract_and_correlations_equals_learned(tm
     summary = json.loads((out / "summary.json").read_text())
     assert -1 <= summary["stability"] <= 1
     assert set(summary["heldout_agreement"]) >= {"learned_vs_test_phi", "train_phi_vs_test_phi"}
+    assert summary["pairs"] == 6 and set(summary["supported_pairs"]) == set(assoc.LAYERS)
+    for layer, counts in summary["supported_pairs"].items():  # BH keeps no more than p < 0.05
+        assert 0 <= counts["benjamini_hochberg_5%"] <= counts["p<0.05"] <= 6
+        assert counts["p<0.05"] == round(summary["supported_fraction"][layer] * 6)
 
     single = tmp_path / "single"
     assert main(["associations", "--model", str(runs[0]), "--data", str(csv), "--out",
