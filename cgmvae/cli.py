@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from cgmvae.data import MultiLabelData, Split
     from cgmvae.predictor import TrainedModel
 
-def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
+def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split | None]:
     """The data set (--data, or --data SPECIES.csv --features SITES.csv joined on --id COLUMN, or
     by row order without --id) and its split: --split file, else the one it came with, else
-    seeded 80/10/10."""
+    seeded 80/10/10; None with --heldout (evaluate: every row is scored)."""
     from cgmvae.datasets import SEEDED_SPLIT, choose_split
     from cgmvae.formats import load_dataset, load_two_tables
 
@@ -46,6 +46,8 @@ def load_data(args: argparse.Namespace) -> tuple[MultiLabelData, Split]:
                             n_labels=getattr(args, "n_labels", None), ids=ids)
     for notice in data.notices:
         print(f"note: {notice}", file=sys.stderr)
+    if getattr(args, "heldout", False):  # every row is scored: no split
+        return data, None
     seed = getattr(args, "seed", 0)
     split, how = choose_split(data, args.split, seed=seed)
     if how == SEEDED_SPLIT:
@@ -267,10 +269,31 @@ def print_report(report: dict) -> None:
     print(metrics_table(blocks))
 
 
+def heldout_report(model: TrainedModel, data: MultiLabelData) -> dict:
+    """Every row of `data` held out (a survey the model never saw): the five metrics at the
+    model's own threshold, chosen on its validation rows when it was trained, and mean AUC."""
+    import numpy as np
+
+    from cgmvae import metrics
+
+    auc = metrics.mean_label_auc(data.labels, model.predict_proba(data.features))
+    deployed = model.evaluate(data.features, data.labels)["deployed"]
+    return {**deployed, "mean_auc": auc if np.isfinite(auc) else None}
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from cgmvae.predictor import TrainedModel
 
+    if args.heldout and args.split:
+        raise DataError("--heldout scores every row of --data: it takes no --split")
     model = TrainedModel.load(model_path(args.model))
+    if args.heldout:
+        data = load_data(args)[0]
+        model.check_compatible(data)
+        print(f"all {data.n_samples} rows held out, at the model's threshold "
+              f"{model.threshold:.2f}", file=sys.stderr)
+        print(metrics_table({"heldout": heldout_report(model, data)}))
+        return 0
     data, split = load_data(args)
     model.check_compatible(data)
     report = evaluation_report(model, data, split)
@@ -495,6 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a data set")
     add_data_arguments(evaluate)
     evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--heldout", action="store_true",
+                          help="score every row of --data (a survey kept out of training, e.g. "
+                               "Norberg's Yv/Xv) at the model's own threshold, instead of "
+                               "splitting it into validation and test rows")
     evaluate.set_defaults(run=cmd_evaluate)
     predict = commands.add_parser(
         "predict", help="predict labels for a CSV, Parquet or Excel table of features, chunk by "

@@ -177,3 +177,32 @@ def test_train_joins_r_s_write_csv_tables_on_their_unnamed_row_names(tmp_path, c
     assert "on (unnamed: R's row names): 40 sites" in capsys.readouterr().err
     assert main(["train", *tables, "--out", str(tmp_path / "x")]) == 2  # rows in other orders
     assert "share the column(s) (unnamed: R's row names)" in capsys.readouterr().err
+
+
+def test_evaluate_heldout_scores_every_row_at_the_model_s_threshold(tmp_path, capsys):
+    from cgmvae.predictor import TrainedModel
+
+    data = toy_data(80)
+    frame = pd.DataFrame(data.features, columns=data.feature_names).round(4)
+    for k, name in enumerate(data.label_names):
+        frame[name] = data.labels[:, k].astype(int)
+    frame.iloc[:60].to_csv(tmp_path / "survey.csv", index=False)
+    frame.iloc[60:].to_csv(tmp_path / "next_year.csv", index=False)
+    labels = ",".join(data.label_names)
+    assert main(["train", "--data", str(tmp_path / "survey.csv"), "--labels", labels, "--out",
+                 str(tmp_path / "run"), "--epochs", "2", "--embedding-dim", "8",
+                 "--device", "cpu"]) == 0
+    capsys.readouterr()
+    later = ["evaluate", "--model", str(tmp_path / "run"), "--data",
+             str(tmp_path / "next_year.csv"), "--labels", labels]
+    assert main([*later, "--heldout"]) == 0
+    out, err = capsys.readouterr()
+    model = TrainedModel.load(tmp_path / "run" / "model.pt")
+    assert f"all 20 rows held out, at the model's threshold {model.threshold:.2f}" in err
+    assert "seeded 80/10/10" not in err and out.splitlines()[1].startswith("heldout")
+    expected = model.evaluate(data.features[60:].round(4), data.labels[60:])["deployed"]
+    shown = dict(zip(out.splitlines()[0].split(), out.splitlines()[1].split()[1:], strict=False))
+    assert float(shown["micro_f1"]) == pytest.approx(expected["micro_f1"], abs=2e-4)
+    (tmp_path / "split.json").write_text('{"train": [], "val": [0], "test": [1]}')
+    assert main([*later, "--heldout", "--split", str(tmp_path / "split.json")]) == 2
+    assert "--heldout scores every row of --data: it takes no --split" in capsys.readouterr().err
