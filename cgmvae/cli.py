@@ -243,23 +243,29 @@ def train_streamed(args, model_config, train_config, context, device):
     return None if model is None else (model, *heldout_data(table))
 
 
-def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
-    """`val` and `test` at each metric's validation-best threshold, plus their threshold-free
-    `mean_auc` (mean per-label ROC-AUC); `test_deployed` at the model's single threshold."""
+def scores(model: TrainedModel, x, y) -> tuple[dict, dict]:
+    """(each metric at its own best threshold on these rows plus the threshold-free `mean_auc`,
+    mean per-label ROC-AUC: None without a label that has both classes; the five metrics at the
+    model's threshold)."""
     import numpy as np
 
     from cgmvae import metrics
 
-    def scores(rows: np.ndarray) -> tuple[dict, dict]:
-        x, y = data.features[rows], data.labels[rows]
-        result = model.evaluate(x, y)
-        auc = metrics.mean_label_auc(y, model.predict_proba(x))
-        per_metric = {**result["per_metric"], "mean_auc": auc if np.isfinite(auc) else None}
-        return per_metric, result["deployed"]
+    result = model.evaluate(x, y)
+    auc = metrics.mean_label_auc(y, model.predict_proba(x))
+    return ({**result["per_metric"], "mean_auc": auc if np.isfinite(auc) else None},
+            result["deployed"])
 
-    report = {"val": scores(split.val)[0], "test": None, "test_deployed": None}
+
+def evaluation_report(model: TrainedModel, data: MultiLabelData, split: Split) -> dict:
+    """`val` and `test` at each metric's validation-best threshold, plus their threshold-free
+    `mean_auc`; `test_deployed` at the model's single threshold."""
+    def rows_scores(rows):
+        return scores(model, data.features[rows], data.labels[rows])
+
+    report = {"val": rows_scores(split.val)[0], "test": None, "test_deployed": None}
     if split.test.size:
-        test, deployed = scores(split.test)
+        test, deployed = rows_scores(split.test)
         report.update(test=test, test_deployed=deployed)
     return report
 
@@ -269,35 +275,21 @@ def print_report(report: dict) -> None:
     print(metrics_table(blocks))
 
 
-def heldout_report(model: TrainedModel, data: MultiLabelData) -> dict:
-    """Every row of `data` held out (a survey the model never saw): the five metrics at the
-    model's own threshold, chosen on its validation rows when it was trained, and mean AUC."""
-    import numpy as np
-
-    from cgmvae import metrics
-
-    auc = metrics.mean_label_auc(data.labels, model.predict_proba(data.features))
-    deployed = model.evaluate(data.features, data.labels)["deployed"]
-    return {**deployed, "mean_auc": auc if np.isfinite(auc) else None}
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from cgmvae.predictor import TrainedModel
 
     if args.heldout and args.split:
         raise DataError("--heldout scores every row of --data: it takes no --split")
     model = TrainedModel.load(model_path(args.model))
-    if args.heldout:
-        data = load_data(args)[0]
-        model.check_compatible(data)
-        print(f"all {data.n_samples} rows held out, at the model's threshold "
-              f"{model.threshold:.2f}", file=sys.stderr)
-        print(metrics_table({"heldout": heldout_report(model, data)}))
-        return 0
     data, split = load_data(args)
     model.check_compatible(data)
-    report = evaluation_report(model, data, split)
-    print_report(report)
+    if split is None:  # --heldout: a survey the model never saw, at its own threshold
+        print(f"all {data.n_samples} rows held out, at the model's threshold "
+              f"{model.threshold:.2f}", file=sys.stderr)
+        per_metric, deployed = scores(model, data.features, data.labels)
+        print(metrics_table({"heldout": {**deployed, "mean_auc": per_metric["mean_auc"]}}))
+    else:
+        print_report(evaluation_report(model, data, split))
     return 0
 
 

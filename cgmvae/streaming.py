@@ -34,10 +34,9 @@ from cgmvae.formats.parquet import (
     BATCH_ROWS,
     column_numbers,
     column_text,
-    csv_without_header,
     is_parquet,
     iter_batches,
-    table_header,
+    table_columns,
 )
 from cgmvae.formats.presence import marks_notice, read_marks
 from cgmvae.formats.tables import id_column_names
@@ -522,9 +521,8 @@ def predict_in_chunks(model, input_path: str | Path, output_path: str | Path, *,
     bad value; the output is then not created (nor left half-written).
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    header = table_header(input_path)
-    plan = (positional_plan(model.feature_names, header, input_path.name)
-            if csv_without_header(input_path) else
+    header, headerless = table_columns(input_path)
+    plan = (positional_plan(model.feature_names, header, input_path.name) if headerless else
             _feature_plan(model.feature_names, header, input_path.name))
     id_names = id_column_names(header, ids, input_path.name, sidecar_of=input_path)
     tally = OutsideTraining(model)

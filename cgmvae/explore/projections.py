@@ -113,9 +113,12 @@ def subsample(n_rows: int, max_rows: int, *, seed: int = 0) -> np.ndarray:
 def umap_seconds(n_points: int) -> float:
     """About how long UMAP takes on `n_points` on a 2-core machine in this process: with numba's
     compilation on the process's first run (and on its first run past UMAP_APPROXIMATE_ABOVE)."""
-    seconds = UMAP_FIXED_S + UMAP_S_PER_POINT * n_points
-    if "umap" not in _compiled:
-        seconds += UMAP_COMPILE_S
+    return UMAP_FIXED_S + UMAP_S_PER_POINT * n_points + _compile_seconds(n_points)
+
+
+def _compile_seconds(n_points: int) -> float:
+    """What of `umap_seconds` is numba compiling, none once this process has run it."""
+    seconds = 0.0 if "umap" in _compiled else UMAP_COMPILE_S
     if n_points >= UMAP_APPROXIMATE_ABOVE and "nn-descent" not in _compiled:
         seconds += NN_DESCENT_COMPILE_S
     return seconds
@@ -124,9 +127,8 @@ def umap_seconds(n_points: int) -> float:
 def umap_eta(n_points: int) -> str:
     """What the page says before UMAP runs on `n_points`: 'about 13 s', or with the reason when
     this run includes numba's compilation."""
-    seconds = umap_seconds(n_points)
-    compiling = seconds - (UMAP_FIXED_S + UMAP_S_PER_POINT * n_points)
-    if compiling <= 0:
+    seconds, compiling = umap_seconds(n_points), _compile_seconds(n_points)
+    if not compiling:
         return f"about {seconds:.0f} s"
     return (f"about {seconds:.0f} s, {compiling:.0f} s of it numba compiling UMAP on its first "
             "run in this server")

@@ -36,9 +36,8 @@ from cgmvae.formats.parquet import (
     BATCH_ROWS,
     column_numbers,
     column_text,
-    csv_without_header,
     iter_batches,
-    table_header,
+    table_columns,
 )
 from cgmvae.formats.presence import empty_cells, marks_notice, read_marks
 from cgmvae.formats.header import headerless_notice
@@ -103,13 +102,13 @@ def load_table(
 
 def choose_columns(path: Path, labels, label_prefix, ids) -> tuple[_Columns, list[str]]:
     """The id, label and feature columns, chosen as `load_csv` chooses them."""
-    header, meta, where = table_header(path), read_sidecar(path), path.name
+    (header, headerless), meta, where = table_columns(path), read_sidecar(path), path.name
     label_names = label_columns(header, labels, label_prefix, meta, where)
     chosen_ids = list(ids) if ids else id_columns(meta.get("id"), f"{path.stem}.json")
     check_columns(chosen_ids, header, "id", where)
     feature_names, notices = feature_columns(header, label_names, chosen_ids, meta, where)
     chosen_ids = chosen_ids or guessed_ids(header, label_names, feature_names)
-    if csv_without_header(path):
+    if headerless:
         notices = [headerless_notice(where, header), *notices]
     return _Columns(chosen_ids, label_names, feature_names), notices
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.encode import check_unique_names, short_list
-from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
+from cgmvae.formats.header import HEADER_CHECK_ROWS, header_of
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 # Unpacked, a sheet's XML is far bigger than the workbook; a larger one is a zip bomb or a table
@@ -55,8 +55,7 @@ def read_excel_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     rows = [row + [""] * (width - len(row)) for row in rows]
     used = [j for j in range(width) if any(row[j] for row in rows)]
     table = [[row[j] for j in used] for row in rows]
-    headerless = first_row_is_data(table[0], ".", table[1:HEADER_CHECK_ROWS + 1])
-    header = unnamed_columns(len(used)) if headerless else table[0]
+    header, headerless = header_of(table[0], ".", table[1:HEADER_CHECK_ROWS + 1])
     body = pd.DataFrame(table if headerless else table[1:], columns=header, dtype=object)
     _check_header(header, where, sheet.title)
     if body.empty:

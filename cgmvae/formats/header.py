@@ -53,6 +53,13 @@ def _numbers(cells, decimal: str) -> np.ndarray | None:
         return None
 
 
+def header_of(first_row: list[str], decimal: str = ".", following=()) -> tuple[list[str], bool]:
+    """(column names, headerless): the first row's cells, or V1, V2... when it is data
+    (`first_row_is_data`)."""
+    headerless = first_row_is_data(first_row, decimal, following)
+    return (unnamed_columns(len(first_row)) if headerless else list(first_row)), headerless
+
+
 def unnamed_columns(count: int, prefix: str = "V") -> list[str]:
     """Names for the columns of a table without a header: V1, V2... as R's read.table(header =
     FALSE) gives them."""

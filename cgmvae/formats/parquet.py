@@ -20,7 +20,7 @@ from cgmvae.data import DataError
 from cgmvae.formats.arrow_text import column_text, first_line
 from cgmvae.formats.encode import check_unique_names, short_list
 from cgmvae.formats.excel import is_excel, read_excel_cells
-from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
+from cgmvae.formats.header import HEADER_CHECK_ROWS, header_of
 from cgmvae.formats.text_table import MISSING_WORDS, detect_format, to_number
 from cgmvae.whole_file import whole_file
 
@@ -68,26 +68,27 @@ class _CsvLayout:
                                delimiter=self.separator)
         # as read_cells decides, over the rows of the first megabyte (fewer than
         # HEADER_CHECK_ROWS only for lines over 1 kB)
-        self.headerless = first_row_is_data(names, self.decimal, list(following))
+        self.header, self.headerless = header_of(names, self.decimal, list(following))
         self.skip_rows = blank if self.headerless else blank + 1
-        self.header = unnamed_columns(len(names)) if self.headerless else names
         check_unique_names(self.header, where)
-
-
-def csv_without_header(path: str | Path) -> bool:
-    """Whether a CSV's first row is data (its columns then named V1, V2...: `table_header`)."""
-    path = Path(path)
-    return not (is_parquet(path) or is_excel(path)) and _CsvLayout(path, path.name).headerless
 
 
 def table_header(path: str | Path) -> list[str]:
     """The column names of a CSV or Parquet file (DataError for unreadable or empty files)."""
+    return table_columns(path)[0]
+
+
+def table_columns(path: str | Path) -> tuple[list[str], bool]:
+    """(`table_header`, headerless): whether the first row of a CSV or Excel sheet was data, its
+    columns then named V1, V2... (Parquet always names its columns)."""
     path = Path(path)
     if is_parquet(path):
-        return _parquet_file(path).schema_arrow.names
+        return _parquet_file(path).schema_arrow.names, False
     if is_excel(path):
-        return list(_excel_cells(path)[0])
-    return _CsvLayout(path, path.name).header
+        header, body = _excel_cells(path)
+        return list(header), bool(body.attrs.get("headerless"))
+    layout = _CsvLayout(path, path.name)
+    return layout.header, layout.headerless
 
 
 def iter_batches(path: str | Path, columns: Sequence[str], *,

@@ -241,9 +241,12 @@ def load_two_tables(
     y_where, x_where = source_name(species, species_name), source_name(features, features_name)
     y_header, y_body = _named_cells(species, y_where, "species_")
     x_header, x_body = _named_cells(features, x_where, "covariate_")
+    unnamed = [headerless_notice(where, header) for header, body, where in
+               ((y_header, y_body, y_where), (x_header, x_body, x_where))
+               if body.attrs.get("headerless")]
     if not ids:
         return _joined_by_row_order(species, features, (y_header, y_body), (x_header, x_body),
-                                    (y_where, x_where), impute)
+                                    (y_where, x_where), impute, unnamed)
     transposed = len(ids) == 1 and ids[0] not in y_header and ids[0] in x_header
     if transposed:  # a vegetation table (a row per species, a column per site)?
         if not _sites_as_columns(y_header, _keys(x_body, x_header, ids, x_where)):
@@ -271,7 +274,6 @@ def load_two_tables(
     if transposed:
         joined += (f" ({y_where} read with a row per species and a column per site, as vegetation "
                    "tables are written)")
-    unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
 
 
@@ -285,14 +287,11 @@ def _named_cells(source, where: str, prefix: str) -> tuple[list[str], pd.DataFra
     return header, body
 
 
-def _headerless_notices(*tables) -> list[str]:
-    return [headerless_notice(where, header) for header, body, where in tables
-            if body.attrs.get("headerless")]
-
-
-def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) -> MultiLabelData:
-    """The two tables' rows paired in order (no id): every column of the species table is a
-    species, every column of the site table a covariate (or their sidecars' lists)."""
+def _joined_by_row_order(species, features, y_table, x_table, wheres, impute,
+                         unnamed: list[str]) -> MultiLabelData:
+    """The two tables' rows paired in order (no id): every column of the species table but those
+    named like ids is a species, of the site table a covariate (or their sidecars' lists);
+    `unnamed`: the notes on tables without a header row."""
     (y_header, y_body), (x_header, x_body), (y_where, x_where) = y_table, x_table, wheres
     shared = [c for c in y_header if c in set(x_header)
               and not (is_id_name(c) and y_body[c].equals(x_body[c]))]  # R's 1..n row names
@@ -320,7 +319,6 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute) ->
         if ids:
             joined += (f"; {where}'s column(s) {short_list([i or UNNAMED_COLUMN for i in ids])} "
                        "named like ids, left out")
-    unnamed = _headerless_notices((y_header, y_body, y_where), (x_header, x_body, x_where))
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cgmvae.data import DataError
 from cgmvae.formats.encode import check_unique_names
-from cgmvae.formats.header import HEADER_CHECK_ROWS, first_row_is_data, unnamed_columns
+from cgmvae.formats.header import HEADER_CHECK_ROWS, header_of
 
 SEPARATORS = (",", ";", "\t")
 MISSING_WORDS = {"", "na", "nan", "null", "none", "?", "n/a", "#n/a"}  # compared lower-case
@@ -107,14 +107,11 @@ def read_cells(source, where: str) -> tuple[list[str], pd.DataFrame]:
     except pd.errors.ParserError as err:
         raise DataError(f"cannot read {where} as a table separated by {_say(separator)}: "
                         f"{_first_line(err)}") from None
-    header = [str(h).strip() for h in raw.iloc[0]]
-    headerless = first_row_is_data(header, decimal, raw.iloc[1:HEADER_CHECK_ROWS + 1].to_numpy())
-    if headerless:  # a matrix written without names (R's write.table(col.names = FALSE), HMSC)
-        header = unnamed_columns(len(header))
-        body = raw.reset_index(drop=True)
-    else:
-        check_unique_names(header, where)
-        body = raw.iloc[1:].reset_index(drop=True)
+    # a first row of data: a matrix written without names (R's write.table(col.names = FALSE))
+    header, headerless = header_of([str(h).strip() for h in raw.iloc[0]], decimal,
+                                   raw.iloc[1:HEADER_CHECK_ROWS + 1].to_numpy())
+    check_unique_names(header, where)
+    body = raw.iloc[0 if headerless else 1:].reset_index(drop=True)
     if body.empty:
         raise DataError(f"{where} has a header but no data rows")
     body.columns = header
