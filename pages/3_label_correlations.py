@@ -100,7 +100,7 @@ else:
     supported = result.supported(layer, many_pairs=many_pairs)
     stats = st.columns(4)
     n_supported, n_pairs = result.supported_count(layer, many_pairs=many_pairs)
-    stats[0].metric("Pairs supported by the data", f"{n_supported:,} of {n_pairs:,}",
+    stats[0].metric(f"Pairs supported, of {n_pairs:,}", f"{n_supported:,}",
                     help="Both species at >= 5 training sites and the value tells from 0 "
                          "(site bootstrap sd, for the environmental and residual layers also "
                          "the covariate model's estimation noise; co-occurrence: Veech's p); "
@@ -114,7 +114,8 @@ else:
                     help=f"A seeded random {cached.ASSOCIATION_ROWS:,} at most.")
     smallest = result.smallest_supported(layer, many_pairs=many_pairs)
     if smallest is not None:
-        stats[3].metric("Weakest value that can be supported", f"{smallest:.2f}",
+        stats[3].metric("Weakest value that can be supported",
+                        f"{smallest:.2f}" if smallest >= 0.01 else f"{smallest:.1g}",
                         help="The smallest |value| a pair needs to be supported on this survey "
                              "(median over the pairs; with the correction, at the level one "
                              "more pair would need). A grey pair below it may still be real: "
