@@ -13,7 +13,8 @@ from ui.widgets import csv_download
 from cgmvae import explore
 from cgmvae.formats import read_id_columns
 from cgmvae.formats.encode import short_list
-from cgmvae.formats.model_input import input_columns, predict_csv, template_frame
+from cgmvae.formats.model_input import input_columns, predict_csv
+from cgmvae.formats.template import template_frame
 
 
 def describe(column: str, values: list[str] | str) -> str:
@@ -33,6 +34,9 @@ st.markdown(f"The CSV (or Excel sheet) needs a header row and these **{len(requi
             + ", ".join(describe(c, v) for c, v in required.items()))
 csv_download(lambda: template_frame(model), "Download a template CSV",
              f"{model.dataset_name}_template.csv", key="template")
+st.caption("The template's rows are typical training sites: a common value of each category, "
+           "in a combination the training sites had, with the covariates typical of it. "
+           "Replace them with your sites' values.")
 upload = st.file_uploader("CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES)
 path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
                      help="A path on the machine that runs this app (not on your computer), "

@@ -18,9 +18,9 @@ from cgmvae.formats.model_input import (
     input_columns,
     predict_csv,
     read_feature_table,
-    template_frame,
 )
 from cgmvae.formats.records import zero_fill_records
+from cgmvae.formats.template import template_frame
 from cgmvae.formats.tables import guess_roles
 from cgmvae.streaming import fit_streamed, plan_streamed_table, predict_in_chunks, read_rows
 from cgmvae.train import fit

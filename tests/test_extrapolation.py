@@ -12,7 +12,7 @@ from toy import toy_split
 from cgmvae.checkpoint import CheckpointError, content_digest
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData
-from cgmvae.extrapolation import MAX_INPUTS, novelty, novelty_metric
+from cgmvae.extrapolation import MAX_INPUTS, NOVEL, novelty, novelty_metric
 from cgmvae.predictor import TrainedModel
 from cgmvae.train import fit
 
@@ -130,3 +130,22 @@ def test_the_sites_concerned_are_named_by_their_ids(model):
     ids = pd.DataFrame({"meadow": ["M1", "M2", "M3"], "year": [2024, 2024, 2025]})
     frame = model.prediction_frame(sites, ids=ids)
     assert sites_unlike_training(model, frame) == ["M2 / 2024", "M3 / 2025"]
+
+
+def test_a_site_breaking_a_constraint_every_training_site_kept_is_flagged():
+    """A reserve lies in one region: a pseudo-inverse ignored that direction of no spread, so a
+    site in reserve 0 of region 1 scored as typical. The rounding of fractions is not flagged."""
+    rng = np.random.default_rng(2)
+    reserve = rng.integers(0, 4, size=400)
+    region = np.eye(2)[reserve // 2]  # reserves 0, 1 in region 0; 2, 3 in region 1
+    cover = rng.dirichlet([2, 2, 2], size=400)  # land-cover fractions summing to 1
+    raw = np.column_stack([rng.normal(size=400), np.eye(4)[reserve], region, cover])
+    mean, std = raw.mean(axis=0), raw.std(axis=0)
+    metric = novelty_metric(((raw - mean) / std).astype(np.float32))
+    typical = np.r_[0.0, 1, 0, 0, 0, 1, 0, 0.3, 0.3, 0.4]
+    elsewhere = typical.copy()
+    elsewhere[5:7] = [0, 1]
+    rounded = typical.copy()
+    rounded[7:] = [0.3, 0.3, 0.39]  # a new table's fractions written to two decimals
+    scores = novelty((np.array([typical, elsewhere, rounded]) - mean) / std, metric)
+    assert scores[0] < 0.5 and scores[2] < 0.5 and scores[1] > 2 * NOVEL

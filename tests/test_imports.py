@@ -127,12 +127,12 @@ def test_a_stack_has_no_cycle():
 
 
 LAYERS = {  # docs/ARCHITECTURE.md, from the bottom; a module imports only from its layer or below
-    0: ("config", "data", "metrics", "associations", "distributed", "progress", "run_folder",
-        "whole_file"),
+    0: ("config", "data", "metrics", "associations", "extrapolation", "distributed", "progress",
+        "run_folder", "whole_file"),
     1: ("formats", "simulate"),
     2: ("model", "variants", "config_choices"),
     3: ("losses", "optim"),
-    4: ("checkpoint", "extrapolation", "predictor"),
+    4: ("checkpoint", "predictor"),
     5: ("train", "timing", "tune", "datasets", "model_store"),
     6: ("streaming", "estimator", "explore"),
     7: ("cli", "__main__"),

@@ -7,7 +7,8 @@ import pytest
 
 from cgmvae.data import DataError
 from cgmvae.formats import model_input
-from cgmvae.formats.model_input import predict_csv, read_feature_table, template_frame
+from cgmvae.formats.model_input import predict_csv, read_feature_table
+from cgmvae.formats.template import template_frame
 from cgmvae.predictor import TrainedModel
 
 

@@ -1,5 +1,6 @@
 """A feature table matched to a trained model: its columns read as the model's inputs (by name,
-one-hot columns rebuilt from their raw column), the table scored, and a template to fill in."""
+one-hot columns rebuilt from their raw column) and the table scored (a template to fill in:
+`cgmvae.formats.template`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from cgmvae.formats.dates import (
     date_inputs,
     date_parts,
     date_source,
-    part_names,
-    typical_date,
 )
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.tables import read_id_columns
@@ -174,32 +173,6 @@ def input_columns(feature_names: Sequence[str]) -> dict[str, list[str] | str]:
         column, equals, value = feature.partition("=")
         columns.setdefault(column if equals else feature, []).extend([value] if equals else [])
     return columns
-
-
-def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
-    """An example input table with the model's feature columns filled with training means.
-
-    A one-hot feature `col=value` becomes one column `col` holding its most frequent value; a
-    date column's `col_year` and `col_day_of_year` become one column `col` holding their mean
-    date.
-    """
-    # equal lengths: fit builds both from one table, and load_model checks both against n_features
-    means = dict(zip(model.feature_names, np.asarray(model.standardizer.mean, dtype=float),
-                     strict=True))
-    dated = date_inputs(model.feature_names)
-    columns: dict[str, object] = {}
-    best_share: dict[str, float] = {}
-    for name, mean in means.items():
-        if name in dated:
-            year, day = part_names(dated[name])
-            columns[dated[name]] = typical_date(means[year], means[day])
-        elif "=" in name:
-            column, value = name.split("=", 1)
-            if mean >= best_share.get(column, -1.0):
-                columns[column], best_share[column] = value, mean
-        else:
-            columns[name] = round(mean, 4)
-    return pd.DataFrame([columns] * n_rows)
 
 
 def _feature_numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
