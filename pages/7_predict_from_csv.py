@@ -17,6 +17,18 @@ from cgmvae.formats.model_input import input_columns, predict_csv
 from cgmvae.formats.template import template_frame
 
 
+TEMPLATE_ROWS = {
+    "categories": "The template's rows are typical training sites: common values of the "
+                  "categories, in combinations the training sites had, with the covariates "
+                  "typical of each.",
+    "gradient": "The template's rows are typical training sites: their centre, and a site "
+                "either side of it along the training sites' main gradient (the covariates "
+                "that vary together most).",
+    None: "The template's rows are the training sites' means (each category's commonest "
+          "value).",
+}
+
+
 def describe(column: str, values: list[str] | str) -> str:
     if values == "date":
         return f"{code(column)} (a date, 2024-07-15 or 15.07.2024)"
@@ -32,11 +44,10 @@ st.markdown(f"The CSV (or Excel sheet) needs a header row and these **{len(requi
             "other columns are ignored, id columns are kept; a CSV without a header row must "
             "hold exactly the model's covariates, in the training order): "
             + ", ".join(describe(c, v) for c, v in required.items()))
-csv_download(lambda: template_frame(model), "Download a template CSV",
-             f"{model.dataset_name}_template.csv", key="template")
-st.caption("The template's rows are typical training sites: a common value of each category, "
-           "in a combination the training sites had, with the covariates typical of it. "
-           "Replace them with your sites' values.")
+template = template_frame(model)
+csv_download(lambda: template, "Download a template CSV", f"{model.dataset_name}_template.csv",
+             key="template")
+st.caption(TEMPLATE_ROWS[template.attrs["varied"]] + " Replace them with your sites' values.")
 upload = st.file_uploader("CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES)
 path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
                      help="A path on the machine that runs this app (not on your computer), "

@@ -12,6 +12,7 @@ from ui.state import DATA_KEY, MODEL_KEY, DataChoice, Workspace
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
 from cgmvae.explore import cluster_labels, group_recovery, suggest_n_groups
+from cgmvae.formats.template import template_frame
 from cgmvae.predictor import TrainedModel
 from cgmvae.simulate import DEFAULT_NAME, species_groups, write_checklists
 from cgmvae.train import fit
@@ -339,6 +340,18 @@ def test_predict_page_scores_a_good_csv(tmp_path):
     table = app.dataframe[0].value
     assert len(table) == 25
     assert "predicted labels" in table.columns and "Osprey_probability" in table.columns
+
+
+def test_the_page_s_template_scores_as_typical_sites_along_the_main_gradient(tmp_path):
+    """The built-in model's covariates have no category: the rows are its centre and either side
+    of it; none is flagged as unlike the training sites."""
+    app = run_page("7_predict_from_csv.py")
+    assert any("main gradient" in caption.value for caption in app.caption)
+    path = tmp_path / "template.csv"
+    template_frame(TrainedModel.load(ROOT / "assets" / "sim_birds.pt")).to_csv(path, index=False)
+    app = predict_page_with(path)
+    assert_clean(app)
+    assert len(app.dataframe[0].value) == 3 and not texts(app, "warning")
 
 
 @pytest.mark.parametrize("content, message", [

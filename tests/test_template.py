@@ -56,7 +56,7 @@ def test_template_rows_are_distinct_typical_sites_each_reserve_in_its_own_region
         assert abs(elevation - ELEVATION[reserve]) < 60  # the reserve's typical elevation
     scaled = model.standardizer.transform(read_back(model, template))
     nt2 = novelty(scaled, model.feature_novelty_metric)
-    assert (nt2 < 0.5 * NOVEL).all()
+    assert (nt2 < 0.5 * NOVEL).all() and template.attrs["varied"] == "categories"
     np.testing.assert_allclose(template.attrs["novelty"], nt2, rtol=1e-4)
 
 
@@ -68,3 +68,26 @@ def test_more_rows_than_typical_sites_repeat_them_and_a_model_without_spread_get
     plain = template_frame(model, n_rows=2)
     assert plain["reserve"].tolist() == ["A", "A"] and plain["region"].tolist() == ["R1", "R1"]
     assert plain.attrs["novelty"] is None
+
+
+def test_without_categories_the_rows_go_along_the_training_sites_main_gradient():
+    """Wet sites are the low ones: the template's sites are the centre, a wetter lower site and
+    a drier higher one, each typical; not three copies of the means."""
+    rng = np.random.default_rng(3)
+    moisture = rng.normal(50, 10, size=300)
+    elevation = 800 - 9 * moisture + rng.normal(0, 30, size=300)
+    features = np.column_stack([moisture, elevation]).astype(np.float32)
+    standardizer = Standardizer.fit(features)
+    model = SimpleNamespace(
+        feature_names=["moisture", "elevation"], standardizer=standardizer,
+        feature_novelty_metric=novelty_metric(standardizer.transform(features)),
+        feature_min=features.min(axis=0), feature_max=features.max(axis=0))
+    template = template_frame(model)
+    centre, one_side, other_side = template[["moisture", "elevation"]].to_numpy()
+    np.testing.assert_allclose(centre, standardizer.mean, rtol=1e-4)
+    for side in (one_side, other_side):
+        wetter, higher = side - centre
+        assert abs(wetter) > 2 and wetter * higher < 0  # along the gradient, not across it
+    np.testing.assert_allclose(one_side - centre, centre - other_side, rtol=1e-4)
+    assert template.attrs["varied"] == "gradient"
+    assert np.allclose(template.attrs["novelty"], [0.0, 0.4, 0.4], atol=1e-3)

@@ -5,7 +5,9 @@ A row of training means with each category's commonest value can be a site no su
 commonest reserve need not lie in the commonest region), and scoring it would warn that the
 model extrapolates. So where the model keeps its training sites' spread (ExDet's NT2), each row
 takes the combination of categories that is least novel, starting from a different common value
-of the widest category, with its numbers at their typical values for that combination.
+of the widest category, with its numbers at their typical values for that combination; without
+categories (or too few combinations), the rows go either side of the centre along the training
+sites' main gradient (e.g. a wetter, lower site and a drier, higher one), still typical.
 """
 
 from __future__ import annotations
@@ -17,28 +19,34 @@ from cgmvae.extrapolation import NOVEL, least_novel_completion, novelty
 from cgmvae.formats.dates import date_inputs, part_names, typical_date
 
 SWEEPS = 3  # passes of the category search; each pass changes a category only to lower NT2
+GRADIENT_NOVELTY = 0.4  # how far along the main gradient a varied row goes, in NT2
 
 
 def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
     """`n_rows` example sites in the model's raw columns (`input_columns`): typical training
-    sites, distinct where the model's categories allow, else training means with each
-    category's commonest value. `attrs["novelty"]`: each row's NT2 (None when not known)."""
+    sites (`_typical_rows`) where the model keeps its training sites' spread, else training
+    means with each category's commonest value. `attrs["novelty"]`: each row's NT2 (None when
+    not known); `attrs["varied"]`: what tells the rows apart ("categories", "gradient", or
+    None when they are copies of one site)."""
     names = list(model.feature_names)
     # equal lengths: fit builds both from one table, and load_model checks both against n_features
     mean = np.asarray(model.standardizer.mean, dtype=np.float64)
     metric = getattr(model, "feature_novelty_metric", None)
     groups = _category_groups(names)
     if metric is None:
-        rows = np.repeat(_commonest(mean, groups)[None], n_rows, axis=0)
-        nt2 = None
+        rows, nt2, varied = np.repeat(_commonest(mean, groups)[None], n_rows, axis=0), None, None
     else:
         scale = np.asarray(model.standardizer.scale, dtype=np.float64)
-        rows, nt2 = _typical_rows(mean, scale, metric, groups, n_rows)
         low, high = getattr(model, "feature_min", None), getattr(model, "feature_max", None)
-        if low is not None and high is not None:
-            rows = np.clip(rows, low, high)  # never outside a covariate's training range (NT1)
+        bounds = None if low is None or high is None else (np.asarray(low, dtype=np.float64),
+                                                           np.asarray(high, dtype=np.float64))
+        rows, varied = _typical_rows(mean, scale, metric, groups, n_rows, bounds)
+        if bounds is not None:
+            rows = np.clip(rows, *bounds)  # never outside a covariate's training range (NT1)
+        nt2 = novelty((rows - mean) / scale, metric)
     frame = pd.DataFrame([_raw_columns(names, row) for row in rows])
     frame.attrs["novelty"] = None if nt2 is None else [float(v) for v in nt2]
+    frame.attrs["varied"] = varied
     return frame
 
 
@@ -65,8 +73,12 @@ def _set_category(row: np.ndarray, members: list[int], chosen: int) -> None:
     row[chosen] = 1.0
 
 
-def _typical_rows(mean, scale, metric, groups, n_rows):
-    """(rows, their NT2): up to `n_rows` distinct least-novel sites, repeated to fill."""
+def _typical_rows(mean, scale, metric, groups, n_rows, bounds):
+    """(rows in raw units, what varies): up to `n_rows` distinct least-novel combinations of
+    categories, each starting from a different common value of the widest category (one that
+    stays novel is skipped), with their numbers at their least novel values; rows still missing
+    go along the main gradient of the training sites' numbers, either side of those sites,
+    shortened where a step would leave a covariate's training range (`bounds`: min, max)."""
     numbers = np.ones(len(mean), dtype=bool)
     for members in groups.values():
         numbers[members] = False
@@ -78,20 +90,51 @@ def _typical_rows(mean, scale, metric, groups, n_rows):
         return standardized * scale + mean, float(novelty(standardized[None], metric)[0])
 
     widest = max(groups.values(), key=len) if groups else []
-    starts = sorted(widest, key=lambda j: -mean[j]) or [None]
     found: dict[bytes, tuple[np.ndarray, float]] = {}
-    for start in starts:
+    for start in sorted(widest, key=lambda j: -mean[j]) or [None]:
         row = _commonest(mean, groups)
         if start is not None:
             _set_category(row, widest, start)
         row, nt2 = _least_novel(completed(row), completed, groups, keep=widest)
-        if nt2 <= NOVEL or not found:  # a rare start that stays novel is skipped
+        if nt2 <= NOVEL or not found:
             found.setdefault(row[~numbers].tobytes(), (row, nt2))
         if len(found) == n_rows:
             break
-    chosen = list(found.values())
-    chosen = [chosen[k % len(chosen)] for k in range(n_rows)]
-    return np.array([row for row, _ in chosen]), np.array([nt2 for _, nt2 in chosen])
+    rows = [row for row, _ in found.values()]
+    varied = "categories" if len(rows) > 1 else None
+    step = _gradient_step(metric, numbers) * scale
+    for k in range(2 * len(rows)):
+        if len(rows) >= n_rows or not step.any():
+            break
+        base, signed = rows[k // 2], (-step if k % 2 == 0 else step)
+        rows.append(base + signed * _room(base, signed, bounds))
+        varied = varied or "gradient"
+    return np.array([rows[k % len(rows)] for k in range(n_rows)]), varied
+
+
+def _room(row: np.ndarray, step: np.ndarray, bounds) -> float:
+    """The largest share (at most 1) of `step` that keeps `row` within `bounds` (min, max)."""
+    if bounds is None:
+        return 1.0
+    low, high = bounds
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limits = np.where(step > 0, (high - row) / step, np.where(step < 0, (low - row) / step,
+                                                                  np.inf))
+    return float(np.clip(np.min(limits, initial=1.0), 0.0, 1.0))
+
+
+def _gradient_step(metric: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """(D,) a standardized step along the direction in which the training sites' numbers spread
+    most (for fixed categories), sized to add GRADIENT_NOVELTY to a site's NT2 (in quadrature);
+    zeros without numbers."""
+    step = np.zeros(len(numbers))
+    if numbers.any():
+        weights, directions = np.linalg.eigh(metric[np.ix_(numbers, numbers)])
+        # a model saved before the floor has a pseudo-inverse: its constraints weigh 0 (skipped)
+        k = int(np.argmax(weights > 1e-6 * max(float(weights[-1]), 1e-300)))  # float32 noise
+        axis = directions[:, k] * np.sign(directions[np.argmax(np.abs(directions[:, k])), k])
+        step[numbers] = GRADIENT_NOVELTY * axis / np.sqrt(max(float(weights[k]), 1e-300))
+    return step
 
 
 def _least_novel(start, completed, groups, keep):
