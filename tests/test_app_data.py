@@ -648,3 +648,26 @@ def test_records_errors_name_the_file_column_and_site(tmp_path):
     app.run()
     assert "captures.csv: count column 'plot_type' has 'Control' at data row 1 (line 2)" in \
         texts(app, "error")
+
+
+def test_covariates_of_a_few_whole_numbers_are_pointed_out_as_possible_classes(tmp_path):
+    """ontario_birds' ontveg is a vegetation type coded 1-5: read as a number, type 4 would be
+    twice type 2. The page says so until the user chooses it as a category."""
+    rng = np.random.default_rng(0)
+    n = 40
+    table = pd.DataFrame({"site": [f"S{k}" for k in range(n)],
+                          "ontveg": rng.integers(1, 6, n), "alt": rng.normal(300, 50, n),
+                          "year": rng.integers(2019, 2023, n),
+                          "sp1": rng.integers(0, 2, n), "sp2": rng.integers(0, 2, n)})
+    path = tmp_path / "birds.csv"
+    table.to_csv(path, index=False)
+    app = load_path(run_page("1_data.py"), path)
+    hints = [c.value for c in app.caption if "class codes" in c.value]
+    assert len(hints) == 1 and "`ontveg` (5 values, 1 to 5)" in hints[0]
+    assert "alt" not in hints[0] and "year" not in hints[0]
+    widget(app.multiselect, "Covariates that are categories").select("ontveg")
+    app.run()
+    assert not [c for c in app.caption if "class codes" in c.value]
+    widget(app.button, "Use these columns").click()
+    app.run()
+    assert "ontveg=5" in app.session_state[DATA_KEY].data.feature_names

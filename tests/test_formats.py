@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cgmvae.data import DataError, load_split
@@ -369,3 +370,15 @@ def test_imdb_meka_bz2_loads_with_28_first_labels():
     data = load_dataset(SHARED / "meka" / "Imdb.arff.bz2")
     assert data.features.shape == (120919, 1001) and data.n_labels == 28
     assert data.label_names[0] == "Sci-Fi" and find_split(SHARED / "mulan" / "flags") is not None
+
+
+def test_only_covariates_of_a_few_small_whole_numbers_are_pointed_out_as_possible_classes():
+    from cgmvae.formats.tables import class_like_covariates
+
+    frame = pd.DataFrame({"veg": ["1", "2", "5", "4", "2"],
+                          "year": ["2019", "2020", "2021", "2019", "2020"],
+                          "elev": ["1.5", "2", "3", "4", "5"],
+                          "wet": ["0", "1", "0", "1", "1"], "stage": ["0", "6", "3", "1", "x"],
+                          "pair": ["1", "2", "1", "2", "1"], "species": ["1", "2", "3", "4", "5"]})
+    assert class_like_covariates(frame, ["veg", "year", "elev", "wet", "stage", "pair",
+                                         "absent"]) == {"veg": "4 values, 1 to 5"}

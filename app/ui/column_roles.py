@@ -18,7 +18,7 @@ from ui.loading import (
     user_message,
 )
 from ui.state import DataChoice, use_data
-from ui.text import plain
+from ui.text import code, plain
 
 PENDING_KEY = "pending_table"  # a table read, waiting for the user's column roles
 ROLES_KEY = "data_roles"  # (DataChoice.key, roles, offer a sidecar) of the data set in use
@@ -32,6 +32,7 @@ def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str,
     pre-filled by `guess_roles`. `server_path`: the path it was read from (None: an upload), so
     that a kept model can load it again."""
     from cgmvae.formats import guess_roles
+    from cgmvae.formats.tables import class_like_covariates
 
     if meta.get("labels"):
         st.session_state.pop(PENDING_KEY, None)
@@ -40,8 +41,10 @@ def open_table(frame: pd.DataFrame, name: str, meta: dict, source: str,
         use_table(data, split, f"{source}, {how}", roles,
                   recipe=table_recipe(server_path, split_path, roles, None))
         return
+    roles = guess_roles(frame)
     st.session_state[PENDING_KEY] = {"frame": frame, "name": name, "source": source,
-                                     "split_path": split_path, "roles": guess_roles(frame),
+                                     "split_path": split_path, "roles": roles,
+                                     "class_like": class_like_covariates(frame, roles["features"]),
                                      "server_path": server_path, "token": uuid.uuid4().hex[:8]}
 
 
@@ -81,6 +84,14 @@ def role_editor() -> None:
     roles["categorical"] = right.multiselect(
         "Covariates that are categories", roles["features"], key=f"roles-{token}-categorical",
         help="One-hot encoded even when they hold numbers (e.g. a vegetation class 1-5).")
+    unsure = {name: values for name, values in pending.get("class_like", {}).items()
+              if name in roles["features"] and name not in roles["categorical"] + roles["ordinal"]}
+    if unsure:
+        right.caption("Few whole numbers, perhaps class codes: " + ", ".join(
+            f"{code(name)} ({plain(values)})" for name, values in unsure.items())
+            + ". If they name unordered classes (a vegetation type, a soil class), choose them "
+              "here: read as numbers, class 4 counts as twice class 2. Ordered ones (a decay "
+              "stage) read well as numbers.")
     impute = st.checkbox(IMPUTE_LABEL, key=f"roles-{token}-impute")
     use, download = st.columns(2)
     sidecar_download(download, roles, name, key=f"roles-{token}-sidecar")

@@ -34,6 +34,8 @@ from cgmvae.formats.text_table import (
 
 UNNAMED_COLUMN = "(unnamed: R's row names)"  # how messages name a column with an empty name
 _MAX_COUNT_VALUES = 20  # a count column with more distinct values is a covariate (e.g. % forest)
+MAX_CLASS_CODES = 12  # a covariate of up to this many small whole numbers may be class codes
+MAX_CLASS_CODE = 99
 
 
 def read_csv_table(source, name: str | None = None) -> pd.DataFrame:
@@ -141,6 +143,23 @@ def _guess_role(column: pd.Series, name: str) -> str:
     if counts and (np.unique(present).size <= _MAX_COUNT_VALUES or (present == 0).mean() >= 0.5):
         return "labels"
     return "features"
+
+
+def class_like_covariates(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, str]:
+    """The covariates of `frame` that hold a few small whole numbers (3 to MAX_CLASS_CODES
+    distinct values in 0..MAX_CLASS_CODE): class codes such as a vegetation type 1-5 often look
+    so, and read as numbers their classes become amounts (type 4 twice type 2). A hint, not a
+    guess: a score or a month looks the same. {name: "5 values, 1 to 5"}."""
+    body = text_frame(frame[[name for name in features if name in frame.columns]])
+    found = {}
+    for name in body.columns:
+        numbers, bad = to_number(body[name])
+        values = np.unique(numbers[~np.isnan(numbers)])
+        if (not bad.size and 3 <= values.size <= MAX_CLASS_CODES
+                and (values == np.round(values)).all()
+                and values.min() >= 0 and values.max() <= MAX_CLASS_CODE):
+            found[name] = f"{values.size} values, {values.min():g} to {values.max():g}"
+    return found
 
 
 def sidecar_for(roles: dict, **extra) -> dict:
