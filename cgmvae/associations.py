@@ -67,6 +67,12 @@ ENVIRONMENTAL_CAUTION = (
     "little; species that share one reached 0.83 or more. The uncertainty counts how much the "
     "responses move when estimated from other sites, which leaves 1 to 16 of 32 such pairs per "
     "survey looking supported (17 to 27 with the site bootstrap alone).")
+RESIDUAL_CAUTION = (
+    "Association beyond these {covariates} covariates, not proof that the species interact: "
+    "whatever both species follow that the model was not given (soil, disturbance, a gradient "
+    "in space, the observer) shows up here too, as JSDM residual correlations do (Zurell et al. "
+    "2018; Blanchet, Cazelles & Gravel 2020). The fewer the covariates, the more of the "
+    "environment lies here.")
 MIN_RECORDS = 5  # a species seen at fewer training sites supports no pair (too few to tell)
 CROSSFIT_FOLDS = 5  # the covariate model is fitted this many times, each without one fold
 BOOTSTRAP_ROWS = 4000  # resample at most this many sites (sd rescaled to all sites)

@@ -8,12 +8,14 @@ from ui.widgets import csv_download, group_count_slider, group_support_note, gro
 from cgmvae import explore
 from cgmvae.associations import (
     ENVIRONMENTAL_CAUTION,
+    RESIDUAL_CAUTION,
     LAYER_EXPLANATIONS,
     LAYER_TITLES,
     LAYERS,
     MIN_RECORDS,
 )
 from cgmvae.formats.encode import short_list
+from cgmvae.formats.model_input import input_columns
 from cgmvae.explore.association_views import association_heatmap, clustered_frame, pair_table
 from cgmvae.timing import duration
 
@@ -131,6 +133,8 @@ else:
                    f"are grey, however strong they look): {short_list(without_response, 20)}.")
     if layer == "environmental":
         st.caption(ENVIRONMENTAL_CAUTION)
+    if layer == "residual":
+        st.caption(RESIDUAL_CAUTION.format(covariates=len(input_columns(model.feature_names))))
     st.caption("Grey: not supported by the data (too few records, or within the uncertainty). "
                "How sure: " + HOW_SURE.get(layer, HOW_SURE["model"]))
     st.subheader("Pairs")

@@ -151,6 +151,8 @@ def test_correlation_page_residual_layer_ranks_the_planted_pairs_first():
     top = {frozenset(p) for p in pairs[["species A", "species B"]].head(9).to_numpy().tolist()}
     planted = {frozenset(p) for p in residual_pairs()}
     assert len(top & planted) >= 6
+    said = " ".join(texts(app, "caption"))  # what a residual pair does and does not say
+    assert "beyond these 7 covariates, not proof that the species interact" in said
 
 
 def test_environmental_layer_names_the_species_without_a_habitat_and_greys_their_pairs():
