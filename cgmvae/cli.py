@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -303,14 +304,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from cgmvae.streaming import predict_in_chunks
 
     output = Path(args.output)
-    if output.resolve() == Path(args.input).resolve():
-        raise DataError(f"--output {args.output} is the --input file: choose another name, so that "
-                        "the input is kept")
+    if any(output.resolve() == Path(path).resolve() for path in args.input):
+        raise DataError(f"--output {args.output} is an --input file: choose another name, so "
+                        "that the input is kept")
     model = TrainedModel.load(model_path(args.model))
-    # chunk by chunk (flat memory); a bad value anywhere leaves no output, not even a partial one
     notes: list[str] = []
-    rows = predict_in_chunks(model, args.input, output, ids=args.id.split(",") if args.id else None,
-                             notes=notes)
+    with tempfile.TemporaryDirectory() as folder:
+        source = args.input[0]
+        if len(args.input) > 1:  # site tables apart (covariates, coordinates): joined in memory
+            from cgmvae.formats.site_tables import as_csv, read_sites_to_score
+
+            joined = read_sites_to_score(args.input)
+            notes += joined.notices
+            source = Path(folder) / ("+".join(Path(p).stem for p in args.input) + ".csv")
+            source.write_text(as_csv(joined).getvalue())
+        # chunk by chunk (flat memory); a bad value anywhere leaves no output, not even a partial
+        rows = predict_in_chunks(model, source, output,
+                                 ids=args.id.split(",") if args.id else None, notes=notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote predictions for {rows} rows and {len(model.label_names)} labels to {args.output}")
@@ -450,10 +460,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Mulan folder, ARFF file, npy folder, or a CSV, Parquet or Excel "
                              "(.xlsx) table (+ .json sidecar); with --features: the site x "
                              "species table")
-    parser.add_argument("--features",
+    parser.add_argument("--features", nargs="+",
                         help="a site x covariates CSV joined to the --data species table on --id, "
                              "or without --id by row order (tables with no id and no shared "
-                             "column, e.g. HMSC's Y and X written without names)")
+                             "column, e.g. HMSC's Y and X written without names); several "
+                             "(covariates, coordinates) are joined to each other the same way")
     parser.add_argument("--id", help="tables only: the site id column(s), comma-separated "
                                      "(default: the sidecar's 'id')")
     parser.add_argument("--split", help="split JSON {train, val, test} of row indices")
@@ -520,9 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "chunk")
     predict.add_argument("--model", required=True)
     # --data and --out as in train: a user who trained with them tries them here first
-    predict.add_argument("--input", "--data", required=True,
+    predict.add_argument("--input", "--data", required=True, nargs="+",
                          help="the features, CSV, Parquet or Excel (.xlsx): the model's "
-                              "feature columns, matched by name (other columns are ignored)")
+                              "feature columns, matched by name (other columns are ignored); "
+                              "several tables (covariates, coordinates) are joined on the "
+                              "id-named columns they all have, else by row order")
     predict.add_argument("--output", "--out", required=True,
                          help="the predictions, .parquet or CSV (not the input)")
     predict.add_argument("--id",

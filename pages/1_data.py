@@ -45,6 +45,20 @@ def source_input(label: str, types: list[str], key: str):
     return upload if upload is not None else (path.strip() or None)
 
 
+def more_site_tables() -> list:
+    """Further site tables (coordinates, more covariates), uploaded or as server paths."""
+    with st.expander("More site tables (optional): coordinates or further covariates"):
+        st.caption("Kept apart as HMSC's X and xy, or Norberg et al.'s Xt and St: joined to the "
+                   "site table on the id, or by row order, and their columns added as "
+                   "covariates. Coordinates let the model learn what varies in space, so that "
+                   "less of it is left to the residual associations.")
+        uploads = st.file_uploader("Site tables", type=TABLE_TYPES, accept_multiple_files=True,
+                                   key="more_sites_upload")
+        paths = st.text_input("...or their paths on the server, separated by ;",
+                              key="more_sites_path", help=SERVER_PATH_HELP)
+    return list(uploads or []) + [p.strip() for p in paths.split(";") if p.strip()]
+
+
 def join_advice(species_name: str, sites_name: str, unnamed: list[str]) -> str:
     """What the Two tables tab says when the tables share no column (`unnamed`: those without a
     header row)."""
@@ -117,40 +131,50 @@ with tabs[2]:
 with tabs[3]:
     st.write("A species table (a row per site and a column per species, or a row per species "
              "and a column per site as vegetation tables are written) and a site table (a row "
-             "per site, a column per covariate), joined on the site id, or by row order when "
-             "neither has ids (matrices written without names, as HMSC's Y and X).")
+             "per site, a column per covariate; its coordinates may be in a further table), "
+             "joined on the site id, or by row order when neither has ids (matrices written "
+             "without names, as HMSC's Y, X and xy).")
     left, right = st.columns(2)
     with left:
         species = source_input("Species table", TABLE_TYPES, "species")
     with right:
         sites = source_input("Site table", TABLE_TYPES, "sites")
-    if species is not None and sites is not None:
+    more_sites = more_site_tables()
+    site_tables = [sites, *more_sites] if sites is not None else []
+    if species is not None and site_tables:
         try:
-            site_columns, species_columns = table_columns(sites), table_columns(species)
-            shared = [c for c in species_columns if c in set(site_columns)]
+            species_columns = table_columns(species)
+            site_columns = [table_columns(table) for table in site_tables]
+            in_all_sites = [c for c in site_columns[0]
+                            if all(c in columns for columns in site_columns[1:])]
+            shared = [c for c in species_columns if c in set(in_all_sites)]
         except USER_ERRORS as err:
             shared = None
             st.error(safe_message(user_message(err)))
         if shared is not None:
+            sites_name = " + ".join(shown_name(table) for table in site_tables)
             if shared:
-                id_column = st.selectbox("Id column in both tables", shared,
+                id_column = st.selectbox("Id column in all tables" if more_sites
+                                         else "Id column in both tables", shared,
                                          format_func=lambda c: c or UNNAMED_COLUMN)
             else:
                 unnamed = [shown_name(table) for table, columns in
-                           ((species, species_columns), (sites, site_columns)) if not columns]
-                st.info(join_advice(shown_name(species), shown_name(sites), unnamed))
+                           zip([species, *site_tables], [species_columns, *site_columns],
+                               strict=True) if not columns]
+                st.info(join_advice(shown_name(species), sites_name, unnamed))
                 id_column = st.selectbox(
-                    "Join on", [None] if unnamed else [*site_columns, None],
+                    "Join on", [None] if unnamed else [*in_all_sites, None],
                     format_func=lambda c: "row order (the same sites in the same order)"
                     if c is None else f"the site table's id column {c}")
             if st.button("Join and load", key="load_two_tables"):
+                chosen = site_tables if more_sites else sites
                 try:
-                    data, split, how = load_tables(species, sites, id_column)
-                    use_table(data, split, f"{shown_name(species)} + {shown_name(sites)}, {how}",
+                    data, split, how = load_tables(species, chosen, id_column)
+                    use_table(data, split, f"{shown_name(species)} + {sites_name}, {how}",
                               {"id": [id_column] if id_column else [],
                                "labels": data.label_names,
                                "features": data.feature_names}, sidecar=False,
-                              recipe=two_tables_recipe(species, sites, id_column))
+                              recipe=two_tables_recipe(species, chosen, id_column))
                 except USER_ERRORS as err:
                     st.error(f"Could not join the tables: {safe_message(user_message(err))}")
 with tabs[4]:

@@ -14,6 +14,7 @@ from cgmvae import explore
 from cgmvae.formats import read_id_columns
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.model_input import input_columns, predict_csv
+from cgmvae.formats.site_tables import as_csv, read_sites_to_score
 from cgmvae.formats.template import template_frame
 
 
@@ -48,16 +49,28 @@ template = template_frame(model)
 csv_download(lambda: template, "Download a template CSV", f"{model.dataset_name}_template.csv",
              key="template")
 st.caption(TEMPLATE_ROWS[template.attrs["varied"]] + " Replace them with your sites' values.")
-upload = st.file_uploader("CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES)
-path = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
-                     help="A path on the machine that runs this app (not on your computer), "
-                          "inside the data folders its operator allows.").strip()
-if upload is None and not path:
+uploads = st.file_uploader(
+    "CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES, accept_multiple_files=True,
+    help="Several files (covariates in one, coordinates in another) are joined on the id "
+         "column(s) they all have, else by row order.")
+typed = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
+                      help="A path on the machine that runs this app (not on your computer), "
+                           "inside the data folders its operator allows; several separated by "
+                           ";").strip()
+paths = [p.strip() for p in typed.split(";") if p.strip()]
+if not uploads and not paths:
     st.info("Upload a CSV or Parquet file (or give a path) to see predictions.")
     st.stop()
 try:
-    source, name, size = ((upload, upload.name, upload.size) if upload is not None
-                          else (allowed_path(path), Path(path).name, None))
+    if len(uploads) + len(paths) > 1:  # tables apart (covariates, coordinates): joined first
+        joined = read_sites_to_score([*uploads, *(allowed_path(p) for p in paths)],
+                                     [*(u.name for u in uploads), *(Path(p).name for p in paths)])
+        source, name = as_csv(joined), joined.where
+        size = len(source.getvalue().encode())
+        st.info(plain(" ".join(f"{note[0].upper()}{note[1:]}." for note in joined.notices)))
+    else:
+        source, name, size = ((uploads[0], uploads[0].name, uploads[0].size) if uploads
+                              else (allowed_path(paths[0]), Path(paths[0]).name, None))
     table = read_table(source, name)
     columns, headerless = list(table.columns), table.attrs.get("headerless", False)
     guessed = read_id_columns(source, name=name)

@@ -14,6 +14,7 @@ from ui.state import DATA_KEY, MODEL_KEY, Workspace
 
 from cgmvae.config import ModelConfig, TrainConfig
 from cgmvae.data import MultiLabelData, random_split
+from cgmvae.formats import load_two_tables
 from cgmvae.formats.model_input import predict_csv
 from cgmvae.simulate import DEFAULT_NAME, write_checklists
 from cgmvae.train import fit
@@ -671,3 +672,48 @@ def test_covariates_of_a_few_whole_numbers_are_pointed_out_as_possible_classes(t
     widget(app.button, "Use these columns").click()
     app.run()
     assert "ontveg=5" in app.session_state[DATA_KEY].data.feature_names
+
+
+def test_coordinates_in_a_further_site_table_are_joined_as_covariates(tmp_path):
+    """HMSC keeps X and xy apart: the xy table (another order) joins on the site id."""
+    species, sites = two_tables(tmp_path)
+    coords = tmp_path / "xy.csv"
+    coords.write_text("site,lon,lat\nS3,7.3,46.3\nS1,7.1,46.1\nS4,7.4,46.4\nS2,7.2,46.2\n")
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    widget(app.text_input, "...or their paths on the server, separated by ;").input(str(coords))
+    app.run()
+    assert widget(app.selectbox, "Id column in all tables").options == ["site"]
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert not app.error and not app.exception and samples(app) == "4"
+    data = app.session_state[DATA_KEY].data
+    assert data.feature_names == ["elev", "lon", "lat", "habitat=forest", "habitat=open"]
+    np.testing.assert_allclose(data.features[:, 1], [7.1, 7.2, 7.3, 7.4])
+    assert "site tables sites.csv + xy.csv joined on site: 4 sites" in " ".join(data.notices)
+    coords.write_text("site,lon,elev\nS3,7.3,1\nS1,7.1,1\nS4,7.4,1\nS2,7.2,1\n")
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert "both have the column elev" in texts(app, "error")
+
+
+def test_new_sites_kept_in_two_files_are_joined_by_row_order_and_scored(tmp_path):
+    """A model of covariates and coordinates (Norberg's Xt + St) scores Xv + Sv given together."""
+    rng = np.random.default_rng(4)
+    covariates, coords = rng.normal(size=(40, 2)).round(3), rng.uniform(0, 9, (40, 1)).round(3)
+    presence = (rng.random((40, 3)) < 0.5).astype(int)
+    for name, values in (("Y", presence), ("X", covariates), ("S", coords),
+                         ("Xv", covariates[:6]), ("Sv", coords[:6])):
+        pd.DataFrame(values).to_csv(tmp_path / f"{name}.csv", header=False, index=False)
+    data = load_two_tables(tmp_path / "Y.csv", [tmp_path / "X.csv", tmp_path / "S.csv"], None)
+    model = fit(data, random_split(40), model_config=ModelConfig(embedding_dim=8, latent_dim=4),
+                train_config=TrainConfig(max_epochs=1, device="cpu"))
+    page = predict_page(Workspace(model, None, "test model", "xy-model"),
+                        f"{tmp_path / 'Xv.csv'}; {tmp_path / 'Sv.csv'}")
+    assert not page.error and not page.exception
+    assert "Site tables Xv.csv + Sv.csv joined by row order: 6 sites" in texts(page, "info")
+    scored = page.dataframe[0].value
+    expected = model.predict_proba(np.hstack([covariates[:6], coords[:6]]).astype(np.float32))
+    np.testing.assert_allclose(scored["species_1_probability"], expected[:, 0], atol=1e-3)
+    page = predict_page(Workspace(model, None, "test model", "xy-model"),
+                        f"{tmp_path / 'Xv.csv'}; {tmp_path / 'S.csv'}")
+    assert "Xv.csv has 6 rows, S.csv has 40 rows" in texts(page, "error")

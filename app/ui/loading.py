@@ -199,13 +199,16 @@ def load_with_roles(frame: pd.DataFrame, roles: dict, name: str, *, impute: str 
 
 def load_tables(species, sites, id_column: str | None, *, impute: str | None = None
                 ) -> tuple[MultiLabelData, Split, str]:
-    """A species table and a site table (paths or uploads) joined on `id_column`, or by row order
-    when it is None."""
+    """A species table and a site table, or a list of them (covariates, coordinates; paths or
+    uploads), joined on `id_column`, or by row order when it is None."""
     from cgmvae.formats import load_two_tables
 
-    species, sites = _checked(species), _checked(sites)
+    species = _checked(species)
+    sites = [_checked(s) for s in sites] if isinstance(sites, (list, tuple)) else _checked(sites)
+    names = ([_display_name(s) for s in sites] if isinstance(sites, list)
+             else _display_name(sites))
     data = load_two_tables(species, sites, id_column, impute=impute,
-                           species_name=_display_name(species), features_name=_display_name(sites))
+                           species_name=_display_name(species), features_name=names)
     return (data, *choose_split(data))
 
 
@@ -274,9 +277,13 @@ def table_recipe(server_path: str | None, split_path: str, roles: dict,
 
 
 def two_tables_recipe(species, sites, id_column: str | None) -> dict | None:
-    if not (isinstance(species, str) and isinstance(sites, str)):
+    """`sites`: one site table or a list of them, all paths for a recipe."""
+    several = isinstance(sites, (list, tuple))
+    paths = list(sites) if several else [sites]
+    if not (isinstance(species, str) and all(isinstance(p, str) for p in paths)):
         return None
-    return {"kind": "two_tables", "species": species, "sites": sites, "id": id_column}
+    return {"kind": "two_tables", "species": species, "sites": paths if several else sites,
+            "id": id_column}
 
 
 def ebird_recipe(observations, sampling, species_min: int) -> dict | None:
@@ -312,10 +319,12 @@ def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
                                                impute=recipe["impute"], split_path=recipe["split"])
             return data, split, f"{recipe['path']}, {how}", roles
         if kind == "two_tables":
-            data, split, how = load_tables(recipe["species"], recipe["sites"], recipe["id"])
+            sites = recipe["sites"]
+            data, split, how = load_tables(recipe["species"], sites, recipe["id"])
             roles = {"id": [recipe["id"]] if recipe["id"] else [], "labels": data.label_names,
                      "features": data.feature_names}
-            return data, split, f"{recipe['species']} + {recipe['sites']}, {how}", roles
+            named = " + ".join([sites] if isinstance(sites, str) else sites)
+            return data, split, f"{recipe['species']} + {named}, {how}", roles
         if kind == "ebird":
             data, split, how = load_ebird(recipe["observations"], recipe["sampling"],
                                           int(recipe["species_min"]))

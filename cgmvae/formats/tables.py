@@ -22,6 +22,7 @@ from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import check_impute, short_list
 from cgmvae.formats.header import headerless_notice, unnamed_columns
 from cgmvae.formats.presence import is_marked_column
+from cgmvae.formats.site_tables import UNNAMED_COLUMN, check_same_ids, read_site_tables, site_keys
 from cgmvae.formats.text_table import (
     describe_row,
     is_missing,
@@ -32,7 +33,6 @@ from cgmvae.formats.text_table import (
     typed_frame,
 )
 
-UNNAMED_COLUMN = "(unnamed: R's row names)"  # how messages name a column with an empty name
 _MAX_COUNT_VALUES = 20  # a count column with more distinct values is a covariate (e.g. % forest)
 MAX_CLASS_CODES = 12  # a covariate of up to this many small whole numbers may be class codes
 MAX_CLASS_CODE = 99
@@ -232,7 +232,9 @@ def load_two_tables(
 
     Parameters
     ----------
-    species, features : paths or file-like objects (uploads), CSV with `,` `;` or tabs.
+    species, features : paths or file-like objects (uploads), CSV with `,` `;` or tabs;
+        `features` may be several site tables (covariates in one, coordinates in another),
+        joined to each other as to the species table (`site_tables.read_site_tables`).
     id_column : the id column(s) present in both tables ("" is R's unnamed row-names column);
         None (or []) joins the tables by row order, the same sites in the same order, as
         matrices written without names are (HMSC's Y and X, Norberg et al. 2019's Yt and Xt),
@@ -241,7 +243,8 @@ def load_two_tables(
         A table whose first row is numbers has no header: its columns are named species_1...
         or covariate_1... in file order.
     impute : None or "median" (features only).
-    species_name, features_name : display names of uploads, used in messages.
+    species_name, features_name : display names of uploads, used in messages (a list of
+        names for several site tables).
 
     Returns
     -------
@@ -257,33 +260,34 @@ def load_two_tables(
     check_impute(impute)
     ids = ([id_column] if isinstance(id_column, str)  # "": R's row names, a column too
            else id_columns(id_column, "id_column") if id_column is not None else [])
-    y_where, x_where = source_name(species, species_name), source_name(features, features_name)
+    y_where = source_name(species, species_name)
     y_header, y_body = _named_cells(species, y_where, "species_")
-    x_header, x_body = _named_cells(features, x_where, "covariate_")
-    unnamed = [headerless_notice(where, header) for header, body, where in
-               ((y_header, y_body, y_where), (x_header, x_body, x_where))
-               if body.attrs.get("headerless")]
+    y_meta = read_sidecar(species) if isinstance(species, (str, Path)) else {}
+    sites = read_site_tables(features, features_name, ids)
+    x_header, x_body, x_where = sites.header, sites.body, sites.where
+    unnamed = ([headerless_notice(y_where, y_header)] if y_body.attrs.get("headerless")
+               else []) + sites.notices
     if not ids:
-        return _joined_by_row_order(species, features, (y_header, y_body), (x_header, x_body),
-                                    (y_where, x_where), impute, unnamed)
+        return _joined_by_row_order((y_header, y_body, y_meta), sites, y_where, impute, unnamed)
     transposed = len(ids) == 1 and ids[0] not in y_header and ids[0] in x_header
     if transposed:  # a vegetation table (a row per species, a column per site)?
-        if not _sites_as_columns(y_header, _keys(x_body, x_header, ids, x_where)):
+        if not _sites_as_columns(y_header, site_keys(x_body, x_header, ids, x_where)):
             raise DataError(f"{y_where} has no id column '{ids[0]}', and its columns are not the "
                             f"{ids[0]} values of {x_where} either (a table with a row per "
                             f"species and a column per site); its columns are "
                             f"{short_list(y_header, 12)}")
         y_header, y_body = _species_rows_to_columns(y_header, y_body, ids[0], y_where)
-    y_keys, x_keys = _keys(y_body, y_header, ids, y_where), _keys(x_body, x_header, ids, x_where)
-    _check_same_ids(y_keys, x_keys, y_where, x_where)
-    label_names = _role_columns(species, y_header, ids, "labels", y_where)
-    feature_names = _role_columns(features, x_header, ids, "features", x_where)
+    y_keys = site_keys(y_body, y_header, ids, y_where)
+    x_keys = site_keys(x_body, x_header, ids, x_where)
+    check_same_ids(y_keys, x_keys, y_where, x_where)
+    label_names = _role_columns(y_meta, y_header, ids, "labels", y_where)
+    feature_names = _role_columns(sites.meta, x_header, ids, "features", x_where)
     both = [c for c in label_names if c in feature_names]
     if both:
         raise DataError(f"column(s) {short_list(both)} are in both {y_where} and {x_where}: "
                         "rename them or list the features in a sidecar")
-    x_meta = read_sidecar(features) if isinstance(features, (str, Path)) else {}
-    x_matrix, x_names, notices = encode_features(x_body, feature_names, x_meta, impute, x_where)
+    x_matrix, x_names, notices = encode_features(x_body, feature_names, sites.meta, impute,
+                                                 x_where)
     order = pd.Index(x_keys).get_indexer(y_keys)  # each species row's covariate row
     labels, label_notices = label_matrix(y_body, label_names, y_where)
     data = MultiLabelData(x_matrix[order], labels, x_names, label_names,
@@ -306,12 +310,13 @@ def _named_cells(source, where: str, prefix: str) -> tuple[list[str], pd.DataFra
     return header, body
 
 
-def _joined_by_row_order(species, features, y_table, x_table, wheres, impute,
-                         unnamed: list[str]) -> MultiLabelData:
-    """The two tables' rows paired in order (no id): every column of the species table but those
-    named like ids is a species, of the site table a covariate (or their sidecars' lists);
-    `unnamed`: the notes on tables without a header row."""
-    (y_header, y_body), (x_header, x_body), (y_where, x_where) = y_table, x_table, wheres
+def _joined_by_row_order(species_table, sites, y_where: str, impute, unnamed: list[str]
+                         ) -> MultiLabelData:
+    """The species table's rows and the site table's paired in order (no id): every column of
+    the species table but those named like ids is a species, of the site table a covariate (or
+    their sidecars' lists); `unnamed`: the notes on tables without a header row."""
+    y_header, y_body, y_meta = species_table
+    x_header, x_body, x_where = sites.header, sites.body, sites.where
     shared = [c for c in y_header if c in set(x_header)
               and not (is_id_name(c) and y_body[c].equals(x_body[c]))]  # R's 1..n row names
     if shared:
@@ -325,10 +330,10 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute,
                         "both an id column, or the same sites in the same order")
     # columns named like ids (R's row names "", site, plot_id...) are no species or covariates
     y_ids, x_ids = ([h for h in header if is_id_name(h)] for header in (y_header, x_header))
-    label_names = _role_columns(species, y_header, y_ids, "labels", y_where)
-    feature_names = _role_columns(features, x_header, x_ids, "features", x_where)
-    x_meta = read_sidecar(features) if isinstance(features, (str, Path)) else {}
-    x_matrix, x_names, notices = encode_features(x_body, feature_names, x_meta, impute, x_where)
+    label_names = _role_columns(y_meta, y_header, y_ids, "labels", y_where)
+    feature_names = _role_columns(sites.meta, x_header, x_ids, "features", x_where)
+    x_matrix, x_names, notices = encode_features(x_body, feature_names, sites.meta, impute,
+                                                 x_where)
     labels, label_notices = label_matrix(y_body, label_names, y_where)
     data = MultiLabelData(x_matrix, labels, x_names, label_names, name=Path(y_where).stem,
                           sample_ids=sample_ids(y_body, y_ids))
@@ -341,10 +346,10 @@ def _joined_by_row_order(species, features, y_table, x_table, wheres, impute,
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
 
 
-def _sites_as_columns(header: list[str], site_keys: list[str]) -> bool:
+def _sites_as_columns(header: list[str], keys: list[str]) -> bool:
     """Whether a species table's columns after the first are sites: most are ids of the site
     table (those that are not are listed by the id check that follows)."""
-    known = set(site_keys)
+    known = set(keys)
     return len(header) > 1 and sum(h in known for h in header[1:]) * 2 > len(header) - 1
 
 
@@ -369,36 +374,9 @@ def _species_rows_to_columns(header: list[str], body: pd.DataFrame, id_name: str
     return list(cells.columns), cells
 
 
-def _keys(body: pd.DataFrame, header: list[str], ids: list[str], where: str) -> list[str]:
-    absent = [c for c in ids if c not in header]
-    if absent:
-        raise DataError(f"{where} has no id column {short_list(absent)}; its columns are "
-                        f"{short_list(header, 12)}")
-    keys = sample_ids(body, ids)
-    counts = pd.Series(keys).value_counts()
-    duplicated = counts[counts > 1]
-    if len(duplicated):
-        shown = short_list([f"{k} ({n} rows)" for k, n in duplicated.items()], 10)
-        raise DataError(f"{where}: {len(duplicated)} duplicated id(s) in {', '.join(ids)}: {shown}")
-    return keys
-
-
-def _check_same_ids(y_keys, x_keys, y_where, x_where) -> None:
-    problems = []
-    for where, keys, other, other_keys in ((y_where, y_keys, x_where, x_keys),
-                                           (x_where, x_keys, y_where, y_keys)):
-        known = set(other_keys)
-        only = [k for k in keys if k not in known]
-        if only:
-            problems.append(f"{len(only)} id(s) only in {where}, not in {other}: "
-                            f"{short_list(only, 10)}")
-    if problems:
-        raise DataError("; ".join(problems))
-
-
-def _role_columns(source, header: list[str], ids: list[str], role: str, where: str) -> list[str]:
-    """A sidecar's `labels`/`features` beside the file, else every column but the ids."""
-    meta = read_sidecar(source) if isinstance(source, (str, Path)) else {}
+def _role_columns(meta: dict, header: list[str], ids: list[str], role: str, where: str
+                  ) -> list[str]:
+    """A sidecar's `labels`/`features` (`meta`), else every column but the ids."""
     chosen = list(meta.get(role) or [c for c in header if c not in ids])
     unknown = [c for c in chosen if c not in header]
     if unknown:
