@@ -63,7 +63,9 @@ def join_advice(species_name: str, sites_name: str, unnamed: list[str]) -> str:
     """What the Two tables tab says when the tables share no column (`unnamed`: those without a
     header row)."""
     if unnamed:
-        return (f"{plain(' and '.join(unnamed))} {'has' if len(unnamed) == 1 else 'have'} no "
+        listed = " and ".join([", ".join(unnamed[:-1]), unnamed[-1]] if len(unnamed) > 2
+                              else unnamed)
+        return (f"{plain(listed)} {'has' if len(unnamed) == 1 else 'have'} no "
                 "header row (the first row is numbers), so the tables can only be joined by row "
                 "order: row k of one is the site of row k of the other.")
     return (f"{plain(species_name)} and {plain(sites_name)} have no column in common. If the "

@@ -49,14 +49,17 @@ template = template_frame(model)
 csv_download(lambda: template, "Download a template CSV", f"{model.dataset_name}_template.csv",
              key="template")
 st.caption(TEMPLATE_ROWS[template.attrs["varied"]] + " Replace them with your sites' values.")
-uploads = st.file_uploader(
-    "CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES, accept_multiple_files=True,
-    help="Several files (covariates in one, coordinates in another) are joined on the id "
-         "column(s) they all have, else by row order.")
+upload = st.file_uploader("CSV (or Excel, Parquet) of samples to score", type=TABLE_TYPES)
 typed = st.text_input("...or a CSV path on the server", placeholder="new_sites.csv",
                       help="A path on the machine that runs this app (not on your computer), "
                            "inside the data folders its operator allows; several separated by "
                            ";").strip()
+with st.expander("More files of the same sites (optional): coordinates or further covariates"):
+    more = st.file_uploader("Files of the same sites", type=TABLE_TYPES,
+                            accept_multiple_files=True, key="more_site_files",
+                            help="Joined to the file above on the id column(s) they all have, "
+                                 "else by row order (the same sites in the same order).")
+uploads = ([upload] if upload is not None else []) + list(more or [])
 paths = [p.strip() for p in typed.split(";") if p.strip()]
 if not uploads and not paths:
     st.info("Upload a CSV or Parquet file (or give a path) to see predictions.")
