@@ -66,7 +66,8 @@ def test_every_page_renders_without_an_exception(page):
 def test_uploading_a_csv_shows_the_predictions_table(page, tmp_path):
     csv_path = write_checklists(tmp_path, n_sites=25, seed=4)
     open_page(page, "Predict from CSV")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv_path))
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    uploader.set_input_files(str(csv_path))  # the first box: the further files' is in an expander
     page.get_by_text("Scored 25 rows").wait_for(timeout=60_000)
     wait_idle(page)
     assert_no_exception(page, "Predict from CSV")

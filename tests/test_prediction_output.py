@@ -96,7 +96,7 @@ def test_predict_refuses_to_overwrite_its_input(model_file, tmp_path, capsys):
     before = path.read_text()
     assert main(["predict", "--model", str(model_file), "--input", str(path),
                  "--output", str(tmp_path / "." / path.name)]) == 2
-    assert "is the --input file" in capsys.readouterr().err and path.read_text() == before
+    assert "is an --input file" in capsys.readouterr().err and path.read_text() == before
 
 
 def test_predict_names_a_missing_id_column(model_file, tmp_path, capsys):

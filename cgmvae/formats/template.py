@@ -19,6 +19,7 @@ from cgmvae.extrapolation import NOVEL, least_novel_completion, novelty
 from cgmvae.formats.dates import date_inputs, part_names, typical_date
 
 SWEEPS = 3  # passes of the category search; each pass changes a category only to lower NT2
+SIGNIFICANT_DIGITS = 6
 GRADIENT_NOVELTY = 0.4  # how far along the main gradient a varied row goes, in NT2
 
 
@@ -41,8 +42,9 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
         bounds = None if low is None or high is None else (np.asarray(low, dtype=np.float64),
                                                            np.asarray(high, dtype=np.float64))
         rows, varied = _typical_rows(mean, scale, metric, groups, n_rows, bounds)
-        if bounds is not None:
-            rows = np.clip(rows, *bounds)  # never outside a covariate's training range (NT1)
+        rows = _significant(rows)
+        if bounds is not None:  # never outside a covariate's training range (NT1), as written
+            rows = np.clip(rows, *bounds)
         nt2 = novelty((rows - mean) / scale, metric)
     frame = pd.DataFrame([_raw_columns(names, row) for row in rows])
     frame.attrs["novelty"] = None if nt2 is None else [float(v) for v in nt2]
@@ -112,6 +114,12 @@ def _typical_rows(mean, scale, metric, groups, n_rows, bounds):
     return np.array([rows[k % len(rows)] for k in range(n_rows)]), varied
 
 
+def _significant(rows: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """`rows` rounded to `digits` significant digits (a template a user reads), before they are
+    clipped to the training ranges, so that a value at a bound is written as the bound."""
+    return np.array([[float(f"{value:.{digits}g}") for value in row] for row in rows])
+
+
 def _room(row: np.ndarray, step: np.ndarray, bounds) -> float:
     """The largest share (at most 1) of `step` that keeps `row` within `bounds` (min, max)."""
     if bounds is None:
@@ -171,5 +179,5 @@ def _raw_columns(names: list[str], row: np.ndarray) -> dict[str, object]:
             if value >= 0.5 or column not in columns:
                 columns[column] = text
         else:
-            columns[name] = round(float(value), 4)
+            columns[name] = float(value)
     return columns
