@@ -72,7 +72,8 @@ RESIDUAL_CAUTION = (
     "whatever both species follow that the model was not given (soil, disturbance, a gradient "
     "in space, the observer) shows up here too, as JSDM residual correlations do (Zurell et al. "
     "2018; Blanchet, Cazelles & Gravel 2020). The fewer the covariates, the more of the "
-    "environment lies here.")
+    "environment lies here; the sites' coordinates among the covariates take up broad "
+    "gradients in space (Data, Two tables: More site tables).")
 MIN_RECORDS = 5  # a species seen at fewer training sites supports no pair (too few to tell)
 CROSSFIT_FOLDS = 5  # the covariate model is fitted this many times, each without one fold
 BOOTSTRAP_ROWS = 4000  # resample at most this many sites (sd rescaled to all sites)
