@@ -149,3 +149,13 @@ def test_a_site_breaking_a_constraint_every_training_site_kept_is_flagged():
     rounded[7:] = [0.3, 0.3, 0.39]  # a new table's fractions written to two decimals
     scores = novelty((np.array([typical, elsewhere, rounded]) - mean) / std, metric)
     assert scores[0] < 0.5 and scores[2] < 0.5 and scores[1] > 2 * NOVEL
+
+
+def test_the_built_in_model_flags_land_cover_shares_that_do_not_sum_to_one(repo_root):
+    """Its training sites' four land-cover shares sum to 1: a site whose shares sum to 2 is a
+    combination no training site had, however ordinary each share (the pseudo-inverse NT2 said
+    0.08)."""
+    model = TrainedModel.load(repo_root / "assets" / "sim_birds.pt")
+    typical, doubled = [0.2, 0.3, 0.2, 0.3, 300, 6, 1.2], [0.5, 0.5, 0.5, 0.5, 300, 6, 1.2]
+    scores = model.combination_novelty(np.array([typical, doubled], dtype=np.float32))
+    assert scores[0] < 0.2 and scores[1] > 5 * NOVEL
