@@ -35,7 +35,8 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
     metric = getattr(model, "feature_novelty_metric", None)
     groups = _category_groups(names)
     if metric is None:
-        rows, nt2, varied = np.repeat(_commonest(mean, groups)[None], n_rows, axis=0), None, None
+        rows = _significant(np.repeat(_commonest(mean, groups)[None], n_rows, axis=0))
+        nt2, varied = None, None
     else:
         scale = np.asarray(model.standardizer.scale, dtype=np.float64)
         low, high = getattr(model, "feature_min", None), getattr(model, "feature_max", None)
