@@ -168,15 +168,22 @@ with tabs[3]:
                     "Join on", [None] if unnamed else [*in_all_sites, None],
                     format_func=lambda c: "row order (the same sites in the same order)"
                     if c is None else f"the site table's id column {c}")
+            covariates = [c for columns in site_columns for c in columns if c != id_column]
+            categorical = st.multiselect(
+                "Covariates that are categories", covariates, key="two_tables_categorical",
+                help="One-hot encoded even when they hold numbers (e.g. a vegetation class "
+                     "1-5). After the join, a note names covariates that look like such codes.")
             if st.button("Join and load", key="load_two_tables"):
                 chosen = site_tables if more_sites else sites
                 try:
-                    data, split, how = load_tables(species, chosen, id_column)
+                    data, split, how = load_tables(species, chosen, id_column,
+                                                   categorical=categorical)
                     use_table(data, split, f"{shown_name(species)} + {sites_name}, {how}",
                               {"id": [id_column] if id_column else [],
                                "labels": data.label_names,
                                "features": data.feature_names}, sidecar=False,
-                              recipe=two_tables_recipe(species, chosen, id_column))
+                              recipe=two_tables_recipe(species, chosen, id_column,
+                                                       categorical))
                 except USER_ERRORS as err:
                     st.error(f"Could not join the tables: {safe_message(user_message(err))}")
 with tabs[4]:

@@ -717,3 +717,20 @@ def test_new_sites_kept_in_two_files_are_joined_by_row_order_and_scored(tmp_path
     page = predict_page(Workspace(model, None, "test model", "xy-model"),
                         f"{tmp_path / 'Xv.csv'}; {tmp_path / 'S.csv'}")
     assert "Xv.csv has 6 rows, S.csv has 40 rows" in texts(page, "error")
+
+
+def test_two_tables_can_mark_a_numeric_covariate_as_categories_and_load_it_again(tmp_path):
+    from ui.loading import reload_data
+
+    species, sites = two_tables(tmp_path)
+    sites.write_text("site;elev;veg\nS4;0,5;2\nS2;2,5;1\nS1;1,5;3\nS3;3;2")
+    app = fill_two_tables(run_page("1_data.py"), species, sites)
+    widget(app.multiselect, "Covariates that are categories").select("veg")
+    widget(app.button, "Join and load").click()
+    app.run()
+    assert not app.error and not app.exception
+    choice = app.session_state[DATA_KEY]
+    assert choice.data.feature_names == ["elev", "veg=1", "veg=2", "veg=3"]
+    assert choice.recipe["categorical"] == ["veg"]
+    data, _, _, _ = reload_data(choice.recipe)  # a kept model's data after a reload
+    assert data.feature_names == choice.data.feature_names

@@ -106,3 +106,24 @@ def test_train_and_predict_take_covariates_and_coordinates_as_two_files(tmp_path
     assert main(["predict", "--model", str(tmp_path / "run"), "--input", str(tmp_path / "Xv.csv"),
                  str(tmp_path / "St.csv"), "--output", str(tmp_path / "q.csv")]) == 2
     assert "Xv.csv has 10 rows, St.csv has 60 rows" in capsys.readouterr().err
+
+
+def test_a_class_coded_covariate_is_named_in_a_note_until_it_is_marked_categorical(tmp_path):
+    """Ontario's ontveg (a vegetation type 1-5) in a site table: read as an amount, with a note."""
+    rng = np.random.default_rng(2)
+    n = 30
+    sites = [f"S{k}" for k in range(n)]
+    species = write(tmp_path / "y.csv", "site,sp1,sp2\n" + "\n".join(
+        f"{s},{a},{b}" for s, (a, b) in zip(sites, rng.integers(0, 2, (n, 2)), strict=True)))
+    covariates = write(tmp_path / "x.csv", "site,ontveg,alt\n" + "\n".join(
+        f"{s},{v},{a:.1f}" for s, v, a in zip(sites, np.arange(n) % 5 + 1,
+                                               rng.normal(300, 40, n), strict=True)))
+    data = load_two_tables(species, covariates, "site")
+    assert "ontveg" in data.feature_names
+    assert ("x.csv: covariate(s) ontveg (5 values, 1 to 5) hold a few whole numbers and are "
+            "read as amounts") in " ".join(data.notices)
+    marked = load_two_tables(species, covariates, "site", categorical=["ontveg"])
+    assert "ontveg=3" in marked.feature_names and "ontveg" not in marked.feature_names
+    assert "read as amounts" not in " ".join(marked.notices)
+    with pytest.raises(DataError, match="categorical column.* soil are not columns of x.csv"):
+        load_two_tables(species, covariates, "site", categorical=["soil"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -197,10 +198,11 @@ def load_with_roles(frame: pd.DataFrame, roles: dict, name: str, *, impute: str 
     return (data, *choose_split(data, _allowed_split(split_path)))
 
 
-def load_tables(species, sites, id_column: str | None, *, impute: str | None = None
-                ) -> tuple[MultiLabelData, Split, str]:
+def load_tables(species, sites, id_column: str | None, *, impute: str | None = None,
+                categorical: Sequence[str] = ()) -> tuple[MultiLabelData, Split, str]:
     """A species table and a site table, or a list of them (covariates, coordinates; paths or
-    uploads), joined on `id_column`, or by row order when it is None."""
+    uploads), joined on `id_column`, or by row order when it is None; `categorical`: covariates
+    to one-hot encode even when they hold numbers."""
     from cgmvae.formats import load_two_tables
 
     species = _checked(species)
@@ -208,7 +210,8 @@ def load_tables(species, sites, id_column: str | None, *, impute: str | None = N
     names = ([_display_name(s) for s in sites] if isinstance(sites, list)
              else _display_name(sites))
     data = load_two_tables(species, sites, id_column, impute=impute,
-                           species_name=_display_name(species), features_name=names)
+                           species_name=_display_name(species), features_name=names,
+                           categorical=categorical)
     return (data, *choose_split(data))
 
 
@@ -276,14 +279,15 @@ def table_recipe(server_path: str | None, split_path: str, roles: dict,
             "impute": impute}
 
 
-def two_tables_recipe(species, sites, id_column: str | None) -> dict | None:
+def two_tables_recipe(species, sites, id_column: str | None,
+                      categorical: Sequence[str] = ()) -> dict | None:
     """`sites`: one site table or a list of them, all paths for a recipe."""
     several = isinstance(sites, (list, tuple))
     paths = list(sites) if several else [sites]
     if not (isinstance(species, str) and all(isinstance(p, str) for p in paths)):
         return None
     return {"kind": "two_tables", "species": species, "sites": paths if several else sites,
-            "id": id_column}
+            "id": id_column, "categorical": list(categorical)}
 
 
 def ebird_recipe(observations, sampling, species_min: int) -> dict | None:
@@ -320,7 +324,8 @@ def reload_data(recipe: dict) -> tuple[MultiLabelData, Split, str, dict | None]:
             return data, split, f"{recipe['path']}, {how}", roles
         if kind == "two_tables":
             sites = recipe["sites"]
-            data, split, how = load_tables(recipe["species"], sites, recipe["id"])
+            data, split, how = load_tables(recipe["species"], sites, recipe["id"],
+                                           categorical=list(recipe.get("categorical", [])))
             roles = {"id": [recipe["id"]] if recipe["id"] else [], "labels": data.label_names,
                      "features": data.feature_names}
             named = " + ".join([sites] if isinstance(sites, str) else sites)

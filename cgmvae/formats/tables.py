@@ -162,6 +162,21 @@ def class_like_covariates(frame: pd.DataFrame, features: Sequence[str]) -> dict[
     return found
 
 
+def class_code_notices(body: pd.DataFrame, features: Sequence[str], meta: dict,
+                       where: str) -> list[str]:
+    """A note naming the covariates read as numbers that look like class codes
+    (`class_like_covariates`), unless the sidecar lists them as categorical or ordinal."""
+    declared = set(meta.get("categorical", [])) | set(meta.get("ordinal", []))
+    found = {name: values for name, values in class_like_covariates(body, features).items()
+             if name not in declared}
+    if not found:
+        return []
+    return [f"{where}: covariate(s) {', '.join(f'{n} ({v})' for n, v in found.items())} hold a "
+            "few whole numbers and are read as amounts; if they are classes (a vegetation type, "
+            "a soil class), mark them categorical (the app's 'Covariates that are categories', "
+            "or 'categorical' in a sidecar beside the table)"]
+
+
 def sidecar_for(roles: dict, **extra) -> dict:
     """The sidecar JSON (as a dict) that makes the CLI read a CSV with these roles:
     `{"id": ..., "labels": [...], "features": [...]}` plus `categorical`/`ordinal` lists when
@@ -227,6 +242,7 @@ def load_two_tables(
     impute: str | None = None,
     species_name: str | None = None,
     features_name: str | None = None,
+    categorical: Sequence[str] = (),
 ) -> MultiLabelData:
     """Join a site x species table (labels) and a site x covariates table (features) on an id.
 
@@ -245,6 +261,9 @@ def load_two_tables(
     impute : None or "median" (features only).
     species_name, features_name : display names of uploads, used in messages (a list of
         names for several site tables).
+    categorical : covariates to one-hot encode even when they hold numbers (added to a
+        sidecar's `categorical`); covariates that look like class codes but are not listed get
+        a note (`class_like_covariates`).
 
     Returns
     -------
@@ -264,6 +283,14 @@ def load_two_tables(
     y_header, y_body = _named_cells(species, y_where, "species_")
     y_meta = read_sidecar(species) if isinstance(species, (str, Path)) else {}
     sites = read_site_tables(features, features_name, ids)
+    if categorical:
+        unknown = [c for c in categorical if c not in sites.header]
+        if unknown:
+            raise DataError(f"categorical column(s) {short_list(unknown)} are not columns of "
+                            f"{sites.where}")
+        listed = list(sites.meta.get("categorical", []))
+        sites = sites._replace(meta={**sites.meta, "categorical": listed + [
+            c for c in categorical if c not in listed]})
     x_header, x_body, x_where = sites.header, sites.body, sites.where
     unnamed = ([headerless_notice(y_where, y_header)] if y_body.attrs.get("headerless")
                else []) + sites.notices
@@ -288,6 +315,7 @@ def load_two_tables(
                         "rename them or list the features in a sidecar")
     x_matrix, x_names, notices = encode_features(x_body, feature_names, sites.meta, impute,
                                                  x_where)
+    notices += class_code_notices(x_body, feature_names, sites.meta, x_where)
     order = pd.Index(x_keys).get_indexer(y_keys)  # each species row's covariate row
     labels, label_notices = label_matrix(y_body, label_names, y_where)
     data = MultiLabelData(x_matrix[order], labels, x_names, label_names,
@@ -334,6 +362,7 @@ def _joined_by_row_order(species_table, sites, y_where: str, impute, unnamed: li
     feature_names = _role_columns(sites.meta, x_header, x_ids, "features", x_where)
     x_matrix, x_names, notices = encode_features(x_body, feature_names, sites.meta, impute,
                                                  x_where)
+    notices += class_code_notices(x_body, feature_names, sites.meta, x_where)
     labels, label_notices = label_matrix(y_body, label_names, y_where)
     data = MultiLabelData(x_matrix, labels, x_names, label_names, name=Path(y_where).stem,
                           sample_ids=sample_ids(y_body, y_ids))
