@@ -125,5 +125,5 @@ def test_a_class_coded_covariate_is_named_in_a_note_until_it_is_marked_categoric
     marked = load_two_tables(species, covariates, "site", categorical=["ontveg"])
     assert "ontveg=3" in marked.feature_names and "ontveg" not in marked.feature_names
     assert "read as amounts" not in " ".join(marked.notices)
-    with pytest.raises(DataError, match="categorical column.* soil are not columns of x.csv"):
+    with pytest.raises(DataError, match=r"categorical column.* soil are not columns of x\.csv"):
         load_two_tables(species, covariates, "site", categorical=["soil"])
