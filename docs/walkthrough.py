@@ -131,6 +131,7 @@ def walk(page, files: dict[str, Path], epochs: int | None) -> None:
     page.get_by_text("Species (label) columns").first.scroll_into_view_if_needed()
     shoot(page, "01_guessed_columns")
     use_columns.click()
+    use_columns.wait_for(state="detached", timeout=120_000)  # not the editor's own heading
     page.locator("h3", has_text="alpine_birds").first.wait_for(timeout=120_000)
     wait_idle(page)
 
