@@ -42,6 +42,51 @@ def flags(train: np.ndarray, test: np.ndarray) -> dict:
             "median_nt2": round(float(np.median(scores)), 3)}
 
 
+def pseudo_inverse_metric(train: np.ndarray) -> np.ndarray:
+    """NT2's metric as it was before 2026-12-08: the covariance's pseudo-inverse, blind to the
+    directions in which the training sites had no spread."""
+    standardized = Standardizer.fit(train).transform(train).astype(np.float64)
+    precision = np.linalg.pinv(standardized.T @ standardized / len(train), rcond=1e-8,
+                               hermitian=True)
+    return precision / novelty(standardized, precision).max() ** 2
+
+
+def broken_constraint_rows() -> list[dict]:
+    """Test sites changed so that they break a constraint every training site kept, each
+    covariate still within its range: the share flagged by NT2 (above 1), today's metric against
+    the pseudo-inverse. wood_fungi: each log moved to the next region, its reserve kept (a
+    reserve lies in one region); the built-in checklists: the land-cover shares, which sum to 1,
+    all raised by half (each capped at its training maximum)."""
+    rows = []
+    data, split = load("wood_fungi")
+    regions = [j for j, name in enumerate(data.feature_names) if name.startswith("REGION=")]
+    test = data.features[split.test].copy()
+    which = test[:, regions].argmax(axis=1)
+    test[:, regions] = np.eye(len(regions))[(which + 1) % len(regions)]
+    rows.append(_constraint_row("wood_fungi", "log moved to the next region, reserve kept",
+                                data.features[split.train], data.features[split.test], test))
+    data, split = builtin_data()
+    shares = [data.feature_names.index(name)
+              for name in ("open_water", "forest", "developed", "farmland")]
+    train, test = data.features[split.train], data.features[split.test].copy()
+    test[:, shares] = np.minimum(test[:, shares] * 1.5, train[:, shares].max(axis=0))
+    rows.append(_constraint_row("built-in simulated checklists",
+                                "land-cover shares raised by half (sum 1.5)",
+                                train, data.features[split.test], test))
+    return rows
+
+
+def _constraint_row(survey: str, change: str, train, test, changed) -> dict:
+    standardizer = Standardizer.fit(train)
+    flagged = {}
+    for rule, metric in (("today", novelty_metric(train, standardizer.transform)),
+                         ("pseudo_inverse", pseudo_inverse_metric(train))):
+        for which, rows in (("unchanged", test), ("changed", changed)):
+            scores = novelty(standardizer.transform(rows), metric)
+            flagged[f"flagged_{which}_{rule}"] = round(float((scores > 1).mean()), 3)
+    return {"survey": survey, "change": change, "test_rows": len(test), **flagged}
+
+
 def norberg_rows(folder: Path) -> list[dict]:
     rows = []
     for taxon in NORBERG_TAXA:
@@ -65,15 +110,20 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"survey": name, "split": "fixed split",
                      **flags(data.features[split.train], data.features[split.test])})
     rows += norberg_rows(data_root() / "ecology" / "norberg2019")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as handle:
+    write_rows(args.out, rows)
+    write_rows(args.out.with_name(args.out.stem + "_constraints.csv"), broken_constraint_rows())
+    return 0
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     for row in rows:
         print(row)
-    print(f"wrote {args.out}")
-    return 0
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,20 @@ def test_the_benchmark_counts_each_kind_of_flag_once():
     assert row["novel_combination_in_range"] == 0.333
 
 
+def test_the_benchmark_s_pseudo_inverse_is_the_metric_blind_to_a_broken_constraint():
+    from benchmarks.extrapolation import _constraint_row
+
+    rng = np.random.default_rng(5)
+    shares = rng.dirichlet([2, 2, 2], size=300)  # sum to 1
+    train = np.column_stack([rng.normal(size=300), shares]).astype(np.float32)
+    test = train[:20]
+    changed = test.copy()
+    changed[:, 1:] = np.minimum(changed[:, 1:] * 1.5, train[:, 1:].max(axis=0))
+    row = _constraint_row("planted", "shares raised by half", train, test, changed)
+    assert row["flagged_unchanged_today"] == row["flagged_unchanged_pseudo_inverse"] == 0.0
+    assert row["flagged_changed_today"] > 0.9 and row["flagged_changed_pseudo_inverse"] == 0.0
+
+
 def test_the_sites_concerned_are_named_by_their_ids(model):
     from cgmvae.explore import sites_unlike_training
 
