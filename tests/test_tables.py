@@ -276,6 +276,10 @@ SPECTRA = [["0.12", "0.15", ""], ["0.31", "0.33", "0.2"]]  # reflectances under 
     (["505.", "275."], ".", [[str(100 + 40 * k), str(900 - 60 * k)] for k in range(12)],
      True),  # coordinates: distinct whole numbers among their columns' values
     (["2019", "2020"], ".", [[str(k), str(2 * k)] for k in range(12)], False),  # years, counts
+    ([str(k) for k in range(1, 6)], ".", [[str((7 * k * j) % 90) for j in range(1, 6)]
+                                         for k in range(12)], False),  # species 1-5 over covers
+    (["2016", "2017", "2018", "2019"], ".", [[str(2000 + 9 * k + j) for j in range(4)]
+                                             for k in range(12)], False),  # years over counts
     (["site", "0", "1"], ".", (), False),
     (["nan", "1", "1"], ".", (), False),
 ])

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 HEADER_CHECK_ROWS = 1000  # rows a numeric first row is compared with (`first_row_is_data`)
+NUMBERED_NAMES = 4  # a first row counting up by one over this many columns is names
 
 
 def first_row_is_data(row: list[str], decimal: str = ".", following=()) -> bool:
@@ -14,12 +15,16 @@ def first_row_is_data(row: list[str], decimal: str = ".", following=()) -> bool:
     cells alike (a 0/1 species row) or one with a fraction (a covariate row), and, given the
     `following` rows (lists of cells), most cells near their column's values there. Column
     names are never written so. Distinct whole numbers (species codes 101, 102, years) stay names
-    unless every one lies among its column's values over 10 or more rows (coordinates 505, 275);
-    numbers far from their columns' values (wavelengths 400.5 over reflectances) stay names."""
+    unless every one lies among its column's values over 10 or more rows (coordinates 505, 275),
+    and always when they count up by one over NUMBERED_NAMES or more columns (species numbers
+    1, 2, 3... over percent covers, years 2015, 2016... over counts); numbers far from their
+    columns' values (wavelengths 400.5 over reflectances) stay names."""
     numbers = _numbers(row, decimal)
     if numbers is None or not numbers.size or not np.isfinite(numbers).all():
         return False
     codes = len(set(numbers.tolist())) == len(numbers) and all(n.is_integer() for n in numbers)
+    if codes and len(numbers) >= NUMBERED_NAMES and (np.diff(numbers) == 1).all():
+        return False  # 1, 2, 3, ... or 2015, 2016, ...: species numbers or years, not a site
     rows = [list(cells) for cells in following if len(cells) == len(numbers)]
     if not rows:
         return not codes
