@@ -301,7 +301,7 @@ def test_text_covariates_stream_as_a_loaded_table_encodes_them(survey_with_text)
     features, labels = read_rows(plan, range(10))  # every row group, in file order
     np.testing.assert_array_equal(features, loaded.features)
     np.testing.assert_array_equal(labels, loaded.labels)
-    assert any("one-hot encoded text column(s) habitat (3 values)" in n for n in plan.notices)
+    assert any("one-hot encoded category column(s) habitat (3 values)" in n for n in plan.notices)
     assert any(re.search(r"class-code column\(s\) altitude \(A\d+ -> \d+\)", n)
                for n in plan.notices)
 
