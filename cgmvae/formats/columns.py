@@ -162,8 +162,8 @@ def encoding_notices(columns: Sequence[EncodedColumn]) -> list[str]:
         notices.append(f"read class-code column(s) {short_list(coded)} as numbers; name them in "
                        "the sidecar's 'categorical' to one-hot encode them instead")
     if encoded:
-        notices.append(f"one-hot encoded category column(s) {short_list(encoded)} as 'column=value' "
-                       "columns after the numeric ones")
+        notices.append(f"one-hot encoded category column(s) {short_list(encoded)} as "
+                       "'column=value' columns after the numeric ones")
     read = [c.names[0].removesuffix("_year") for c in columns if c.dates and not c.one_hot]
     if read:
         notices.append(f"read the date column(s) {short_list(read)} as two numbers each, "
