@@ -312,12 +312,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         source = args.input[0]
         if len(args.input) > 1:  # site tables apart (covariates, coordinates): joined in memory
-            from cgmvae.formats.site_tables import as_csv, read_sites_to_score
+            from cgmvae.formats.site_tables import sites_to_score_csv
 
-            joined = read_sites_to_score(args.input)
-            notes += joined.notices
+            joined, joined_notes = sites_to_score_csv(args.input)
+            notes += joined_notes
             source = Path(folder) / ("+".join(Path(p).stem for p in args.input) + ".csv")
-            source.write_text(as_csv(joined).getvalue())
+            source.write_text(joined.getvalue())
         # chunk by chunk (flat memory); a bad value anywhere leaves no output, not even a partial
         rows = predict_in_chunks(model, source, output,
                                  ids=args.id.split(",") if args.id else None, notes=notes)

@@ -14,7 +14,7 @@ from cgmvae import explore
 from cgmvae.formats import read_id_columns
 from cgmvae.formats.encode import short_list
 from cgmvae.formats.model_input import input_columns, predict_csv
-from cgmvae.formats.site_tables import as_csv, read_sites_to_score
+from cgmvae.formats.site_tables import sites_to_score_csv
 from cgmvae.formats.template import template_frame
 
 
@@ -66,11 +66,11 @@ if not uploads and not paths:
     st.stop()
 try:
     if len(uploads) + len(paths) > 1:  # tables apart (covariates, coordinates): joined first
-        joined = read_sites_to_score([*uploads, *(allowed_path(p) for p in paths)],
-                                     [*(u.name for u in uploads), *(Path(p).name for p in paths)])
-        source, name = as_csv(joined), joined.where
-        size = len(source.getvalue().encode())
-        st.info(plain(" ".join(f"{note[0].upper()}{note[1:]}." for note in joined.notices)))
+        source, notes = sites_to_score_csv(
+            [*uploads, *(allowed_path(p) for p in paths)],
+            [*(u.name for u in uploads), *(Path(p).name for p in paths)])
+        name, size = source.name, len(source.getvalue().encode())
+        st.info(plain(" ".join(f"{note[0].upper()}{note[1:]}." for note in notes)))
     else:
         source, name, size = ((uploads[0], uploads[0].name, uploads[0].size) if uploads
                               else (allowed_path(paths[0]), Path(paths[0]).name, None))

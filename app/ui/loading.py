@@ -206,11 +206,10 @@ def load_tables(species, sites, id_column: str | None, *, impute: str | None = N
     from cgmvae.formats import load_two_tables
 
     species = _checked(species)
-    sites = [_checked(s) for s in sites] if isinstance(sites, (list, tuple)) else _checked(sites)
-    names = ([_display_name(s) for s in sites] if isinstance(sites, list)
-             else _display_name(sites))
+    sites = [_checked(s) for s in (sites if isinstance(sites, (list, tuple)) else [sites])]
     data = load_two_tables(species, sites, id_column, impute=impute,
-                           species_name=_display_name(species), features_name=names,
+                           species_name=_display_name(species),
+                           features_name=[_display_name(s) for s in sites],
                            categorical=categorical)
     return (data, *choose_split(data))
 

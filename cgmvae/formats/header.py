@@ -65,10 +65,10 @@ def header_of(first_row: list[str], decimal: str = ".", following=()) -> tuple[l
     return (unnamed_columns(len(first_row)) if headerless else list(first_row)), headerless
 
 
-def unnamed_columns(count: int, prefix: str = "V") -> list[str]:
+def unnamed_columns(count: int, prefix: str = "V", first: int = 1) -> list[str]:
     """Names for the columns of a table without a header: V1, V2... as R's read.table(header =
-    FALSE) gives them."""
-    return [f"{prefix}{k}" for k in range(1, count + 1)]
+    FALSE) gives them (from `first`, for a table whose columns follow another's)."""
+    return [f"{prefix}{k}" for k in range(first, first + count)]
 
 
 def headerless_notice(where: str, header: list[str]) -> str:

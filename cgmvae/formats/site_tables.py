@@ -15,7 +15,7 @@ from cgmvae.data import DataError
 from cgmvae.formats.columns import sample_ids
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.encode import short_list
-from cgmvae.formats.header import headerless_notice
+from cgmvae.formats.header import headerless_notice, unnamed_columns
 from cgmvae.formats.text_table import read_cells, source_name
 
 UNNAMED_COLUMN = "(unnamed: R's row names)"  # how messages name a column with an empty name
@@ -44,22 +44,31 @@ def read_site_tables(sources, names=None, ids: Sequence[str] = ()) -> SiteTable:
     return _joined(_read_each(sources, names), list(ids))
 
 
-def read_sites_to_score(sources, names=None) -> SiteTable:
-    """Tables of new sites to score, as `read_site_tables` joins them: on the id-named columns
-    (site, plot_id, R's row names...) that every table has, else by row order."""
+def sites_to_score_csv(sources, names=None) -> tuple[io.StringIO, list[str]]:
+    """Tables of new sites to score joined as `read_site_tables` joins them, on the id-named
+    columns (site, plot_id, R's row names...) that every table has, else by row order: (the
+    joined table as CSV text with a header row, named after the tables, to be read as one
+    uploaded file; the notes for the user)."""
     tables = _read_each(sources, names)
     shared = [c for c in tables[0].header if is_id_name(c)
               and all(c in table.header for table in tables[1:])]
-    return _joined(tables, shared if len(tables) > 1 else [])
-
-
-def as_csv(table: SiteTable) -> io.StringIO:
-    """The joined table as CSV text with a header row, to be read as one uploaded file."""
+    joined = _joined(tables, shared if len(tables) > 1 else [])
     text = io.StringIO()
-    table.body.to_csv(text, index=False, header=table.header)
+    joined.body.to_csv(text, index=False, header=joined.header)
     text.seek(0)
-    text.name = table.where
-    return text
+    text.name = joined.where
+    return text, joined.notices
+
+
+def named_cells(source, where: str, prefix: str, first: int = 1
+                ) -> tuple[list[str], pd.DataFrame]:
+    """`read_cells`, a table without a header's columns named `prefix`first, first + 1... (the
+    tables' generated names must not collide)."""
+    header, body = read_cells(source, where)
+    if body.attrs.get("headerless"):
+        header = unnamed_columns(len(header), prefix, first)
+        body.columns = header
+    return header, body
 
 
 def _read_each(sources, names) -> list[SiteTable]:
@@ -69,11 +78,9 @@ def _read_each(sources, names) -> list[SiteTable]:
     tables, numbered = [], 0
     for source, name in zip(sources, names, strict=True):
         where = source_name(source, name)
-        header, body = read_cells(source, where)
+        header, body = named_cells(source, where, "covariate_", numbered + 1)
         notices = []
         if body.attrs.get("headerless"):
-            header = [f"covariate_{k}" for k in range(numbered + 1, numbered + len(header) + 1)]
-            body.columns = header
             numbered += len(header)
             notices.append(headerless_notice(where, header))
         meta = read_sidecar(source) if isinstance(source, (str, Path)) else {}
@@ -86,6 +93,21 @@ def _joined(tables: list[SiteTable], ids: list[str]) -> SiteTable:
         return tables[0]
     joined = _joined_on_ids(tables, ids) if ids else _joined_by_row_order(tables)
     return joined._replace(meta=_merged_meta(tables, ids))
+
+
+def with_categorical(table: SiteTable, categorical: Sequence[str]) -> SiteTable:
+    """The table with `categorical` columns added to its sidecars' `categorical` list (one-hot
+    encoded even when they hold numbers); DataError naming any it does not have."""
+    if not categorical:
+        return table
+    unknown = [c for c in categorical if c not in table.header]
+    if unknown:
+        raise DataError(f"categorical column(s) {short_list(unknown)} are not columns of "
+                        f"{table.where}")
+    listed = list(table.meta.get("categorical", []))
+    return table._replace(meta={**table.meta,
+                                "categorical": listed + [c for c in categorical
+                                                         if c not in listed]})
 
 
 def site_keys(body: pd.DataFrame, header: list[str], ids: list[str], where: str) -> list[str]:

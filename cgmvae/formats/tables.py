@@ -20,9 +20,16 @@ from cgmvae.formats.columns import (
 from cgmvae.formats.csv_table import is_id_name, read_sidecar
 from cgmvae.formats.dates import is_date_column
 from cgmvae.formats.encode import check_impute, short_list
-from cgmvae.formats.header import headerless_notice, unnamed_columns
+from cgmvae.formats.header import headerless_notice
 from cgmvae.formats.presence import is_marked_column
-from cgmvae.formats.site_tables import UNNAMED_COLUMN, check_same_ids, read_site_tables, site_keys
+from cgmvae.formats.site_tables import (
+    UNNAMED_COLUMN,
+    check_same_ids,
+    named_cells,
+    read_site_tables,
+    site_keys,
+    with_categorical,
+)
 from cgmvae.formats.text_table import (
     describe_row,
     is_missing,
@@ -280,17 +287,9 @@ def load_two_tables(
     ids = ([id_column] if isinstance(id_column, str)  # "": R's row names, a column too
            else id_columns(id_column, "id_column") if id_column is not None else [])
     y_where = source_name(species, species_name)
-    y_header, y_body = _named_cells(species, y_where, "species_")
+    y_header, y_body = named_cells(species, y_where, "species_")
     y_meta = read_sidecar(species) if isinstance(species, (str, Path)) else {}
-    sites = read_site_tables(features, features_name, ids)
-    if categorical:
-        unknown = [c for c in categorical if c not in sites.header]
-        if unknown:
-            raise DataError(f"categorical column(s) {short_list(unknown)} are not columns of "
-                            f"{sites.where}")
-        listed = list(sites.meta.get("categorical", []))
-        sites = sites._replace(meta={**sites.meta, "categorical": listed + [
-            c for c in categorical if c not in listed]})
+    sites = with_categorical(read_site_tables(features, features_name, ids), categorical)
     x_header, x_body, x_where = sites.header, sites.body, sites.where
     unnamed = ([headerless_notice(y_where, y_header)] if y_body.attrs.get("headerless")
                else []) + sites.notices
@@ -326,16 +325,6 @@ def load_two_tables(
         joined += (f" ({y_where} read with a row per species and a column per site, as vegetation "
                    "tables are written)")
     return replace(data, notices=[joined, *unnamed, *notices, *label_notices])
-
-
-def _named_cells(source, where: str, prefix: str) -> tuple[list[str], pd.DataFrame]:
-    """`read_cells`, a table without a header's columns named `prefix`1, 2... (the two tables'
-    generated names must not collide)."""
-    header, body = read_cells(source, where)
-    if body.attrs.get("headerless"):
-        header = unnamed_columns(len(header), prefix)
-        body.columns = header
-    return header, body
 
 
 def _joined_by_row_order(species_table, sites, y_where: str, impute, unnamed: list[str]

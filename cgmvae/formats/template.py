@@ -47,7 +47,8 @@ def template_frame(model, n_rows: int = 3) -> pd.DataFrame:
         if bounds is not None:  # never outside a covariate's training range (NT1), as written
             rows = np.clip(rows, *bounds)
         nt2 = novelty((rows - mean) / scale, metric)
-    frame = pd.DataFrame([_raw_columns(names, row) for row in rows])
+    dated = date_inputs(names)
+    frame = pd.DataFrame([_raw_columns(names, dated, row) for row in rows])
     frame.attrs["novelty"] = None if nt2 is None else [float(v) for v in nt2]
     frame.attrs["varied"] = varied
     return frame
@@ -166,9 +167,8 @@ def _least_novel(start, completed, groups, keep):
     return best, best_nt2
 
 
-def _raw_columns(names: list[str], row: np.ndarray) -> dict[str, object]:
-    """One site's inputs as the raw columns a table to score has."""
-    dated = date_inputs(names)
+def _raw_columns(names: list[str], dated: dict[str, str], row: np.ndarray) -> dict[str, object]:
+    """One site's inputs as the raw columns a table to score has (`dated`: `date_inputs`)."""
     values = dict(zip(names, row, strict=True))
     columns: dict[str, object] = {}
     for name, value in values.items():
